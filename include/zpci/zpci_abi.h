@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * The zPCI I/O region ABI, shared by the zpci_io kernel module and libzpci.
+ *
+ * zpci_io is a vfio-pci variant driver.  Next to the standard vfio-pci
+ * regions it offers one device-specific region, found through
+ * VFIO_DEVICE_GET_REGION_INFO's VFIO_REGION_INFO_CAP_TYPE capability with
+ *   type    = VFIO_REGION_TYPE_PCI_VENDOR_TYPE | ZPCI_IO_VENDOR_IBM
+ *   subtype = ZPCI_IO_REGION_SUBTYPE (this project's own number).
+ *
+ * Region layout (offsets relative to the region's start):
+ *   ZPCI_IO_INFO_OFFSET  read-only struct zpci_io_info
+ *   ZPCI_IO_REQ_OFFSET   write-only: one pwrite() submits one batch, a
+ *                        struct zpci_io_batch immediately followed by
+ *                        nr_ops struct zpci_io_op of op_size bytes each.
+ *
+ * A batch is validated as a whole before anything is issued: a malformed
+ * batch (bad header, reserved field set, unknown flag or instruction, an
+ * op breaking the instruction rules of zpci_rules.h or the driver's policy)
+ * changes nothing.  Then the ops run in order; the first one that fails
+ * stops the batch: ops before it stay done, none after it run.  pwrite()
+ * returns the number of bytes written when every op succeeded, else -1 with
+ * errno set; if status_addr is not 0 the driver writes a struct
+ * zpci_io_status there in both cases.
+ *
+ * Errno values:
+ *   EINVAL  malformed batch or op, rule violation (status.rule says which)
+ *   E2BIG   nr_ops > info.max_ops
+ *   EPROTO  batch.abi_version older than info.abi_min_compat or newer than
+ *           info.abi_version
+ *   EACCES  driver policy: config space, MSI-X table or PBA
+ *   EFAULT  a buffer or status address could not be pinned or written
+ *   EIO     the instruction ended with cc 1 or an exception (see status)
+ *   ENODEV  the function is gone or its handle invalid (cc 3)
+ *   EBUSY   the function stayed busy (cc 2) after the driver's retries
+ *   EINTR   a signal arrived between two ops (status.done tells how many ran)
+ *
+ * ABI evolution: fields are only ever added at the end of a struct, sizes
+ * travel with the data (info.argsz, batch.op_size) and every reserved field
+ * and unknown flag must be zero.  Handshake both ways: the driver reports
+ * abi_version and the oldest library ABI it accepts (abi_min_compat); the
+ * library sends its own ABI version in every batch and refuses a driver
+ * whose abi_version is older than the library's ZPCI_IO_ABI_MIN_DRIVER.
+ */
+#ifndef ZPCI_ABI_H
+#define ZPCI_ABI_H
+
+#include <linux/types.h>
+
+#define ZPCI_IO_ABI_VERSION	1U
+#define ZPCI_IO_ABI_MIN_COMPAT	1U	/* oldest library the driver takes */
+#define ZPCI_IO_ABI_MIN_DRIVER	1U	/* oldest driver the library takes */
+
+#define ZPCI_IO_VENDOR_IBM	0x1014U
+#define ZPCI_IO_REGION_SUBTYPE	0x7a696f31U	/* "zio1", this project's */
+
+#define ZPCI_IO_INFO_OFFSET	0x0ULL
+#define ZPCI_IO_REQ_OFFSET	0x1000ULL
+
+/* zpci_io_info.features */
+#define ZPCI_IO_FEAT_PCISTB	(1ULL << 0)
+#define ZPCI_IO_FEAT_PCISTG	(1ULL << 1)
+#define ZPCI_IO_FEAT_PCILG	(1ULL << 2)
+#define ZPCI_IO_FEAT_STATUS	(1ULL << 3)	/* cc/status reported */
+
+/* zpci_io_info.flags */
+#define ZPCI_IO_INFO_RELAXED		(1U << 0)	/* relaxed alignment */
+#define ZPCI_IO_INFO_RELAXED_OVERRIDE	(1U << 1)	/* set by the admin */
+#define ZPCI_IO_INFO_MSIX		(1U << 2)	/* msix_* valid */
+
+#define ZPCI_IO_NO_BAR		0xffU
+
+struct zpci_io_info {
+	__u32 argsz;		/* bytes of this struct the driver filled */
+	__u32 abi_version;	/* ZPCI_IO_ABI_VERSION of the driver */
+	__u32 abi_min_compat;	/* oldest batch.abi_version accepted */
+	__u32 flags;		/* ZPCI_IO_INFO_* */
+	__u64 features;		/* ZPCI_IO_FEAT_* */
+	__u32 fid;		/* function id */
+	__u32 uid;		/* user-defined id */
+	__u8 pft;		/* PCI function type (5: ISM) */
+	__u8 bar_mask;		/* bit n: BAR n implemented */
+	__u8 pcistg_mask;	/* bit n: BAR n accepts PCISTG */
+	__u8 msix_table_bar;	/* ZPCI_IO_NO_BAR without MSI-X */
+	__u8 msix_pba_bar;	/* ZPCI_IO_NO_BAR without MSI-X */
+	__u8 reserved0[3];
+	__u32 maxstbl;		/* the function's real PCISTB limit */
+	__u32 max_ops;		/* largest nr_ops in one batch */
+	__u64 bar_size[6];	/* bytes; 0 when not implemented */
+	__u64 msix_table_offset;
+	__u64 msix_table_size;
+	__u64 msix_pba_offset;
+	__u64 msix_pba_size;
+	__u64 reserved[8];
+};
+
+/* zpci_io_op.insn: enum zpci_insn of zpci_rules.h */
+#define ZPCI_IO_OP_PCILG	1
+#define ZPCI_IO_OP_PCISTG	2
+#define ZPCI_IO_OP_PCISTB	3
+
+struct zpci_io_op {
+	__u8 insn;		/* ZPCI_IO_OP_* */
+	__u8 pcias;		/* BAR 0..5 */
+	__u16 flags;		/* none defined: must be 0 */
+	__u32 len;		/* bytes */
+	__u64 offset;		/* in the address space */
+	__u64 addr;		/* caller's buffer: source of stores, */
+				/* destination of loads (len bytes) */
+	__u64 reserved;		/* must be 0 */
+};
+
+struct zpci_io_batch {
+	__u32 abi_version;	/* the caller's ZPCI_IO_ABI_VERSION */
+	__u32 flags;		/* none defined: must be 0 */
+	__u32 nr_ops;		/* 1..info.max_ops */
+	__u32 op_size;		/* sizeof(struct zpci_io_op) */
+	__u64 status_addr;	/* struct zpci_io_status, or 0 */
+	__u64 reserved;		/* must be 0 */
+	/* followed by nr_ops ops */
+};
+
+/* zpci_io_status.flags */
+#define ZPCI_IO_STATUS_CC_VALID	(1U << 0)	/* cc/status/pgm are set */
+#define ZPCI_IO_STATUS_REJECTED	(1U << 1)	/* refused before issue */
+
+struct zpci_io_status {
+	__u32 argsz;		/* bytes of this struct the driver wrote */
+	__u32 done;		/* ops completed */
+	__s32 error;		/* 0 or -errno */
+	__u32 failed;		/* index of the failed op when error != 0 */
+	__u32 rule;		/* enum zpci_rule when refused by the rules */
+	__u32 flags;		/* ZPCI_IO_STATUS_* */
+	__u8 cc;		/* condition code of the failed instruction */
+	__u8 status;		/* its status byte when cc == 1 */
+	__u8 pgm;		/* program interruption code, 0 if none */
+	__u8 reserved0[5];
+	__u64 reserved[2];
+};
+
+/*
+ * Generic netlink statistics: family ZPCI_NL_FAMILY, version
+ * ZPCI_NL_VERSION.  GET_FUNCS dumps one message per bound function with the
+ * function attributes; GET_STATS (dump, or doit with ZPCI_NL_A_FID) adds a
+ * nested ZPCI_NL_A_STATS; RESET_STATS (CAP_NET_ADMIN) zeroes the counters of
+ * ZPCI_NL_A_FID, or of every function without it.
+ */
+#define ZPCI_NL_FAMILY		"zpci_io"
+#define ZPCI_NL_VERSION		1
+
+enum zpci_nl_cmd {
+	ZPCI_NL_CMD_UNSPEC,
+	ZPCI_NL_CMD_GET_FUNCS,
+	ZPCI_NL_CMD_GET_STATS,
+	ZPCI_NL_CMD_RESET_STATS,
+	__ZPCI_NL_CMD_MAX,
+};
+#define ZPCI_NL_CMD_MAX (__ZPCI_NL_CMD_MAX - 1)
+
+enum zpci_nl_attr {
+	ZPCI_NL_A_UNSPEC,
+	ZPCI_NL_A_PAD,
+	ZPCI_NL_A_FID,		/* u32 */
+	ZPCI_NL_A_UID,		/* u32 */
+	ZPCI_NL_A_PFT,		/* u8 */
+	ZPCI_NL_A_MAXSTBL,	/* u32 */
+	ZPCI_NL_A_RELAXED,	/* u8: 0 or 1 */
+	ZPCI_NL_A_BAR_MASK,	/* u8 */
+	ZPCI_NL_A_PCI_ADDR,	/* string, "dddd:bb:dd.f" */
+	ZPCI_NL_A_BARS,		/* nest of ZPCI_NL_A_BAR */
+	ZPCI_NL_A_BAR,		/* nest of ZPCI_NL_BAR_A_* */
+	ZPCI_NL_A_STATS,	/* nest of ZPCI_NL_S_* */
+	__ZPCI_NL_A_MAX,
+};
+#define ZPCI_NL_A_MAX (__ZPCI_NL_A_MAX - 1)
+
+enum zpci_nl_bar_attr {
+	ZPCI_NL_BAR_A_UNSPEC,
+	ZPCI_NL_BAR_A_PAD,
+	ZPCI_NL_BAR_A_INDEX,	/* u8 */
+	ZPCI_NL_BAR_A_SIZE,	/* u64 */
+	__ZPCI_NL_BAR_A_MAX,
+};
+#define ZPCI_NL_BAR_A_MAX (__ZPCI_NL_BAR_A_MAX - 1)
+
+/* Counters, all u64 unless said otherwise. */
+enum zpci_nl_stats_attr {
+	ZPCI_NL_S_UNSPEC,
+	ZPCI_NL_S_PAD,
+	ZPCI_NL_S_PCISTB_OPS,
+	ZPCI_NL_S_PCISTG_OPS,
+	ZPCI_NL_S_PCILG_OPS,
+	ZPCI_NL_S_PCISTB_BYTES,
+	ZPCI_NL_S_PCISTG_BYTES,
+	ZPCI_NL_S_PCILG_BYTES,
+	ZPCI_NL_S_BATCHES,
+	ZPCI_NL_S_PINNED_PAGES,
+	ZPCI_NL_S_ERRORS,	/* failed batches, all causes */
+	ZPCI_NL_S_BY_ERRNO,	/* nest of ZPCI_NL_S_ENTRY, key = errno */
+	ZPCI_NL_S_BY_CC,	/* nest of ZPCI_NL_S_ENTRY, key = cc */
+	ZPCI_NL_S_BY_STATUS,	/* nest of ZPCI_NL_S_ENTRY, key = status */
+	ZPCI_NL_S_ENTRY,	/* nest of ZPCI_NL_E_* */
+	__ZPCI_NL_S_MAX,
+};
+#define ZPCI_NL_S_MAX (__ZPCI_NL_S_MAX - 1)
+
+enum zpci_nl_entry_attr {
+	ZPCI_NL_E_UNSPEC,
+	ZPCI_NL_E_PAD,
+	ZPCI_NL_E_KEY,		/* u32 */
+	ZPCI_NL_E_COUNT,	/* u64 */
+	__ZPCI_NL_E_MAX,
+};
+#define ZPCI_NL_E_MAX (__ZPCI_NL_E_MAX - 1)
+
+#endif /* ZPCI_ABI_H */
