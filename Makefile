@@ -1,0 +1,58 @@
+# Thin wrapper around CMake (library, CLI, tests, benchmark), the kernel
+# module build (kmod/) and the s390x guest tests (tests/vm/).
+BUILD ?= build
+JOBS ?= 2
+PREFIX ?= /usr/local
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build check unit-check asan-check kmod-check vm-check \
+	bench install clean kmod
+
+all: build
+
+deps:
+	scripts/install-deps.sh host
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j$(JOBS)
+
+# Every phase, with its wall time and a closing summary: unit tests,
+# sanitizer unit tests, module cross-build + checkpatch + sparse, the s390x
+# guest on the patched QEMU and on Debian's stock QEMU.
+check:
+	scripts/check.sh
+
+unit-check: build
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+
+asan-check: deps
+	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DZPCI_SANITIZE=ON \
+		-DZPCI_BUILD_BENCH=OFF
+	cmake --build $(BUILD)-asan -j$(JOBS)
+	ctest --test-dir $(BUILD)-asan --output-on-failure -j$(JOBS)
+
+kmod-check:
+	scripts/install-deps.sh kmod
+	$(MAKE) -C kmod check
+
+kmod:
+	scripts/install-deps.sh kmod
+	$(MAKE) -C kmod cross
+
+vm-check:
+	scripts/install-deps.sh vm
+	tests/vm/run.sh
+
+# The main job: block path against the 8-byte fallback path on the default
+# (simulated) backend; prints a table and writes $(BUILD)/bench.json.
+bench: build
+	$(BUILD)/tools/zpci bench --out $(BUILD)/bench.json
+
+install: build
+	cmake --install $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan
+	-$(MAKE) -C kmod clean
