@@ -147,6 +147,14 @@ kver=$abi-s390x
 log "kernel $kver from $suite"
 
 pkgs_s390="linux-image-$kver linux-headers-$kver linux-headers-$abi-common"
+# Newer Debian kernels split the image package: linux-image-* is then a
+# small metapackage depending on linux-binary-* (vmlinuz, System.map) and
+# linux-modules-* (the .ko files).  Take them when the suite has them.
+for p in "linux-binary-$kver" "linux-modules-$kver"; do
+	if [ -n "$(lookup "$s390_idx" "$p")" ]; then
+		pkgs_s390="$pkgs_s390 $p"
+	fi
+done
 pkgs_amd64="linux-kbuild-$abi"
 
 root=$kcache/$kver/root
@@ -156,7 +164,8 @@ mkdir -p "$kcache/$kver"
 exec 9>"$kcache/$kver/.lock"
 flock 9
 
-if [ ! -e "$stamp" ]; then
+want_stamp="$pkgs_s390 $pkgs_amd64"
+if [ ! -e "$stamp" ] || [ "$(cat "$stamp")" != "$want_stamp" ]; then
 	files=()
 	for p in $pkgs_s390 $pkgs_amd64; do
 		case " $pkgs_amd64 " in *" $p "*) ix=$amd64_idx ;; *) ix=$s390_idx ;; esac
@@ -195,12 +204,17 @@ if [ ! -e "$stamp" ]; then
 
 	rm -rf "$root"
 	mv "$tmproot" "$root"
-	touch "$stamp"
+	echo "$want_stamp" >"$stamp"
 fi
 
 kdir=$root/usr/src/linux-headers-$kver
 moddir=$root/lib/modules/$kver
 [ -d "$moddir" ] || moddir=$root/usr/lib/modules/$kver
+# Merged-/usr packages (trixie and later) ship usr/lib/modules only; depmod
+# -b and the guest's initramfs builder look for lib/modules.
+if [ ! -e "$root/lib" ] && [ -d "$root/usr/lib/modules" ]; then
+	ln -sfn usr/lib "$root/lib"
+fi
 # The image package leaves modules.dep to its postinst; build it here so
 # the guest's modprobe finds vfio-pci-core and friends.
 if [ ! -s "$moddir/modules.dep" ]; then
@@ -212,7 +226,18 @@ if [ ! -s "$moddir/modules.dep" ]; then
 	log "running depmod for $kver"
 	"$depmod" -b "$root" "$kver"
 fi
-vmlinuz=$root/boot/vmlinuz-$kver
+# pick FILE...: the first that exists (Debian moved these from /boot to the
+# modules directory when it split the image package).
+pick() {
+	local f
+	for f in "$@"; do
+		[ -e "$f" ] && { echo "$f"; return 0; }
+	done
+	echo "$1"
+}
+vmlinuz=$(pick "$root/boot/vmlinuz-$kver" "$moddir/vmlinuz")
+sysmap=$(pick "$root/boot/System.map-$kver" "$moddir/System.map")
+kconfig=$(pick "$root/boot/config-$kver" "$moddir/config" "$kdir/.config")
 for p in "$kdir/Makefile" "$vmlinuz" "$moddir/modules.dep"; do
 	[ -e "$p" ] || { echo "fetch-kernel: expected $p, not found" >&2; exit 1; }
 done
@@ -227,8 +252,8 @@ ZPCI_KROOT=$root
 ZPCI_KDIR=$kdir
 ZPCI_VMLINUZ=$vmlinuz
 ZPCI_MODDIR=$moddir
-ZPCI_SYSTEM_MAP=$root/boot/System.map-$kver
-ZPCI_KCONFIG=$root/boot/config-$kver
+ZPCI_SYSTEM_MAP=$sysmap
+ZPCI_KCONFIG=$kconfig
 EOT
 mv -f "$tmp" "$envf"
 flock -u 9
