@@ -1,0 +1,1270 @@
+// SPDX-License-Identifier: MIT
+// zpci_vm_tests: the integration suite that runs inside the s390x guest
+// against the real zpci_io driver on QEMU's emulated zPCI functions.
+//
+// Everything that writes into a function's 16 MiB RAM BAR (ivshmem BAR 2,
+// backed by a shared-memory file on the host) records what must be there
+// afterwards in $ZPCI_RESULTS/manifest.txt; the host verifier checks it
+// byte for byte after the guest powered off, and that every other byte is
+// still zero.  The guest also reads everything back through PCILG.
+//
+// Environment (exported by the guest's /init): ZPCI_STRICT, ZPCI_ISM (PCI
+// addresses), ZPCI_MODE (patched | stock), ZPCI_RESULTS (directory).
+// Optional: ZPCI_FUZZ_ITERS (default 10000), ZPCI_SEED.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cinttypes>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <random>
+#include <set>
+#include <sstream>
+#include <sys/mman.h>
+#include <thread>
+#include <unistd.h>
+
+#include "common.hpp"
+
+using namespace zpci_vm;
+
+namespace {
+
+constexpr std::uint64_t kHalf = kBarSize / 2;
+// Test areas: strict [0, 15 MiB), ISM data [0, 7 MiB) (signals land in
+// the upper half); the benchmark owns strict [15, 16) and ISM [7, 8) MiB.
+Layout g_strict_layout(0, 15ULL << 20);
+Layout g_ism_layout(0, 7ULL << 20);
+
+std::uint64_t base_seed()
+{
+	return std::strtoull(env_or("ZPCI_SEED", "0x5eed2026").c_str(), nullptr, 0);
+}
+
+std::string test_label()
+{
+	const auto *ti = ::testing::UnitTest::GetInstance()->current_test_info();
+	return ti ? std::string(ti->test_suite_name()) + "." + ti->name() : "?";
+}
+
+std::uint64_t seed_for(const std::string &what)
+{
+	std::uint64_t h = base_seed();
+	for (char c : what)
+		h = splitmix64(h ^ static_cast<unsigned char>(c));
+	return h;
+}
+
+Functions &fns() { return Functions::get(); }
+
+#define REQUIRE_STRICT()                                                       \
+	do {                                                                   \
+		if (fns().strict_rc != 0)                                      \
+			GTEST_FAIL() << "strict function " << fns().strict_addr \
+				     << ": " << fns().strict_err;              \
+	} while (0)
+
+#define REQUIRE_ISM()                                                          \
+	do {                                                                   \
+		if (!fns().patched())                                          \
+			GTEST_SKIP() << "no ISM-like function in stock mode";  \
+		if (fns().ism_rc != 0)                                         \
+			GTEST_FAIL() << "ISM-like function " << fns().ism_addr \
+				     << ": " << fns().ism_err;                 \
+	} while (0)
+
+#define REQUIRE_RAM_BAR(f)                                                     \
+	do {                                                                   \
+		if (!fns().patched() || !has_ram_bar(f))                       \
+			GTEST_SKIP() << "no shared-memory RAM BAR 2 to verify " \
+					"(stock QEMU)";                        \
+	} while (0)
+
+const char *fname(const Function &f) { return &f == &fns().ism ? "ism" : "strict"; }
+
+Layout &layout(const Function &f) { return &f == &fns().ism ? g_ism_layout : g_strict_layout; }
+
+std::uint64_t take(const Function &f, std::uint64_t len)
+{
+	std::uint64_t off = layout(f).take(len);
+	if (off == ~0ULL)
+		ADD_FAILURE() << "BAR test area exhausted";
+	return off;
+}
+
+std::string sysfs_read(const std::string &addr, const char *attr)
+{
+	std::ifstream in("/sys/bus/pci/devices/" + addr + "/" + attr);
+	std::string s;
+	in >> s;
+	return s;
+}
+
+// Expects a successful batch.
+void expect_ok(const SubmitResult &r, const Batch &b, const char *what)
+{
+	EXPECT_EQ(r.rc, static_cast<long>(b.size()))
+		<< what << ": errno " << errno_name(r.err) << " status.error "
+		<< r.status.error << " failed op " << r.status.failed << " rule "
+		<< zpci_rule_name(r.status.rule);
+	EXPECT_EQ(r.status.error, 0) << what;
+	EXPECT_EQ(r.status.done, b.nr_ops()) << what;
+	EXPECT_GE(r.status.argsz, offsetof(zpci_io_status, cc)) << what;
+}
+
+// Checks that f's BAR bytes equal the pattern, read back through PCILG.
+void expect_pattern(const Function &f, std::uint64_t off, std::size_t len,
+		    std::uint64_t seed, std::uint64_t pos, const char *what)
+{
+	std::vector<std::uint8_t> got(len), want(len);
+	ASSERT_EQ(region_load(f, kDataBar, off, got.data(), len), 0) << what;
+	pattern_fill(want.data(), len, seed, pos);
+	std::size_t bad = 0;
+	while (bad < len && got[bad] == want[bad])
+		bad++;
+	EXPECT_EQ(bad, len) << what << ": first difference at BAR offset 0x"
+			    << std::hex << off + bad;
+}
+
+void expect_zero(const Function &f, std::uint64_t off, std::size_t len, const char *what)
+{
+	std::vector<std::uint8_t> got(len);
+	ASSERT_EQ(region_load(f, kDataBar, off, got.data(), len), 0) << what;
+	auto it = std::find_if(got.begin(), got.end(), [](std::uint8_t c) { return c != 0; });
+	EXPECT_TRUE(it == got.end()) << what << ": non-zero byte at BAR offset 0x"
+				     << std::hex << off + (it - got.begin());
+}
+
+// ---------------------------------------------------------------- info
+
+void check_info(const Function &f, bool ism)
+{
+	const zpci_io_info &in = f.info();
+	EXPECT_GE(in.argsz, offsetof(zpci_io_info, reserved));
+	EXPECT_GE(in.abi_version, ZPCI_IO_ABI_MIN_DRIVER);
+	EXPECT_LE(in.abi_min_compat, ZPCI_IO_ABI_VERSION);
+	EXPECT_LE(in.abi_min_compat, in.abi_version);
+	const std::uint64_t need = ZPCI_IO_FEAT_PCISTB | ZPCI_IO_FEAT_PCISTG |
+				   ZPCI_IO_FEAT_PCILG | ZPCI_IO_FEAT_STATUS;
+	EXPECT_EQ(in.features & need, need);
+	EXPECT_GE(in.max_ops, 1u);
+	EXPECT_GE(in.maxstbl, 16u);
+	EXPECT_LE(in.maxstbl, ZPCI_MAXSTBL_LIMIT);
+	EXPECT_EQ(in.bar_mask & ~0x3fu, 0u);
+	EXPECT_EQ(in.pcistg_mask & ~in.bar_mask, 0u) << "PCISTG on a missing BAR";
+	for (int i = 0; i < 6; i++)
+		EXPECT_EQ(in.bar_size[i] != 0, ((in.bar_mask >> i) & 1) != 0) << "BAR " << i;
+	zpci_caps c = f.caps();
+	EXPECT_TRUE(zpci_caps_valid(&c));
+
+	// The zPCI sysfs attributes of the same function must agree.
+	std::string fid = sysfs_read(f.addr(), "function_id");
+	if (!fid.empty())
+		EXPECT_EQ(std::strtoul(fid.c_str(), nullptr, 0), in.fid);
+	std::string uid = sysfs_read(f.addr(), "uid");
+	if (!uid.empty())
+		EXPECT_EQ(std::strtoul(uid.c_str(), nullptr, 0), in.uid);
+	std::string pft = sysfs_read(f.addr(), "pft");
+	if (!pft.empty())
+		EXPECT_EQ(std::strtoul(pft.c_str(), nullptr, 0), in.pft);
+
+	if (!fns().patched())
+		return;
+	// The contract's two test functions.
+	EXPECT_TRUE(has_ram_bar(f)) << "BAR 2 is not the 16 MiB RAM BAR";
+	if (ism) {
+		EXPECT_EQ(in.fid, 2u);
+		EXPECT_EQ(in.uid, 2u);
+		EXPECT_EQ(in.pft, ZPCI_PFT_ISM);
+		EXPECT_TRUE(in.flags & ZPCI_IO_INFO_RELAXED);
+		EXPECT_EQ(in.maxstbl, 4096u);
+		EXPECT_FALSE((in.pcistg_mask >> kDataBar) & 1)
+			<< "ISM data space must refuse PCISTG";
+	} else {
+		EXPECT_EQ(in.fid, 1u);
+		EXPECT_EQ(in.uid, 1u);
+		EXPECT_EQ(in.pft, 0u);
+		EXPECT_FALSE(in.flags & ZPCI_IO_INFO_RELAXED);
+		EXPECT_EQ(in.maxstbl, 128u);
+		EXPECT_TRUE((in.pcistg_mask >> kDataBar) & 1);
+	}
+}
+
+TEST(Info, Strict)
+{
+	REQUIRE_STRICT();
+	check_info(fns().strict, false);
+}
+
+TEST(Info, Ism)
+{
+	REQUIRE_ISM();
+	check_info(fns().ism, true);
+}
+
+TEST(Info, RegionIsReadOnlyAtInfo)
+{
+	REQUIRE_STRICT();
+	const Function &f = fns().strict;
+	zpci_io_info junk;
+	std::memset(&junk, 0x77, sizeof(junk));
+	int err = 0;
+	long rc = f.write_raw(&junk, sizeof(junk), &err, ZPCI_IO_INFO_OFFSET);
+	EXPECT_LT(rc, 0) << "writing the info block succeeded";
+	zpci_io_info again{};
+	ASSERT_EQ(f.read_info(&again), 0);
+	EXPECT_EQ(std::memcmp(&again, &f.info(), sizeof(again)), 0);
+	// Reading the request area gives nothing back.
+	std::uint8_t buf[64];
+	long n = pread(f.device_fd(), buf, sizeof(buf), f.io_region().offset + ZPCI_IO_REQ_OFFSET);
+	EXPECT_LT(n, 0) << "the request area is write-only";
+}
+
+// ---------------------------------------------------------------- round trips
+
+TEST(RoundTrip, StrictPcistb)
+{
+	REQUIRE_STRICT();
+	const Function &f = fns().strict;
+	REQUIRE_RAM_BAR(f);
+	std::uint64_t seed = seed_for(test_label());
+	std::uint64_t area = take(f, 16384);
+	AlignedBuf src(16384);
+	pattern_fill(src.data(), 16384, seed, area);
+
+	// Every legal length 16..128, one op per call, packed back to back
+	// but never crossing 4 KiB; then one batch of max_ops ops.
+	std::uint64_t pos = area;
+	for (std::uint32_t len = 16; len <= f.info().maxstbl; len += 8) {
+		if ((pos & 4095) + len > 4096)
+			pos = (pos + 4095) & ~4095ULL;
+		Batch b;
+		b.add(ZPCI_IO_OP_PCISTB, kDataBar, pos, src.data() + (pos - area), len);
+		SubmitResult r = submit(f, b);
+		expect_ok(r, b, "single PCISTB");
+		Manifest::get().written("strict", pos, len, seed, pos, test_label());
+		pos += len;
+	}
+	pos = area + 8192;
+	Batch b;
+	std::uint32_t n = std::min<std::uint32_t>(f.info().max_ops, 32);
+	for (std::uint32_t i = 0; i < n; i++) {
+		b.add(ZPCI_IO_OP_PCISTB, kDataBar, pos, src.data() + (pos - area), 128);
+		pos += 128;
+	}
+	SubmitResult r = submit(f, b);
+	expect_ok(r, b, "batched PCISTB");
+	Manifest::get().written("strict", area + 8192, pos - area - 8192, seed, area + 8192,
+				test_label());
+	expect_pattern(f, area + 8192, pos - area - 8192, seed, area + 8192, "batch readback");
+}
+
+TEST(RoundTrip, StrictPcistgPcilg)
+{
+	REQUIRE_STRICT();
+	const Function &f = fns().strict;
+	REQUIRE_RAM_BAR(f);
+	std::uint64_t seed = seed_for(test_label());
+	std::uint64_t area = take(f, 4096);
+	std::uint8_t src[8];
+	// Every (offset within a doubleword, length) pair that does not cross
+	// 8 bytes, each in its own doubleword.
+	std::uint64_t pos = area;
+	for (unsigned len = 1; len <= 8; len++) {
+		for (unsigned at = 0; at + len <= 8; at++) {
+			std::uint64_t off = pos + at;
+			pattern_fill(src, len, seed, off);
+			Batch b;
+			b.add(ZPCI_IO_OP_PCISTG, kDataBar, off, src, len);
+			SubmitResult r = submit(f, b);
+			expect_ok(r, b, "PCISTG");
+			Manifest::get().written("strict", off, len, seed, off, test_label());
+			// PCILG of exactly the same bytes, and of the whole doubleword.
+			std::uint8_t got[8] = {}, dw[8] = {};
+			Batch l;
+			l.add(ZPCI_IO_OP_PCILG, kDataBar, off, got, len);
+			l.add(ZPCI_IO_OP_PCILG, kDataBar, pos, dw, 8);
+			r = submit(f, l);
+			expect_ok(r, l, "PCILG");
+			EXPECT_EQ(std::memcmp(got, src, len), 0) << "len " << len << " at " << at;
+			for (unsigned i = 0; i < 8; i++) {
+				std::uint8_t want = (i >= at && i < at + len) ? src[i - at] : 0;
+				EXPECT_EQ(dw[i], want) << "len " << len << " at " << at << " byte " << i;
+			}
+			pos += 8;
+		}
+	}
+}
+
+TEST(RoundTrip, StrictMixedBatchRunsInOrder)
+{
+	REQUIRE_STRICT();
+	const Function &f = fns().strict;
+	REQUIRE_RAM_BAR(f);
+	std::uint64_t seed = seed_for(test_label());
+	std::uint64_t area = take(f, 4096);
+	AlignedBuf src(256);
+	pattern_fill(src.data(), 256, seed, area);
+	std::uint8_t back[128] = {}, dw[8] = {};
+	// PCISTB, then PCILG of what it wrote, then PCISTG over part of it,
+	// then PCILG again: the loads see the earlier stores of the same batch.
+	std::uint8_t over[4];
+	pattern_fill(over, 4, seed ^ 1, area + 12);
+	Batch b;
+	b.add(ZPCI_IO_OP_PCISTB, kDataBar, area, src.data(), 128);
+	for (int i = 0; i < 16; i++)
+		b.add(ZPCI_IO_OP_PCILG, kDataBar, area + 8 * i, back + 8 * i, 8);
+	b.add(ZPCI_IO_OP_PCISTG, kDataBar, area + 12, over, 4);
+	b.add(ZPCI_IO_OP_PCILG, kDataBar, area + 8, dw, 8);
+	if (b.nr_ops() > f.info().max_ops)
+		GTEST_SKIP() << "max_ops " << f.info().max_ops << " < " << b.nr_ops();
+	SubmitResult r = submit(f, b);
+	expect_ok(r, b, "mixed batch");
+	EXPECT_EQ(std::memcmp(back, src.data(), 128), 0);
+	EXPECT_EQ(std::memcmp(dw, src.data() + 8, 4), 0);
+	EXPECT_EQ(std::memcmp(dw + 4, over, 4), 0);
+	Manifest::get().written("strict", area, 12, seed, area, test_label());
+	Manifest::get().written("strict", area + 12, 4, seed ^ 1, area + 12, test_label());
+	Manifest::get().written("strict", area + 16, 112, seed, area + 16, test_label());
+}
+
+TEST(RoundTrip, IsmRelaxedPcistb)
+{
+	REQUIRE_ISM();
+	const Function &f = fns().ism;
+	REQUIRE_RAM_BAR(f);
+	std::uint64_t seed = seed_for(test_label());
+	// Odd lengths at odd offsets from odd source addresses: legal only
+	// with relaxed alignment.  Each in its own 4 KiB page.
+	const std::uint32_t lens[] = {1, 3, 7, 9, 100, 1001, 4095, 4096};
+	std::uint64_t area = take(f, 4096 * std::size(lens));
+	AlignedBuf buf(4096 + 64);
+	for (std::size_t i = 0; i < std::size(lens); i++) {
+		std::uint32_t len = lens[i];
+		std::uint64_t off = area + 4096 * i + (len == 4096 ? 0 : (4096 - len) / 2 | 1) * (len < 4095);
+		if (len == 4095)
+			off = area + 4096 * i + 1;
+		std::uint8_t *s = buf.data() + (len == 4096 ? 0 : 3);
+		pattern_fill(s, len, seed, off);
+		zpci_caps c = f.caps();
+		ASSERT_TRUE(zpci_verdict_ok(zpci_check(&c, ZPCI_INSN_PCISTB, kDataBar, off, len,
+						       reinterpret_cast<std::uintptr_t>(s))))
+			<< "test bug: len " << len;
+		Batch b;
+		b.add(ZPCI_IO_OP_PCISTB, kDataBar, off, s, len);
+		SubmitResult r = submit(f, b);
+		expect_ok(r, b, "relaxed PCISTB");
+		Manifest::get().written("ism", off, len, seed, off, test_label());
+		expect_pattern(f, off, len, seed, off, "relaxed readback");
+	}
+}
+
+// An ISM move of size bytes to DMB offset dmb (token 0, buffer 0): split at
+// 4 KiB boundaries of the DMB offset, the signal flag on the last chunk.
+struct Chunk {
+	std::uint64_t dmb;	// logical DMB offset
+	std::uint64_t target;	// PCI offset (with the signal bit)
+	std::uint32_t len;
+	std::size_t src_off;
+};
+
+std::vector<Chunk> ism_chunks(std::uint64_t dmb, std::size_t size, bool signal,
+			      std::uint32_t maxstbl)
+{
+	std::vector<Chunk> v;
+	std::size_t done = 0;
+	while (done < size) {
+		std::uint64_t pos = dmb + done;
+		std::uint32_t len = std::min<std::uint64_t>({size - done, 4096 - (pos & 4095),
+							      maxstbl});
+		v.push_back({pos, pos, len, done});
+		done += len;
+	}
+	if (signal && !v.empty())
+		v.back().target |= kIsmSignalBit;
+	return v;
+}
+
+TEST(RoundTrip, IsmMoveSignalsOnlyLastChunk)
+{
+	REQUIRE_ISM();
+	const Function &f = fns().ism;
+	REQUIRE_RAM_BAR(f);
+	std::uint64_t seed = seed_for(test_label());
+	const std::size_t size = 3 * 4096 + 1000;
+	std::uint64_t area = take(f, 5 * 4096);
+	std::uint64_t dmb = area + 0x123;
+	AlignedBuf src(size);
+	pattern_fill(src.data(), size, seed, dmb);
+	auto chunks = ism_chunks(dmb, size, true, f.info().maxstbl);
+	ASSERT_EQ(chunks.size(), 5u);
+	Batch b;
+	for (auto &c : chunks)
+		b.add(ZPCI_IO_OP_PCISTB, kDataBar, c.target, src.data() + c.src_off, c.len);
+	SubmitResult r = submit(f, b);
+	expect_ok(r, b, "ISM move");
+	for (std::size_t i = 0; i + 1 < chunks.size(); i++) {
+		Manifest::get().written("ism", chunks[i].dmb, chunks[i].len, seed, chunks[i].dmb,
+					test_label());
+		expect_pattern(f, chunks[i].dmb, chunks[i].len, seed, chunks[i].dmb, "chunk");
+	}
+	const Chunk &last = chunks.back();
+	Manifest::get().written("ism", last.target, last.len, seed, last.dmb, test_label() + "/signal");
+	Manifest::get().untouched("ism", last.dmb, last.len, test_label() + "/unsignalled-copy");
+	expect_pattern(f, last.target, last.len, seed, last.dmb, "signalled chunk");
+	expect_zero(f, last.dmb, last.len, "last chunk without signal");
+}
+
+TEST(RoundTrip, IsmMoveWithoutSignal)
+{
+	REQUIRE_ISM();
+	const Function &f = fns().ism;
+	REQUIRE_RAM_BAR(f);
+	std::uint64_t seed = seed_for(test_label());
+	const std::size_t size = 2 * 4096;
+	std::uint64_t dmb = take(f, size);
+	AlignedBuf src(size);
+	pattern_fill(src.data(), size, seed, dmb);
+	auto chunks = ism_chunks(dmb, size, false, f.info().maxstbl);
+	Batch b;
+	for (auto &c : chunks)
+		b.add(ZPCI_IO_OP_PCISTB, kDataBar, c.target, src.data() + c.src_off, c.len);
+	expect_ok(submit(f, b), b, "ISM move, no signal");
+	Manifest::get().written("ism", dmb, size, seed, dmb, test_label());
+	Manifest::get().nosignal("ism", dmb + kIsmSignalBit, size, test_label());
+	expect_pattern(f, dmb, size, seed, dmb, "move");
+	expect_zero(f, dmb + kIsmSignalBit, size, "signal area");
+}
+
+// ---------------------------------------------------------------- mid-batch failures
+
+TEST(MidBatch, StrictStopsAtFailedOp)
+{
+	REQUIRE_STRICT();
+	const Function &f = fns().strict;
+	REQUIRE_RAM_BAR(f);
+	if (f.info().max_ops < 4)
+		GTEST_SKIP() << "max_ops < 4";
+	std::uint64_t seed = seed_for(test_label());
+	std::uint64_t area = take(f, 4096);
+	AlignedBuf src(512);
+	pattern_fill(src.data(), 512, seed, area);
+	// Op 2's source cannot be pinned: it passes validation (the rules do
+	// not know about memory) and fails when it runs.
+	Batch b;
+	b.add(ZPCI_IO_OP_PCISTB, kDataBar, area, src.data(), 128);
+	b.add(ZPCI_IO_OP_PCISTB, kDataBar, area + 128, src.data() + 128, 128);
+	b.add(ZPCI_IO_OP_PCISTB, kDataBar, area + 256, unmapped_page(), 128);
+	b.add(ZPCI_IO_OP_PCISTB, kDataBar, area + 384, src.data() + 384, 128);
+	SubmitResult r = submit(f, b);
+	EXPECT_EQ(r.rc, -1);
+	EXPECT_EQ(r.err, EFAULT) << errno_name(r.err);
+	EXPECT_EQ(r.status.error, -EFAULT);
+	EXPECT_EQ(r.status.done, 2u) << "ops before the failed one must stay done";
+	EXPECT_EQ(r.status.failed, 2u);
+	Manifest::get().written("strict", area, 256, seed, area, test_label());
+	Manifest::get().untouched("strict", area + 256, 256, test_label());
+	expect_pattern(f, area, 256, seed, area, "ops 0-1");
+	expect_zero(f, area + 256, 256, "ops 2-3");
+}
+
+TEST(MidBatch, LoadIntoReadOnlyBuffer)
+{
+	REQUIRE_STRICT();
+	const Function &f = fns().strict;
+	REQUIRE_RAM_BAR(f);
+	std::uint64_t seed = seed_for(test_label());
+	std::uint64_t area = take(f, 4096);
+	AlignedBuf src(128);
+	pattern_fill(src.data(), 128, seed, area);
+	std::uint8_t later[8];
+	pattern_fill(later, 8, seed, area + 512);
+	Batch b;
+	b.add(ZPCI_IO_OP_PCISTB, kDataBar, area, src.data(), 128);
+	b.add(ZPCI_IO_OP_PCILG, kDataBar, area, readonly_page(), 8);
+	b.add(ZPCI_IO_OP_PCISTG, kDataBar, area + 512, later, 8);
+	SubmitResult r = submit(f, b);
+	EXPECT_EQ(r.rc, -1);
+	EXPECT_EQ(r.err, EFAULT) << errno_name(r.err);
+	EXPECT_EQ(r.status.done, 1u);
+	EXPECT_EQ(r.status.failed, 1u);
+	EXPECT_EQ(static_cast<const std::uint8_t *>(readonly_page())[0], 0x5a);
+	Manifest::get().written("strict", area, 128, seed, area, test_label());
+	Manifest::get().untouched("strict", area + 512, 8, test_label());
+	expect_zero(f, area + 512, 8, "op after the failure");
+}
+
+TEST(MidBatch, IsmLostChunkMeansNoSignal)
+{
+	REQUIRE_ISM();
+	const Function &f = fns().ism;
+	REQUIRE_RAM_BAR(f);
+	std::uint64_t seed = seed_for(test_label());
+	const std::size_t size = 4 * 4096;
+	std::uint64_t dmb = take(f, size);
+	AlignedBuf src(size);
+	pattern_fill(src.data(), size, seed, dmb);
+	// The third page of the source vanishes: chunk 2 fails, chunk 3 (the
+	// signalled one) must never be sent.
+	ASSERT_EQ(mprotect(src.data() + 2 * 4096, 4096, PROT_NONE), 0);
+	auto chunks = ism_chunks(dmb, size, true, f.info().maxstbl);
+	ASSERT_EQ(chunks.size(), 4u);
+	Batch b;
+	for (auto &c : chunks)
+		b.add(ZPCI_IO_OP_PCISTB, kDataBar, c.target, src.data() + c.src_off, c.len);
+	SubmitResult r = submit(f, b);
+	mprotect(src.data() + 2 * 4096, 4096, PROT_READ | PROT_WRITE);
+	EXPECT_EQ(r.rc, -1);
+	EXPECT_EQ(r.err, EFAULT) << errno_name(r.err);
+	EXPECT_EQ(r.status.done, 2u);
+	EXPECT_EQ(r.status.failed, 2u);
+	Manifest::get().written("ism", dmb, 2 * 4096, seed, dmb, test_label());
+	Manifest::get().untouched("ism", dmb + 2 * 4096, 2 * 4096, test_label());
+	Manifest::get().nosignal("ism", chunks.back().target, chunks.back().len, test_label());
+	expect_pattern(f, dmb, 2 * 4096, seed, dmb, "chunks 0-1");
+	expect_zero(f, dmb + 2 * 4096, 2 * 4096, "chunks 2-3");
+	expect_zero(f, chunks.back().target, chunks.back().len, "signal");
+}
+
+// ---------------------------------------------------------------- refusals
+
+struct Refusal {
+	std::string name;
+	int err;		// expected errno
+	int rule;		// expected status.rule, or -1
+	// Fills the batch; target range [*off, *off + *len) must stay zero.
+	std::function<void(const Function &, Batch &, std::uint64_t area, AlignedBuf &)> build;
+	long size_delta = 0;	// bytes added to (or cut from) the pwrite
+	bool rejected = true;	// status.flags must say REJECTED
+};
+
+// The BAR a refused request aims at: the RAM BAR in patched mode, else the
+// largest BAR the function has (nothing may ever reach it).
+unsigned target_bar(const Function &f)
+{
+	if (has_ram_bar(f))
+		return kDataBar;
+	unsigned best = 0;
+	for (unsigned i = 0; i < 6; i++)
+		if (f.info().bar_size[i] > f.info().bar_size[best])
+			best = i;
+	return best;
+}
+
+std::vector<Refusal> refusals(const Function &f)
+{
+	const zpci_io_info &in = f.info();
+	const bool relaxed = in.flags & ZPCI_IO_INFO_RELAXED;
+	const unsigned bar = target_bar(f);
+	std::vector<Refusal> v;
+	auto stb = [bar](std::uint64_t o, std::uint32_t len, std::uint64_t srcoff = 0) {
+		return [=](const Function &, Batch &b, std::uint64_t area, AlignedBuf &buf) {
+			b.add(ZPCI_IO_OP_PCISTB, bar, area + o, buf.data() + srcoff, len);
+		};
+	};
+	auto one = stb(0, 64);
+
+	v.push_back({"abi_version 0", EPROTO, -1, [=](auto &f2, Batch &b, auto a, auto &buf) {
+			     one(f2, b, a, buf);
+			     b.header().abi_version = 0;
+		     }});
+	v.push_back({"abi_version newer than the driver", EPROTO, -1,
+		     [=](auto &f2, Batch &b, auto a, auto &buf) {
+			     one(f2, b, a, buf);
+			     b.header().abi_version = in.abi_version + 1;
+		     }});
+	v.push_back({"batch flags", EINVAL, -1, [=](auto &f2, Batch &b, auto a, auto &buf) {
+			     one(f2, b, a, buf);
+			     b.header().flags = 1;
+		     }});
+	v.push_back({"batch reserved", EINVAL, -1, [=](auto &f2, Batch &b, auto a, auto &buf) {
+			     one(f2, b, a, buf);
+			     b.header().reserved = 1ULL << 40;
+		     }});
+	v.push_back({"nr_ops 0", EINVAL, -1, [=](auto &f2, Batch &b, auto a, auto &buf) {
+			     one(f2, b, a, buf);
+			     b.header().nr_ops = 0;
+		     }, -static_cast<long>(sizeof(zpci_io_op))});
+	v.push_back({"nr_ops > max_ops", E2BIG, -1, [=](auto &, Batch &b, auto a, auto &buf) {
+			     for (std::uint32_t i = 0; i <= in.max_ops; i++)
+				     b.add(ZPCI_IO_OP_PCISTB, bar, a, buf.data(), 64);
+		     }});
+	v.push_back({"op_size 16", EINVAL, -1, [=](auto &f2, Batch &b, auto a, auto &buf) {
+			     one(f2, b, a, buf);
+			     b.header().op_size = 16;
+		     }});
+	v.push_back({"short write", EINVAL, -1, one, -8});
+	v.push_back({"trailing bytes", EINVAL, -1, one, 32});
+	v.push_back({"header only", EINVAL, -1, one, -static_cast<long>(sizeof(zpci_io_op))});
+	v.push_back({"instruction 0", EINVAL, ZPCI_RULE_INSN, [=](auto &f2, Batch &b, auto a, auto &buf) {
+			     one(f2, b, a, buf);
+			     b.op(0).insn = 0;
+		     }});
+	v.push_back({"instruction 4", EINVAL, ZPCI_RULE_INSN, [=](auto &f2, Batch &b, auto a, auto &buf) {
+			     one(f2, b, a, buf);
+			     b.op(0).insn = 4;
+		     }});
+	v.push_back({"op flags", EINVAL, -1, [=](auto &f2, Batch &b, auto a, auto &buf) {
+			     one(f2, b, a, buf);
+			     b.op(0).flags = 0x8000;
+		     }});
+	v.push_back({"op reserved", EINVAL, -1, [=](auto &f2, Batch &b, auto a, auto &buf) {
+			     one(f2, b, a, buf);
+			     b.op(0).reserved = 1;
+		     }});
+	v.push_back({"config space PCILG", EACCES, -1, [=](auto &, Batch &b, auto, auto &buf) {
+			     b.add(ZPCI_IO_OP_PCILG, ZPCI_PCIAS_CONFIG, 0, buf.data(), 4);
+		     }});
+	v.push_back({"config space PCISTG", EACCES, -1, [=](auto &, Batch &b, auto, auto &buf) {
+			     b.add(ZPCI_IO_OP_PCISTG, ZPCI_PCIAS_CONFIG, 4, buf.data(), 2);
+		     }});
+	v.push_back({"address space 6", EINVAL, ZPCI_RULE_PCIAS, [=](auto &, Batch &b, auto, auto &buf) {
+			     b.add(ZPCI_IO_OP_PCILG, 6, 0, buf.data(), 8);
+		     }});
+	for (unsigned i = 0; i < 6; i++) {
+		if ((in.bar_mask >> i) & 1)
+			continue;
+		v.push_back({"unimplemented BAR " + std::to_string(i) + " PCILG", EINVAL,
+			     ZPCI_RULE_PCIAS, [=](auto &, Batch &b, auto, auto &buf) {
+				     b.add(ZPCI_IO_OP_PCILG, i, 0, buf.data(), 8);
+			     }});
+		v.push_back({"unimplemented BAR " + std::to_string(i) + " PCISTB", EINVAL,
+			     ZPCI_RULE_PCIAS, [=](auto &, Batch &b, auto, auto &buf) {
+				     b.add(ZPCI_IO_OP_PCISTB, i, 0, buf.data(), 64);
+			     }});
+		break;
+	}
+	if (!relaxed) {
+		v.push_back({"PCISTB offset not 8-aligned", EINVAL, ZPCI_RULE_OFFSET_ALIGN, stb(4, 64)});
+		v.push_back({"PCISTB length 8", EINVAL, ZPCI_RULE_LEN_RANGE, stb(0, 8)});
+		v.push_back({"PCISTB length 20", EINVAL, ZPCI_RULE_LEN_MULTIPLE, stb(0, 24 - 4)});
+		v.push_back({"PCISTB source not 8-aligned", EINVAL, ZPCI_RULE_SRC_ALIGN, stb(0, 64, 4)});
+	} else {
+		v.push_back({"PCISTB length 0", EINVAL, ZPCI_RULE_LEN_RANGE, stb(1, 0)});
+	}
+	v.push_back({"PCISTB longer than maxstbl", EINVAL, ZPCI_RULE_LEN_RANGE, stb(0, in.maxstbl + 8)});
+	v.push_back({"PCISTB crossing 4 KiB", EINVAL, ZPCI_RULE_CROSS_4K, stb(4096 - 64, 128)});
+	v.push_back({"PCISTB beyond the BAR", EINVAL, ZPCI_RULE_BEYOND_BAR,
+		     [=](auto &, Batch &b, auto, auto &buf) {
+			     b.add(ZPCI_IO_OP_PCISTB, bar, in.bar_size[bar], buf.data(), 16);
+		     }});
+	v.push_back({"PCISTB offset wraps", EINVAL, ZPCI_RULE_BEYOND_BAR,
+		     [=](auto &, Batch &b, auto, auto &buf) {
+			     b.add(ZPCI_IO_OP_PCISTB, bar, ~0ULL & ~4095ULL, buf.data(), 16);
+		     }});
+	v.push_back({"PCILG beyond the BAR", EINVAL, ZPCI_RULE_BEYOND_BAR,
+		     [=](auto &, Batch &b, auto, auto &buf) {
+			     b.add(ZPCI_IO_OP_PCILG, bar, in.bar_size[bar], buf.data(), 8);
+		     }});
+	v.push_back({"PCILG length 0", EINVAL, ZPCI_RULE_LEN_RANGE, [=](auto &, Batch &b, auto a, auto &buf) {
+			     b.add(ZPCI_IO_OP_PCILG, bar, a, buf.data(), 0);
+		     }});
+	v.push_back({"PCILG length 9", EINVAL, ZPCI_RULE_LEN_RANGE, [=](auto &, Batch &b, auto a, auto &buf) {
+			     b.add(ZPCI_IO_OP_PCILG, bar, a, buf.data(), 9);
+		     }});
+	v.push_back({"PCILG crossing 8 bytes", EINVAL, ZPCI_RULE_CROSS_8B,
+		     [=](auto &, Batch &b, auto a, auto &buf) {
+			     b.add(ZPCI_IO_OP_PCILG, bar, a + 6, buf.data(), 4);
+		     }});
+	if ((in.pcistg_mask >> bar) & 1) {
+		v.push_back({"PCISTG length 9", EINVAL, ZPCI_RULE_LEN_RANGE,
+			     [=](auto &, Batch &b, auto a, auto &buf) {
+				     b.add(ZPCI_IO_OP_PCISTG, bar, a, buf.data(), 9);
+			     }});
+		v.push_back({"PCISTG crossing 8 bytes", EINVAL, ZPCI_RULE_CROSS_8B,
+			     [=](auto &, Batch &b, auto a, auto &buf) {
+				     b.add(ZPCI_IO_OP_PCISTG, bar, a + 5, buf.data(), 4);
+			     }});
+	} else {
+		v.push_back({"PCISTG on a PCISTB-only BAR", EINVAL, ZPCI_RULE_NO_PCISTG,
+			     [=](auto &, Batch &b, auto a, auto &buf) {
+				     b.add(ZPCI_IO_OP_PCISTG, bar, a, buf.data(), 8);
+			     }});
+	}
+	// A whole batch is validated first: a good op before a bad one must
+	// not run either.
+	v.push_back({"good op then bad op", EINVAL, ZPCI_RULE_CROSS_4K,
+		     [=](auto &, Batch &b, auto a, auto &buf) {
+			     b.add(ZPCI_IO_OP_PCISTB, bar, a, buf.data(), 64);
+			     b.add(ZPCI_IO_OP_PCISTB, bar, a + 4096 - 8, buf.data(), 64);
+		     }});
+	v.push_back({"bad source address", EFAULT, -1, [=](auto &, Batch &b, auto a, auto &) {
+			     b.add(ZPCI_IO_OP_PCISTB, bar, a, unmapped_page(), 64);
+		     }, 0, false});
+	if (in.flags & ZPCI_IO_INFO_MSIX) {
+		if (in.msix_table_bar < 6)
+			v.push_back({"MSI-X table PCISTG", EACCES, -1, [=](auto &, Batch &b, auto, auto &buf) {
+					     b.add(ZPCI_IO_OP_PCISTG, in.msix_table_bar,
+						   in.msix_table_offset + 8, buf.data(), 4);
+				     }});
+		if (in.msix_pba_bar < 6)
+			v.push_back({"MSI-X PBA PCILG", EACCES, -1, [=](auto &, Batch &b, auto, auto &buf) {
+					     b.add(ZPCI_IO_OP_PCILG, in.msix_pba_bar,
+						   in.msix_pba_offset, buf.data(), 8);
+				     }});
+	}
+	return v;
+}
+
+void run_refusals(const Function &f)
+{
+	const bool verify = fns().patched() && has_ram_bar(f);
+	const unsigned bar = target_bar(f);
+	AlignedBuf buf(8192);
+	pattern_fill(buf.data(), 8192, seed_for(test_label()), 0);
+	for (const Refusal &c : refusals(f)) {
+		SCOPED_TRACE(c.name);
+		// Each case aims at its own 8 KiB that must stay zero; in stock
+		// mode at the start of the largest BAR (never reached).
+		std::uint64_t area = verify ? take(f, 8192) : 0;
+		Batch b;
+		c.build(f, b, area, buf);
+		std::vector<std::uint8_t> bytes = b.bytes();
+		zpci_io_status st;
+		std::memset(&st, 0xa5, sizeof(st));
+		reinterpret_cast<zpci_io_batch *>(bytes.data())->status_addr =
+			reinterpret_cast<std::uintptr_t>(&st);
+		bytes.resize(bytes.size() + c.size_delta, 0);
+		int err = 0;
+		long rc = f.write_raw(bytes.data(), bytes.size(), &err);
+		EXPECT_EQ(rc, -1);
+		EXPECT_EQ(err, c.err) << "got " << errno_name(err) << " want " << errno_name(c.err);
+		// A malformed header may leave the status unwritten; when it is
+		// written it must tell the same story.
+		bool written = st.argsz != 0xa5a5a5a5u;
+		bool header_case = c.rule < 0 && c.rejected && c.err != EACCES;
+		if (!header_case)
+			EXPECT_TRUE(written) << "status block not written";
+		if (written) {
+			EXPECT_EQ(st.error, -c.err);
+			EXPECT_EQ(st.done, 0u);
+			if (c.rule >= 0)
+				EXPECT_EQ(st.rule, static_cast<std::uint32_t>(c.rule))
+					<< "got rule " << zpci_rule_name(st.rule);
+			if (c.rejected)
+				EXPECT_TRUE(st.flags & ZPCI_IO_STATUS_REJECTED);
+		}
+		if (verify) {
+			Manifest::get().untouched(fname(f), area, 8192, test_label() + "/" + c.name);
+			expect_zero(f, area, 8192, c.name.c_str());
+		}
+		(void)bar;
+	}
+}
+
+TEST(Refusals, Strict)
+{
+	REQUIRE_STRICT();
+	run_refusals(fns().strict);
+}
+
+TEST(Refusals, Ism)
+{
+	REQUIRE_ISM();
+	run_refusals(fns().ism);
+}
+
+TEST(Refusals, BadStatusAddress)
+{
+	REQUIRE_STRICT();
+	const Function &f = fns().strict;
+	unsigned bar = target_bar(f);
+	// A load only: whether or not it ran, no BAR byte can change.
+	std::uint8_t dst[8];
+	Batch b;
+	b.add(ZPCI_IO_OP_PCILG, bar, 0, dst, 8);
+	b.header().status_addr = reinterpret_cast<std::uintptr_t>(unmapped_page());
+	int err = 0;
+	long rc = f.write_raw(b.data(), b.size(), &err);
+	EXPECT_EQ(rc, -1);
+	EXPECT_EQ(err, EFAULT) << errno_name(err);
+}
+
+// ---------------------------------------------------------------- stock QEMU (virtio)
+
+TEST(Stock, VirtioCommonConfigRoundTrip)
+{
+	REQUIRE_STRICT();
+	const Function &f = fns().strict;
+	std::uint8_t cfg[256];
+	int err = 0;
+	ASSERT_EQ(f.config_pread(cfg, sizeof(cfg), 0, &err), static_cast<long>(sizeof(cfg)))
+		<< errno_name(err);
+	if (cfg[0] != 0xf4 || cfg[1] != 0x1a)
+		GTEST_SKIP() << "not a virtio function";
+	// Find the virtio common configuration through the capability list.
+	int bar = -1;
+	std::uint32_t off = 0;
+	for (unsigned p = cfg[0x34], guard = 0; p && p + 16 <= sizeof(cfg) && guard < 48; guard++) {
+		if (cfg[p] == 0x09 && cfg[p + 3] == 1) {
+			bar = cfg[p + 4];
+			std::memcpy(&off, cfg + p + 8, 4);
+			off = le32toh(off);
+			break;
+		}
+		p = cfg[p + 1];
+	}
+	if (bar < 0)
+		GTEST_SKIP() << "no virtio common configuration capability";
+	ASSERT_TRUE((f.info().bar_mask >> bar) & 1) << "BAR " << bar << " not reported";
+	// device_feature_select := 1 (PCISTG), read it back and the feature
+	// word 1 (PCILG): VIRTIO_F_VERSION_1 (feature 32) is set on a modern
+	// device.  Registers are little-endian, stores keep memory order.
+	std::uint8_t one[4] = {1, 0, 0, 0}, sel[4] = {}, feat[4] = {};
+	Batch b;
+	b.add(ZPCI_IO_OP_PCISTG, bar, off, one, 4);
+	b.add(ZPCI_IO_OP_PCILG, bar, off, sel, 4);
+	b.add(ZPCI_IO_OP_PCILG, bar, off + 4, feat, 4);
+	SubmitResult r = submit(f, b);
+	expect_ok(r, b, "virtio common cfg");
+	EXPECT_EQ(std::memcmp(sel, one, 4), 0);
+	EXPECT_TRUE(feat[0] & 1) << "VIRTIO_F_VERSION_1 not seen";
+}
+
+// ---------------------------------------------------------------- pins
+
+TEST(Pins, StoreAcquiresAndReleases)
+{
+	REQUIRE_STRICT();
+	const Function &f = fns().strict;
+	REQUIRE_RAM_BAR(f);
+	PinCounters p0 = read_pin_counters();
+	if (!p0.valid)
+		GTEST_SKIP() << "no nr_foll_pin_* in /proc/vmstat";
+	EXPECT_EQ(p0.acquired, p0.released) << "pins outstanding before the test";
+	std::uint64_t seed = seed_for(test_label());
+	std::uint64_t area = take(f, 4096);
+	AlignedBuf src(128);
+	pattern_fill(src.data(), 128, seed, area);
+	Batch b;
+	b.add(ZPCI_IO_OP_PCISTB, kDataBar, area, src.data(), 128);
+	expect_ok(submit(f, b), b, "PCISTB");
+	Manifest::get().written("strict", area, 128, seed, area, test_label());
+	PinCounters p1 = read_pin_counters();
+	EXPECT_GT(p1.acquired, p0.acquired) << "the caller's page was not pinned";
+	EXPECT_EQ(p1.acquired, p1.released) << "pins leaked";
+	RecordProperty("pins_per_pcistb", std::to_string(p1.acquired - p0.acquired));
+}
+
+// ---------------------------------------------------------------- fuzz
+
+// The fuzz oracle: what the driver must answer to a batch, from the rules
+// header and the ABI alone.
+struct Expect {
+	bool ok = false;
+	std::set<int> errs;	// acceptable errnos when !ok
+	std::size_t first_fault = ~std::size_t(0);	// first op with a bad buffer
+};
+
+struct FuzzCtx {
+	const Function *f;
+	zpci_caps caps;
+	unsigned bar;
+	std::uint64_t area, area_len;
+	std::vector<std::uint8_t> shadow;	// what the area must hold
+	AlignedBuf pool{16384};			// sources and load targets
+	std::mt19937_64 rng;
+	std::size_t writes = 0, oks = 0, refused = 0, faults = 0;
+	std::map<int, std::size_t> by_errno;
+};
+
+bool addr_ok(const FuzzCtx &c, std::uint64_t a, std::uint32_t len, bool load)
+{
+	auto p = reinterpret_cast<std::uint64_t>(c.pool.data());
+	if (len == 0)
+		return true;
+	if (a >= p && a + len <= p + c.pool.size())
+		return true;
+	auto ro = reinterpret_cast<std::uint64_t>(readonly_page());
+	if (!load && a >= ro && a + len <= ro + 4096)
+		return true;
+	return false;
+}
+
+Expect oracle(const FuzzCtx &c, const std::vector<std::uint8_t> &bytes)
+{
+	Expect e;
+	const zpci_io_info &in = c.f->info();
+	if (bytes.size() < sizeof(zpci_io_batch)) {
+		e.errs = {EINVAL};
+		return e;
+	}
+	zpci_io_batch h;
+	std::memcpy(&h, bytes.data(), sizeof(h));
+	if (h.abi_version < in.abi_min_compat || h.abi_version > in.abi_version)
+		e.errs.insert(EPROTO);
+	if (h.flags || h.reserved || h.nr_ops == 0 || h.op_size != sizeof(zpci_io_op))
+		e.errs.insert(EINVAL);
+	if (h.nr_ops > in.max_ops) {
+		e.errs.insert(E2BIG);
+		e.errs.insert(EINVAL);
+	}
+	if (h.op_size == sizeof(zpci_io_op) && h.nr_ops <= in.max_ops &&
+	    bytes.size() != sizeof(h) + std::uint64_t(h.nr_ops) * h.op_size)
+		e.errs.insert(EINVAL);
+	if (!e.errs.empty())
+		return e;
+	for (std::uint32_t i = 0; i < h.nr_ops; i++) {
+		zpci_io_op o;
+		std::memcpy(&o, bytes.data() + sizeof(h) + i * sizeof(o), sizeof(o));
+		if (o.flags || o.reserved) {
+			e.errs.insert(EINVAL);
+			continue;
+		}
+		if (o.insn != ZPCI_IO_OP_PCISTB && o.insn != ZPCI_IO_OP_PCISTG && o.insn != ZPCI_IO_OP_PCILG) {
+			e.errs.insert(EINVAL);
+			continue;
+		}
+		if (o.pcias == ZPCI_PCIAS_CONFIG) {
+			e.errs.insert(EACCES);
+			e.errs.insert(EINVAL);	// a config PCISTB breaks a rule too
+			continue;
+		}
+		zpci_verdict v = zpci_check(&c.caps, o.insn, o.pcias, o.offset, o.len, o.addr);
+		if (!zpci_verdict_ok(v)) {
+			e.errs.insert(EINVAL);
+			continue;
+		}
+		// A valid op outside the fuzz area would be a generator bug.
+		if (o.pcias != c.bar || o.offset < c.area || o.offset + o.len > c.area + c.area_len)
+			std::abort();
+		if (!addr_ok(c, o.addr, o.len, o.insn != ZPCI_IO_OP_PCILG) &&
+		    e.first_fault == ~std::size_t(0))
+			e.first_fault = i;
+	}
+	if (!e.errs.empty())
+		return e;
+	if (e.first_fault != ~std::size_t(0)) {
+		e.errs = {EFAULT};
+		return e;
+	}
+	e.ok = true;
+	return e;
+}
+
+// A legal op inside the fuzz area, from the pool.
+zpci_io_op gen_valid(FuzzCtx &c)
+{
+	zpci_io_op o{};
+	const bool relaxed = c.caps.flags & ZPCI_CAPS_RELAXED;
+	std::uint64_t r = c.rng();
+	o.pcias = c.bar;
+	switch (r % 3) {
+	case 0: {
+		o.insn = ZPCI_IO_OP_PCISTB;
+		std::uint32_t len;
+		std::uint64_t off;
+		if (relaxed) {
+			len = 1 + c.rng() % c.caps.maxstbl;
+			off = c.rng() % c.area_len;
+		} else {
+			len = 16 + 8 * (c.rng() % ((c.caps.maxstbl - 8) / 8));
+			off = (c.rng() % c.area_len) & ~7ULL;
+		}
+		if ((off & 4095) + len > 4096)
+			off = (off & ~4095ULL) + 4096 - len;
+		if (off + len > c.area_len)
+			off = c.area_len - len - ((c.area_len - len) & (relaxed ? 0 : 7));
+		o.offset = c.area + off;
+		o.len = len;
+		std::uint64_t s = c.rng() % (c.pool.size() - len);
+		if (!relaxed)
+			s &= ~7ULL;
+		o.addr = reinterpret_cast<std::uintptr_t>(c.pool.data() + s);
+		break;
+	}
+	default: {
+		o.insn = (r % 3 == 1) ? ZPCI_IO_OP_PCISTG : ZPCI_IO_OP_PCILG;
+		if (o.insn == ZPCI_IO_OP_PCISTG && !((c.caps.pcistg_mask >> c.bar) & 1))
+			o.insn = ZPCI_IO_OP_PCILG;
+		std::uint32_t len = 1 + c.rng() % 8;
+		std::uint64_t off = c.rng() % (c.area_len - 8);
+		if ((off & 7) + len > 8)
+			off &= ~7ULL;
+		o.offset = c.area + off;
+		o.len = len;
+		o.addr = reinterpret_cast<std::uintptr_t>(c.pool.data() + c.rng() % (c.pool.size() - 8));
+		break;
+	}
+	}
+	return o;
+}
+
+// Breaks an op; the oracle decides whether it is still legal (then it must
+// stay inside the area, else it is made illegal for sure).
+void mutate_op(FuzzCtx &c, zpci_io_op &o)
+{
+	switch (c.rng() % 12) {
+	case 0: o.insn = c.rng() % 256; break;
+	case 1: o.pcias = c.rng() % 16; break;
+	case 2: o.flags = 1u << (c.rng() % 16); break;
+	case 3: o.reserved = c.rng() | 1; break;
+	case 4: o.len = c.rng() % 9000; break;
+	case 5: o.offset += (c.rng() % 64) - 32; break;
+	case 6: o.offset = c.rng(); break;
+	case 7: o.addr += 1 + c.rng() % 7; break;
+	case 8: o.addr = reinterpret_cast<std::uintptr_t>(unmapped_page()) + (c.rng() % 4096 & ~7ULL); break;
+	case 9: o.addr = reinterpret_cast<std::uintptr_t>(readonly_page()) + (c.rng() % 64 & ~7ULL); break;
+	case 10: o.pcias = ZPCI_PCIAS_CONFIG; o.offset &= 0xffc; o.len = 4; break;
+	default: o.offset = c.area + c.area_len + (c.rng() % 4096); break;
+	}
+	zpci_verdict v = zpci_check(&c.caps, o.insn, o.pcias, o.offset, o.len, o.addr);
+	bool legal = zpci_verdict_ok(v) && o.pcias != ZPCI_PCIAS_CONFIG && !o.flags && !o.reserved;
+	bool inside = o.pcias == c.bar && o.offset >= c.area && o.offset + o.len <= c.area + c.area_len;
+	if (legal && !inside)
+		o.reserved = 0xdead;	// keep it from ever touching other bytes
+}
+
+void apply(FuzzCtx &c, const zpci_io_op &o)
+{
+	if (o.insn == ZPCI_IO_OP_PCILG)
+		return;
+	std::memcpy(c.shadow.data() + (o.offset - c.area),
+		    reinterpret_cast<const void *>(o.addr), o.len);
+}
+
+void check_loads(FuzzCtx &c, const std::vector<zpci_io_op> &ops, std::size_t done,
+		 std::vector<std::uint8_t> &shadow_before, std::size_t iter)
+{
+	// Replays the done ops on a copy of the old shadow so each load is
+	// compared with the area's content at its point in the batch.
+	for (std::size_t i = 0; i < done; i++) {
+		const zpci_io_op &o = ops[i];
+		if (o.insn == ZPCI_IO_OP_PCILG) {
+			EXPECT_EQ(std::memcmp(reinterpret_cast<const void *>(o.addr),
+					      shadow_before.data() + (o.offset - c.area), o.len), 0)
+				<< "iteration " << iter << " op " << i << ": PCILG returned wrong bytes";
+		} else {
+			std::memcpy(shadow_before.data() + (o.offset - c.area),
+				    reinterpret_cast<const void *>(o.addr), o.len);
+		}
+	}
+}
+
+void fuzz(const Function &f, std::size_t iters, const char *func)
+{
+	FuzzCtx c;
+	c.f = &f;
+	c.caps = f.caps();
+	c.bar = kDataBar;
+	c.area_len = 65536;
+	c.area = take(f, c.area_len);
+	c.shadow.assign(c.area_len, 0);
+	std::uint64_t seed = seed_for(test_label());
+	c.rng.seed(seed);
+	RecordProperty("seed", std::to_string(seed));
+	std::uint32_t maxops = std::min<std::uint32_t>(f.info().max_ops, 8);
+	PinCounters p0 = read_pin_counters();
+
+	for (std::size_t it = 0; it < iters; it++) {
+		// Fresh source bytes now and then, so stores differ.
+		if (it % 64 == 0)
+			for (std::size_t i = 0; i < c.pool.size(); i++)
+				c.pool.data()[i] = static_cast<std::uint8_t>(c.rng());
+		std::vector<std::uint8_t> bytes;
+		std::vector<zpci_io_op> ops;
+		zpci_io_status st;
+		std::memset(&st, 0xa5, sizeof(st));
+		std::uint64_t roll = c.rng() % 100;
+		if (roll < 3) {
+			// Pure garbage of any length; status_addr kept harmless.
+			bytes.resize(c.rng() % 512);
+			for (auto &x : bytes)
+				x = static_cast<std::uint8_t>(c.rng());
+			if (bytes.size() >= 24)
+				std::memset(bytes.data() + 16, 0, 8);
+		} else {
+			std::uint32_t n = 1 + c.rng() % maxops;
+			zpci_io_batch h{};
+			h.abi_version = ZPCI_IO_ABI_VERSION;
+			h.nr_ops = n;
+			h.op_size = sizeof(zpci_io_op);
+			h.status_addr = reinterpret_cast<std::uintptr_t>(&st);
+			for (std::uint32_t i = 0; i < n; i++) {
+				ops.push_back(gen_valid(c));
+				if (roll >= 60 && c.rng() % 4 == 0)
+					mutate_op(c, ops.back());
+			}
+			if (roll >= 3 && roll < 15) {
+				switch (c.rng() % 7) {
+				case 0: h.abi_version = c.rng() % 4; break;
+				case 1: h.flags = 1u << (c.rng() % 32); break;
+				case 2: h.reserved = c.rng() | 1; break;
+				case 3: h.nr_ops = c.rng() % 3 ? 0 : f.info().max_ops + 1 + c.rng() % 100; break;
+				case 4: h.op_size = c.rng() % 32; break;
+				case 5: h.nr_ops = n + 1; break;
+				default: h.nr_ops = n > 1 ? n - 1 : 2; break;
+				}
+			}
+			bytes.resize(sizeof(h) + ops.size() * sizeof(zpci_io_op));
+			std::memcpy(bytes.data(), &h, sizeof(h));
+			std::memcpy(bytes.data() + sizeof(h), ops.data(), ops.size() * sizeof(zpci_io_op));
+		}
+		Expect e = oracle(c, bytes);
+		int err = 0;
+		long rc = f.write_raw(bytes.data(), bytes.size(), &err);
+		c.writes++;
+		if (rc >= 0)
+			c.oks++;
+		else
+			c.by_errno[err]++;
+		if (e.ok) {
+			ASSERT_EQ(rc, static_cast<long>(bytes.size()))
+				<< "iteration " << it << ": valid batch refused with " << errno_name(err)
+				<< " rule " << zpci_rule_name(st.rule) << " op " << st.failed;
+			std::vector<std::uint8_t> before = c.shadow;
+			check_loads(c, ops, ops.size(), before, it);
+			for (auto &o : ops)
+				apply(c, o);
+			continue;
+		}
+		if (rc == 0 && bytes.empty())
+			continue;	// an empty write may be a no-op
+		ASSERT_LT(rc, 0) << "iteration " << it << ": invalid batch accepted";
+		ASSERT_TRUE(e.errs.count(err)) << "iteration " << it << ": errno " << errno_name(err)
+					       << " not among the expected ones";
+		if (err == EFAULT && !ops.empty()) {
+			c.faults++;
+			// Ops before the faulting one may have run.
+			ASSERT_NE(st.argsz, 0xa5a5a5a5u) << "no status for EFAULT";
+			ASSERT_LE(st.done, e.first_fault);
+			std::vector<std::uint8_t> before = c.shadow;
+			check_loads(c, ops, st.done, before, it);
+			for (std::size_t i = 0; i < st.done; i++)
+				apply(c, ops[i]);
+		} else {
+			c.refused++;
+			if (st.argsz != 0xa5a5a5a5u && !ops.empty())
+				ASSERT_EQ(st.done, 0u) << "iteration " << it << ": refused batch ran ops";
+		}
+	}
+	// The area holds exactly what the successful ops wrote.
+	std::vector<std::uint8_t> got(c.area_len);
+	ASSERT_EQ(region_load(f, c.bar, c.area, got.data(), got.size()), 0);
+	std::size_t bad = 0;
+	while (bad < got.size() && got[bad] == c.shadow[bad])
+		bad++;
+	EXPECT_EQ(bad, got.size()) << "fuzz area differs at BAR offset 0x" << std::hex << c.area + bad;
+	std::string file = std::string("fuzz-") + func + ".bin";
+	if (Manifest::get().enabled()) {
+		ASSERT_TRUE(Manifest::get().save_file(file, c.shadow.data(), c.shadow.size()));
+		Manifest::get().image(func, c.area, c.area_len, file, test_label());
+	}
+	PinCounters p1 = read_pin_counters();
+	if (p1.valid) {
+		EXPECT_EQ(p1.acquired, p1.released) << "pins leaked by the fuzz";
+		RecordProperty("pins_acquired", std::to_string(p1.acquired - p0.acquired));
+	}
+	std::ostringstream s;
+	for (auto &[k, v] : c.by_errno)
+		s << errno_name(k) << "=" << v << " ";
+	std::printf("fuzz %s: %zu writes, %zu ok, %zu refused, %zu EFAULT; %s\n", func, c.writes,
+		    c.oks, c.refused, c.faults, s.str().c_str());
+	RecordProperty("writes", std::to_string(c.writes));
+	RecordProperty("ok", std::to_string(c.oks));
+	EXPECT_GT(c.oks, iters / 4) << "too few valid batches to mean anything";
+	EXPECT_GT(c.refused, iters / 20);
+}
+
+std::size_t fuzz_iters()
+{
+	return std::strtoull(env_or("ZPCI_FUZZ_ITERS", "10000").c_str(), nullptr, 0);
+}
+
+TEST(Fuzz, Strict)
+{
+	REQUIRE_STRICT();
+	REQUIRE_RAM_BAR(fns().strict);
+	fuzz(fns().strict, fuzz_iters(), "strict");
+}
+
+TEST(Fuzz, Ism)
+{
+	REQUIRE_ISM();
+	REQUIRE_RAM_BAR(fns().ism);
+	fuzz(fns().ism, std::max<std::size_t>(fuzz_iters() / 4, 1000), "ism");
+}
+
+// ---------------------------------------------------------------- concurrency
+
+TEST(Concurrency, TwoThreadsDisjointRanges)
+{
+	REQUIRE_STRICT();
+	const Function &f = fns().strict;
+	REQUIRE_RAM_BAR(f);
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	RecordProperty("cpus", std::to_string(cpus));
+	if (cpus < 2)
+		std::printf("note: only %ld CPU online, threads interleave by preemption\n", cpus);
+	const std::size_t per = 128 * 1024;
+	std::uint64_t area[2] = {take(f, per), take(f, per)};
+	std::uint64_t seed[2] = {seed_for(test_label() + "0"), seed_for(test_label() + "1")};
+	std::atomic<int> failures{0};
+	std::atomic<int> ready{0};
+	std::string why[2];
+	auto worker = [&](int t) {
+		AlignedBuf src(per);
+		pattern_fill(src.data(), per, seed[t], area[t]);
+		std::uint8_t back[128];
+		ready++;
+		while (ready.load() < 2) {
+		}
+		// Chunk i is stored (PCISTB) and chunk i-1 read back (16 PCILG)
+		// in the same batch while the other thread does the same.
+		for (std::size_t i = 0; i < per / 128; i++) {
+			Batch b;
+			b.add(ZPCI_IO_OP_PCISTB, kDataBar, area[t] + 128 * i, src.data() + 128 * i, 128);
+			std::size_t prev = i ? i - 1 : 0;
+			for (int k = 0; k < 16 && 1u + k < f.info().max_ops; k++)
+				b.add(ZPCI_IO_OP_PCILG, kDataBar, area[t] + 128 * prev + 8 * k, back + 8 * k, 8);
+			SubmitResult r = submit(f, b);
+			if (r.rc != static_cast<long>(b.size())) {
+				why[t] = std::string("batch ") + std::to_string(i) + ": " + errno_name(r.err);
+				failures++;
+				return;
+			}
+			std::size_t n = std::min<std::size_t>(16, f.info().max_ops - 1) * 8;
+			if (std::memcmp(back, src.data() + 128 * prev, n) != 0) {
+				why[t] = "readback mismatch at chunk " + std::to_string(prev);
+				failures++;
+				return;
+			}
+		}
+	};
+	std::thread a(worker, 0), b(worker, 1);
+	a.join();
+	b.join();
+	EXPECT_EQ(failures.load(), 0) << why[0] << " / " << why[1];
+	for (int t = 0; t < 2; t++)
+		Manifest::get().written("strict", area[t], per, seed[t], area[t], test_label());
+	PinCounters p = read_pin_counters();
+	if (p.valid)
+		EXPECT_EQ(p.acquired, p.released);
+}
+
+// ---------------------------------------------------------------- the end
+
+TEST(Pins, BalancedAtTheEnd)
+{
+	PinCounters p = read_pin_counters();
+	if (!p.valid)
+		GTEST_SKIP() << "no nr_foll_pin_* in /proc/vmstat";
+	RecordProperty("acquired", std::to_string(p.acquired));
+	EXPECT_EQ(p.acquired, p.released);
+}
+
+}  // namespace
+
+int main(int argc, char **argv)
+{
+	::testing::InitGoogleTest(&argc, argv);
+	Functions &f = Functions::get();
+	std::printf("zpci_vm_tests: mode %s, strict %s (%s), ism %s (%s), seed 0x%" PRIx64 "\n",
+		    f.mode.c_str(), f.strict_addr.c_str(),
+		    f.strict_rc ? f.strict_err.c_str() : "open",
+		    f.ism_addr.c_str(), f.ism_rc ? f.ism_err.c_str() : "open", base_seed());
+	return RUN_ALL_TESTS();
+}
