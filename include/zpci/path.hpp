@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: MIT
+//
+// io_path: "issue these instructions on this function".
+//
+//  * region path: plans each access (plan.hpp) and submits the ops in
+//    batches of up to max_ops() to a region_device (zpci_io driver or the
+//    simulated function): one call per batch.
+//  * fallback path: what QEMU's intercept path does today: every access
+//    becomes <= 8-byte naturally aligned stores/loads, one bar_device call
+//    each.  An address space that refuses PCISTG (ISM's DMB space) cannot
+//    be written this way: the path says so (rule "PCISTG not accepted")
+//    before it issues anything.
+//
+// Every access is validated as a whole before the first instruction is
+// issued; a refused access changes nothing.  Once issuing, the first
+// failing instruction stops the access; exec_status.done says how many
+// instructions of this access completed.
+#ifndef ZPCI_PATH_HPP
+#define ZPCI_PATH_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include <zpci/device.hpp>
+#include <zpci/error.hpp>
+#include <zpci/zpci_rules.h>
+
+namespace zpci {
+
+class sim_function;
+
+struct path_stats {
+	std::uint64_t instructions = 0;	// issued (and completed)
+	std::uint64_t calls = 0;	// device calls (submit / bar_*)
+	std::uint64_t bytes_written = 0;
+	std::uint64_t bytes_read = 0;
+};
+
+class io_path {
+public:
+	virtual ~io_path() = default;
+
+	// "region" or "fallback".
+	virtual std::string_view kind() const noexcept = 0;
+	virtual const zpci_caps &caps() const noexcept = 0;
+
+	// Store len bytes from src at offset of address space pcias.
+	virtual result<void> write(unsigned pcias, std::uint64_t offset,
+				   const void *src, std::size_t len,
+				   exec_status *st = nullptr) noexcept = 0;
+	// Load len bytes at offset of pcias into dst.
+	virtual result<void> read(unsigned pcias, std::uint64_t offset,
+				  void *dst, std::size_t len,
+				  exec_status *st = nullptr) noexcept = 0;
+	// Issue exactly these instructions (each checked against the rules
+	// first; the fallback path re-splits them into <= 8-byte accesses).
+	virtual result<void> execute(std::span<const op> ops,
+				     exec_status *st = nullptr) noexcept = 0;
+
+	const path_stats &stats() const noexcept { return stats_; }
+	void reset_stats() noexcept { stats_ = {}; }
+
+	// The simulated function behind this path, or null.
+	sim_function *simulator() const noexcept { return sim_; }
+	void set_simulator(sim_function *s) noexcept { sim_ = s; }
+
+protected:
+	path_stats stats_;
+	sim_function *sim_ = nullptr;
+};
+
+// A region path over dev (kept alive by the path).  Allocates its batch
+// buffer (min(max_ops, 4096) ops) once, here.
+result<std::unique_ptr<io_path>> make_region_path(std::shared_ptr<region_device> dev) noexcept;
+// A fallback path over dev.
+result<std::unique_ptr<io_path>> make_fallback_path(std::shared_ptr<bar_device> dev) noexcept;
+
+// Open a path by spec:
+//   sim:strict | sim:ism             simulated function, region path
+//   sim-fallback:strict | sim-fallback:ism   same, 8-byte fallback path
+//     options after a comma: maxstbl=N, max_ops=N, shm=NAME
+//     (e.g. "sim:strict,maxstbl=4096")
+//   region:<dddd:bb:dd.f>            zpci_io region (vfio)
+//   fallback:<dddd:bb:dd.f>          vfio-pci BAR pread/pwrite
+// Errors: errc::bad_spec for anything malformed, else what opening fails
+// with.
+result<std::unique_ptr<io_path>> open_path(std::string_view spec) noexcept;
+
+} // namespace zpci
+
+#endif // ZPCI_PATH_HPP

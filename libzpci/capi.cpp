@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: MIT
+// The C API: a thin layer over the C++ one; errors become -errno once, here.
+#include <zpci/ism.hpp>
+#include <zpci/path.hpp>
+#include <zpci/plan.hpp>
+#include <zpci/rules.hpp>
+#include <zpci/sim.hpp>
+#include <zpci/zpci.h>
+
+#include <cstring>
+#include <string.h>
+
+struct zpci_handle {
+	std::unique_ptr<zpci::io_path> path;
+};
+
+namespace {
+
+int to_status(const std::error_code &ec, const zpci::exec_status *es,
+	      zpci_status *st) noexcept
+{
+	int rc = -zpci::to_errno(ec);
+	if (st) {
+		std::memset(st, 0, sizeof(*st));
+		st->error = rc;
+		if (es) {
+			st->done = es->done;
+			st->rule = es->rule;
+			st->cc = es->cc;
+			st->status = es->status;
+			st->pgm = es->pgm;
+			st->cc_valid = es->cc_valid;
+		}
+		if (unsigned r = zpci::rule_of(ec))
+			st->rule = r;
+		else if (ec.category() == zpci::category())
+			st->reason = static_cast<std::uint32_t>(ec.value());
+	}
+	return rc;
+}
+
+int ok_status(const zpci::exec_status *es, zpci_status *st) noexcept
+{
+	if (st) {
+		std::memset(st, 0, sizeof(*st));
+		if (es)
+			st->done = es->done;
+	}
+	return 0;
+}
+
+} // namespace
+
+extern "C" {
+
+int zpci_open(const char *spec, zpci_handle **out)
+{
+	if (!spec || !out)
+		return -EINVAL;
+	*out = nullptr;
+	auto p = zpci::open_path(spec);
+	if (!p)
+		return -zpci::to_errno(p.error());
+	auto *h = new (std::nothrow) zpci_handle;
+	if (!h)
+		return -ENOMEM;
+	h->path = std::move(*p);
+	*out = h;
+	return 0;
+}
+
+void zpci_close(zpci_handle *h)
+{
+	delete h;
+}
+
+int zpci_get_caps(const zpci_handle *h, zpci_caps *out)
+{
+	if (!h || !out)
+		return -EINVAL;
+	*out = h->path->caps();
+	return 0;
+}
+
+int zpci_check_op(const zpci_caps *caps, unsigned int insn, unsigned int pcias,
+		  uint64_t offset, uint64_t len, uint64_t src, zpci_verdict *out)
+{
+	if (!caps)
+		return -EINVAL;
+	zpci_verdict v = zpci_check(caps, insn, pcias, offset, len, src);
+	if (out)
+		*out = v;
+	return v.rule == ZPCI_RULE_OK ? 0 : -EINVAL;
+}
+
+int zpci_plan(const zpci_caps *caps, int is_read, unsigned int pcias,
+	      uint64_t offset, uint64_t len, uint64_t addr, int allow_pcistg,
+	      zpci_plan_op *ops, size_t cap, size_t *n, zpci_status *st)
+{
+	if (!caps || (cap && !ops) || pcias > 0xff)
+		return to_status(zpci::make_error_code(zpci::errc::bad_argument), nullptr, st);
+	zpci::plan_request req;
+	req.dir = is_read ? zpci::direction::read : zpci::direction::write;
+	req.pcias = static_cast<std::uint8_t>(pcias);
+	req.offset = offset;
+	req.len = len;
+	req.addr = addr;
+	zpci::plan_options opt;
+	opt.allow_pcistg = allow_pcistg != 0;
+	auto p = zpci::planner::make(*caps, req, opt);
+	if (!p)
+		return to_status(p.error(), nullptr, st);
+	if (n)
+		*n = p->total();
+	for (size_t i = 0; i < cap; i++) {
+		zpci::op o;
+		if (!p->next(o))
+			break;
+		ops[i].insn = static_cast<uint8_t>(o.kind);
+		ops[i].pcias = o.pcias;
+		ops[i].reserved = 0;
+		ops[i].len = o.len;
+		ops[i].offset = o.offset;
+		ops[i].addr = o.addr;
+	}
+	if (!p->done())
+		return to_status(zpci::make_error_code(zpci::errc::too_many_ops), nullptr, st);
+	return ok_status(nullptr, st);
+}
+
+int zpci_write(zpci_handle *h, unsigned int pcias, uint64_t offset,
+	       const void *src, size_t len, zpci_status *st)
+{
+	if (!h)
+		return -EINVAL;
+	zpci::exec_status es;
+	auto r = h->path->write(pcias, offset, src, len, &es);
+	if (!r)
+		return to_status(r.error(), &es, st);
+	return ok_status(&es, st);
+}
+
+int zpci_read(zpci_handle *h, unsigned int pcias, uint64_t offset, void *dst,
+	      size_t len, zpci_status *st)
+{
+	if (!h)
+		return -EINVAL;
+	zpci::exec_status es;
+	auto r = h->path->read(pcias, offset, dst, len, &es);
+	if (!r)
+		return to_status(r.error(), &es, st);
+	return ok_status(&es, st);
+}
+
+int zpci_ism_move(zpci_handle *h, uint64_t token, uint32_t index,
+		  uint64_t offset, const void *src, size_t len, int signal,
+		  unsigned int dmb_pcias, size_t *landed, zpci_status *st)
+{
+	if (landed)
+		*landed = 0;
+	if (!h || !src)
+		return to_status(zpci::make_error_code(zpci::errc::bad_argument), nullptr, st);
+	zpci::ism::move_request req;
+	req.token = token;
+	req.index = index;
+	req.offset = offset;
+	req.len = len;
+	req.signal = signal != 0;
+	req.pcias = dmb_pcias;
+	req.src = reinterpret_cast<std::uintptr_t>(src);
+	zpci::exec_status es;
+	auto r = zpci::ism::move(*h->path, req, landed, &es);
+	if (!r)
+		return to_status(r.error(), &es, st);
+	return ok_status(&es, st);
+}
+
+int zpci_get_sim_stats(const zpci_handle *h, zpci_sim_stats *out)
+{
+	if (!h || !out)
+		return -EINVAL;
+	const zpci::sim_function *sim = h->path->simulator();
+	if (!sim)
+		return -ENOTSUP;
+	const zpci::sim_stats &s = sim->stats();
+	out->pcistb_ops = s.ops[ZPCI_INSN_PCISTB];
+	out->pcistg_ops = s.ops[ZPCI_INSN_PCISTG];
+	out->pcilg_ops = s.ops[ZPCI_INSN_PCILG];
+	out->pcistb_bytes = s.bytes[ZPCI_INSN_PCISTB];
+	out->pcistg_bytes = s.bytes[ZPCI_INSN_PCISTG];
+	out->pcilg_bytes = s.bytes[ZPCI_INSN_PCILG];
+	out->submits = s.submits;
+	out->bar_calls = s.bar_calls;
+	out->refused = s.refused;
+	out->signals = s.signals;
+	return 0;
+}
+
+const char *zpci_strerror(int err)
+{
+	// strerror() text is static for known values in glibc; use the
+	// thread-safe variant's message through strerrordesc_np when there.
+	if (err < 0)
+		err = -err;
+	const char *s = strerrordesc_np(err);
+	return s ? s : "Unknown error";
+}
+
+const char *zpci_status_str(int err, const zpci_status *st)
+{
+	if (st && st->rule)
+		return zpci_rule_name(st->rule);
+	if (st && st->reason) {
+		switch (static_cast<zpci::errc>(st->reason)) {
+		case zpci::errc::no_legal_sequence:
+			return "no legal instruction sequence for this access";
+		case zpci::errc::zero_length:
+			return "length is zero";
+		case zpci::errc::range_overflow:
+			return "offset + length overflows";
+		case zpci::errc::bad_spec:
+			return "malformed or unknown path spec";
+		case zpci::errc::too_many_ops:
+			return "too many instructions";
+		case zpci::errc::ism_encoding:
+			return "ISM token, index or offset out of range";
+		case zpci::errc::timeout:
+			return "timed out";
+		default:
+			return "invalid argument";
+		}
+	}
+	return zpci_strerror(err);
+}
+
+} // extern "C"

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: MIT
+#include <zpci/plan.hpp>
+#include <zpci/rules.hpp>
+
+#include <algorithm>
+#include <bit>
+
+namespace zpci {
+
+namespace {
+
+// Largest power of two <= 8 that pos is aligned to and that fits in rem.
+std::uint32_t natural_size(std::uint64_t pos, std::uint64_t rem) noexcept
+{
+	std::uint64_t size = 8;
+	if (pos != 0)
+		size = std::min<std::uint64_t>(size, pos & (~pos + 1));
+	size = std::min<std::uint64_t>(size, std::bit_floor(rem));
+	return static_cast<std::uint32_t>(size);
+}
+
+} // namespace
+
+bool planner::peek(op &out) const noexcept
+{
+	const std::uint64_t rem = end_ - pos_;
+	const std::uint64_t src = req_.addr + (pos_ - req_.offset);
+
+	out = op{};
+	out.pcias = req_.pcias;
+	out.offset = pos_;
+	out.addr = src;
+
+	if (req_.dir == direction::read) {
+		out.kind = insn::pcilg;
+		out.len = natural_size(pos_, rem);
+		return true;
+	}
+
+	const std::uint64_t to_4k = ZPCI_BLOCK_BOUNDARY - (pos_ & (ZPCI_BLOCK_BOUNDARY - 1));
+	if (zpci_caps_relaxed(&caps_)) {
+		out.kind = insn::pcistb;
+		out.len = static_cast<std::uint32_t>(
+			std::min<std::uint64_t>({rem, caps_.maxstbl, to_4k}));
+		return true;
+	}
+
+	// Strict PCISTB: target, source and length 8-aligned, 16..maxstbl.
+	if ((pos_ & 7) == 0 && (src & 7) == 0) {
+		const std::uint64_t max = caps_.maxstbl & ~7u;
+		const std::uint64_t seg = std::min<std::uint64_t>(rem & ~7ull, to_4k);
+		if (seg >= 16) {
+			std::uint64_t n = std::min(seg, max);
+			// Without PCISTG an 8-byte leftover could never be
+			// stored: leave 16 for the next block instead.
+			if (!pcistg_ && seg - n == 8 && n >= 24)
+				n -= 8;
+			out.kind = insn::pcistb;
+			out.len = static_cast<std::uint32_t>(n);
+			return true;
+		}
+	}
+	if (!pcistg_)
+		return false;
+	out.kind = insn::pcistg;
+	out.len = natural_size(pos_, rem);
+	return true;
+}
+
+result<planner> planner::make(const zpci_caps &caps, const plan_request &req,
+			      const plan_options &opt) noexcept
+{
+	if (!zpci_caps_valid(&caps))
+		return std::unexpected(rule_error(ZPCI_RULE_CAPS));
+	if (req.dir != direction::write && req.dir != direction::read)
+		return std::unexpected(make_error_code(errc::bad_argument));
+	if (req.len == 0)
+		return std::unexpected(make_error_code(errc::zero_length));
+	if (req.len > UINT64_MAX - req.offset)
+		return std::unexpected(make_error_code(errc::range_overflow));
+	// Only BARs: config space is vfio-pci's business, never ours.
+	if (!zpci_bar_implemented(&caps, req.pcias))
+		return std::unexpected(rule_error(ZPCI_RULE_PCIAS));
+	if (!zpci_range_fits(req.offset, req.len, caps.bar_size[req.pcias]))
+		return std::unexpected(rule_error(ZPCI_RULE_BEYOND_BAR));
+
+	planner p;
+	p.caps_ = caps;
+	p.req_ = req;
+	p.pcistg_ = opt.allow_pcistg && ((caps.pcistg_mask >> req.pcias) & 1);
+	p.pos_ = req.offset;
+	p.end_ = req.offset + req.len;
+
+	// Dry run: proves a legal sequence exists and counts it.
+	std::size_t n = 0;
+	op o;
+	while (p.pos_ != p.end_) {
+		if (!p.peek(o))
+			return std::unexpected(make_error_code(errc::no_legal_sequence));
+		zpci_verdict v = check(caps, o);
+		if (v.rule != ZPCI_RULE_OK)
+			return std::unexpected(rule_error(v.rule));
+		p.pos_ += o.len;
+		n++;
+	}
+	p.total_ = n;
+	p.rewind();
+	return p;
+}
+
+void planner::rewind() noexcept
+{
+	pos_ = req_.offset;
+	emitted_ = 0;
+}
+
+bool planner::next(op &out) noexcept
+{
+	if (pos_ == end_ || !peek(out))
+		return false;
+	pos_ += out.len;
+	emitted_++;
+	return true;
+}
+
+std::size_t planner::fill(std::span<op> out) noexcept
+{
+	std::size_t i = 0;
+	while (i < out.size() && next(out[i]))
+		i++;
+	return i;
+}
+
+result<std::size_t> plan(const zpci_caps &caps, const plan_request &req,
+			 std::span<op> out, const plan_options &opt) noexcept
+{
+	auto p = planner::make(caps, req, opt);
+	if (!p)
+		return std::unexpected(p.error());
+	std::size_t n = p->fill(out);
+	if (!p->done())
+		return std::unexpected(make_error_code(errc::too_many_ops));
+	return n;
+}
+
+result<std::size_t> plan_count(const zpci_caps &caps, const plan_request &req,
+			       const plan_options &opt) noexcept
+{
+	auto p = planner::make(caps, req, opt);
+	if (!p)
+		return std::unexpected(p.error());
+	return p->total();
+}
+
+} // namespace zpci

@@ -1,0 +1,24 @@
+# The libzpci sources, for this project's CMakeLists.txt and for standalone
+# builds (the s390x guest tests): include() this file, then use
+#   ZPCI_LIB_SOURCES        all .cpp files of the library
+#   ZPCI_LIB_HAS_NETLINK    TRUE when libzpci/netlink/*.cpp exist (link libnl)
+#   ZPCI_LIB_INCLUDE_DIRS   public include dir (include/)
+#   ZPCI_LIB_PRIVATE_DIRS   private include dir (libzpci/)
+# Requirements: C++23 (std::expected), Boost headers (Interprocess, for the
+# simulated function), <linux/types.h>; libnl-3 + libnl-genl-3 when
+# ZPCI_LIB_HAS_NETLINK.  No generated headers.
+get_filename_component(_zpci_lib_dir "${CMAKE_CURRENT_LIST_DIR}" ABSOLUTE)
+get_filename_component(_zpci_root "${_zpci_lib_dir}/.." ABSOLUTE)
+
+file(GLOB ZPCI_LIB_CORE_SOURCES CONFIGURE_DEPENDS "${_zpci_lib_dir}/*.cpp")
+file(GLOB ZPCI_LIB_VFIO_SOURCES CONFIGURE_DEPENDS "${_zpci_lib_dir}/vfio/*.cpp")
+file(GLOB ZPCI_LIB_NETLINK_SOURCES CONFIGURE_DEPENDS "${_zpci_lib_dir}/netlink/*.cpp")
+set(ZPCI_LIB_SOURCES ${ZPCI_LIB_CORE_SOURCES} ${ZPCI_LIB_VFIO_SOURCES}
+	${ZPCI_LIB_NETLINK_SOURCES})
+if(ZPCI_LIB_NETLINK_SOURCES)
+	set(ZPCI_LIB_HAS_NETLINK TRUE)
+else()
+	set(ZPCI_LIB_HAS_NETLINK FALSE)
+endif()
+set(ZPCI_LIB_INCLUDE_DIRS "${_zpci_root}/include")
+set(ZPCI_LIB_PRIVATE_DIRS "${_zpci_lib_dir}")
