@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * zpci_io: vfio-pci variant driver with the zPCI I/O region.
+ *
+ * Internal declarations shared by the driver's source files.
+ */
+#ifndef ZPCI_IO_H
+#define ZPCI_IO_H
+
+#include <linux/atomic.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/vfio_pci_core.h>
+
+#include "zpci_io_conftest.h"
+#include <zpci/zpci_abi.h>
+#include <zpci/zpci_rules.h>
+
+/* Largest nr_ops of one batch (info.max_ops). */
+#define ZPCI_IO_MAX_OPS		256U
+/* Bytes of the request window: a full batch. */
+#define ZPCI_IO_REQ_MAX		(sizeof(struct zpci_io_batch) + \
+				 ZPCI_IO_MAX_OPS * sizeof(struct zpci_io_op))
+#define ZPCI_IO_REGION_SIZE	(ZPCI_IO_REQ_OFFSET + ZPCI_IO_REQ_MAX)
+
+/* How often a busy (cc 2) instruction is retried before EBUSY. */
+#define ZPCI_IO_BUSY_RETRIES	128
+
+/* Counter slots; errno values above the last slot share it. */
+#define ZPCI_IO_NR_ERRNO	136
+#define ZPCI_IO_NR_CC		4
+#define ZPCI_IO_NR_STATUS	256
+
+/* Relaxed-alignment override written through sysfs. */
+enum zpci_io_relaxed_mode {
+	ZPCI_IO_RELAXED_AUTO,	/* from the function type: PFT 5 (ISM) */
+	ZPCI_IO_RELAXED_ON,
+	ZPCI_IO_RELAXED_OFF,
+};
+
+struct zpci_io_stats {
+	atomic64_t ops[3];		/* by insn - 1 */
+	atomic64_t bytes[3];		/* by insn - 1 */
+	atomic64_t batches;
+	atomic64_t pinned_pages;
+	atomic64_t errors;
+	atomic64_t by_errno[ZPCI_IO_NR_ERRNO];
+	atomic64_t by_cc[ZPCI_IO_NR_CC];
+	atomic64_t by_status[ZPCI_IO_NR_STATUS];
+};
+
+/* What the driver knows about one function, beyond the rules' caps. */
+struct zpci_io_func {
+	struct zpci_caps caps;
+	u32 fid;
+	u32 uid;
+	u32 info_flags;			/* ZPCI_IO_INFO_* */
+	u8 msix_table_bar;
+	u8 msix_pba_bar;
+	u64 msix_table_offset;
+	u64 msix_table_size;
+	u64 msix_pba_offset;
+	u64 msix_pba_size;
+};
+
+struct zpci_io_device {
+	/* vfio_alloc_device() needs the core device (and its vdev) first */
+	struct vfio_pci_core_device core;
+	/*
+	 * Serialises batches, the function description and the relaxed
+	 * override.  Lock order: lock, then the core's memory_lock (read),
+	 * then zdev->state_lock.  User pages are pinned before memory_lock
+	 * is taken, as the core's fault path takes it under mmap_lock.
+	 */
+	struct mutex lock;
+	struct zpci_io_func func;
+	enum zpci_io_relaxed_mode relaxed_mode;
+	struct zpci_io_op *ops;		/* ZPCI_IO_MAX_OPS, under lock */
+	struct zpci_io_stats stats;
+	struct list_head node;		/* zpci_io_devices, under list lock */
+};
+
+static inline struct zpci_io_device *
+zpci_io_from_core(struct vfio_pci_core_device *core)
+{
+	return container_of(core, struct zpci_io_device, core);
+}
+
+/* zpci_io_main.c */
+extern struct mutex zpci_io_list_lock;
+extern struct list_head zpci_io_devices;
+void zpci_io_describe(struct zpci_io_device *zio);
+
+/* zpci_io_batch.c */
+ssize_t zpci_io_submit(struct zpci_io_device *zio, const char __user *buf,
+		       size_t count);
+
+/* zpci_io_nl.c */
+int zpci_io_nl_init(void);
+void zpci_io_nl_exit(void);
+
+#endif /* ZPCI_IO_H */

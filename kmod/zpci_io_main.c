@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zpci_io: vfio-pci variant driver for zPCI functions with the zPCI I/O
+ * region.
+ *
+ * Everything a vfio-pci user sees stays as vfio-pci does it; next to the
+ * standard regions the device gets one more, through which user space
+ * (an emulator such as QEMU, or a user-space driver) hands batches of
+ * PCISTB, PCISTG and PCILG requests to the host.  s390 needs this because
+ * a BAR has no MMIO mapping without the MIO facility: vfio's BAR access
+ * turns into stores of at most 8 bytes, which costs a syscall per 8 bytes
+ * for a guest's PCISTB and cannot drive ISM at all (its DMB space takes
+ * PCISTB only, and ISM has no MIO).  The region ABI is zpci/zpci_abi.h.
+ *
+ * Binding: echo zpci_io > /sys/bus/pci/devices/<addr>/driver_override,
+ * then echo <addr> > /sys/bus/pci/drivers_probe.  Any zPCI function can be
+ * bound; the driver has no automatic match.
+ */
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/sysfs.h>
+#include <linux/vfio.h>
+#include <asm/pci.h>
+
+#include "zpci_io.h"
+
+DEFINE_MUTEX(zpci_io_list_lock);
+LIST_HEAD(zpci_io_devices);
+
+static void zpci_io_describe_msix(struct pci_dev *pdev,
+				  struct zpci_io_func *f)
+{
+	u16 flags;
+	u32 table, pba, nvec;
+
+	f->msix_table_bar = ZPCI_IO_NO_BAR;
+	f->msix_pba_bar = ZPCI_IO_NO_BAR;
+	f->msix_table_offset = 0;
+	f->msix_table_size = 0;
+	f->msix_pba_offset = 0;
+	f->msix_pba_size = 0;
+	if (!pdev->msix_cap)
+		return;
+
+	pci_read_config_word(pdev, pdev->msix_cap + PCI_MSIX_FLAGS, &flags);
+	pci_read_config_dword(pdev, pdev->msix_cap + PCI_MSIX_TABLE, &table);
+	pci_read_config_dword(pdev, pdev->msix_cap + PCI_MSIX_PBA, &pba);
+	nvec = (flags & PCI_MSIX_FLAGS_QSIZE) + 1;
+
+	f->msix_table_bar = table & PCI_MSIX_TABLE_BIR;
+	f->msix_table_offset = table & PCI_MSIX_TABLE_OFFSET;
+	f->msix_table_size = (u64)nvec * PCI_MSIX_ENTRY_SIZE;
+	f->msix_pba_bar = pba & PCI_MSIX_PBA_BIR;
+	f->msix_pba_offset = pba & PCI_MSIX_PBA_OFFSET;
+	f->msix_pba_size = DIV_ROUND_UP(nvec, 64) * 8;
+	f->info_flags |= ZPCI_IO_INFO_MSIX;
+}
+
+/*
+ * (Re)build what the region reports and checks for this function.  Called
+ * at probe, at open and when the administrator changes the relaxed mode;
+ * with zio->lock held once the device is registered.
+ */
+void zpci_io_describe(struct zpci_io_device *zio)
+{
+	struct pci_dev *pdev = zio->core.pdev;
+	struct zpci_dev *zdev = to_zpci(pdev);
+	struct zpci_io_func *f = &zio->func;
+	bool relaxed;
+	int i;
+
+	memset(&f->caps, 0, sizeof(f->caps));
+	f->info_flags = 0;
+	f->fid = zdev->fid;
+	f->uid = zdev->uid;
+	/* the function's own limit: vfio's CLP group info says 128 */
+	f->caps.maxstbl = zdev->maxstbl;
+	f->caps.pft = zdev->pft;
+	for (i = 0; i < ZPCI_NUM_BARS; i++) {
+		u64 len = pci_resource_len(pdev, i);
+
+		if (!len || !(pci_resource_flags(pdev, i) & IORESOURCE_MEM))
+			continue;
+		f->caps.bar_mask |= BIT(i);
+		f->caps.bar_size[i] = len;
+	}
+
+	/*
+	 * No platform interface reports relaxed alignment; ISM (PFT 5) has
+	 * it.  The administrator may say otherwise through sysfs.
+	 */
+	switch (zio->relaxed_mode) {
+	case ZPCI_IO_RELAXED_ON:
+		relaxed = true;
+		f->info_flags |= ZPCI_IO_INFO_RELAXED_OVERRIDE;
+		break;
+	case ZPCI_IO_RELAXED_OFF:
+		relaxed = false;
+		f->info_flags |= ZPCI_IO_INFO_RELAXED_OVERRIDE;
+		break;
+	default:
+		relaxed = zdev->pft == ZPCI_PFT_ISM;
+		break;
+	}
+	if (relaxed) {
+		f->caps.flags |= ZPCI_CAPS_RELAXED;
+		f->info_flags |= ZPCI_IO_INFO_RELAXED;
+	}
+
+	/* ISM's DMB space (BAR 0) takes PCISTB only */
+	f->caps.pcistg_mask = f->caps.bar_mask;
+	if (zdev->pft == ZPCI_PFT_ISM)
+		f->caps.pcistg_mask &= ~BIT(0);
+
+	zpci_io_describe_msix(pdev, f);
+}
+
+static void zpci_io_fill_info(struct zpci_io_device *zio,
+			      struct zpci_io_info *info)
+{
+	const struct zpci_io_func *f = &zio->func;
+	int i;
+
+	memset(info, 0, sizeof(*info));
+	info->argsz = sizeof(*info);
+	info->abi_version = ZPCI_IO_ABI_VERSION;
+	info->abi_min_compat = ZPCI_IO_ABI_MIN_COMPAT;
+	info->flags = f->info_flags;
+	info->features = ZPCI_IO_FEAT_PCISTB | ZPCI_IO_FEAT_PCISTG |
+			 ZPCI_IO_FEAT_PCILG | ZPCI_IO_FEAT_STATUS;
+	info->fid = f->fid;
+	info->uid = f->uid;
+	info->pft = f->caps.pft;
+	info->bar_mask = f->caps.bar_mask;
+	info->pcistg_mask = f->caps.pcistg_mask;
+	info->msix_table_bar = f->msix_table_bar;
+	info->msix_pba_bar = f->msix_pba_bar;
+	info->maxstbl = f->caps.maxstbl;
+	info->max_ops = ZPCI_IO_MAX_OPS;
+	for (i = 0; i < ZPCI_NUM_BARS; i++)
+		info->bar_size[i] = f->caps.bar_size[i];
+	info->msix_table_offset = f->msix_table_offset;
+	info->msix_table_size = f->msix_table_size;
+	info->msix_pba_offset = f->msix_pba_offset;
+	info->msix_pba_size = f->msix_pba_size;
+}
+
+static ssize_t zpci_io_read_info(struct zpci_io_device *zio, char __user *buf,
+				 size_t count, loff_t pos)
+{
+	struct zpci_io_info info;
+
+	if (pos < 0 || pos >= sizeof(info))
+		return -EINVAL;
+	count = min_t(size_t, count, sizeof(info) - pos);
+
+	mutex_lock(&zio->lock);
+	zpci_io_fill_info(zio, &info);
+	mutex_unlock(&zio->lock);
+
+	if (copy_to_user(buf, (u8 *)&info + pos, count))
+		return -EFAULT;
+	return count;
+}
+
+static ssize_t zpci_io_region_rw(struct vfio_pci_core_device *core,
+				 char __user *buf, size_t count, loff_t *ppos,
+				 bool iswrite)
+{
+	struct zpci_io_device *zio = zpci_io_from_core(core);
+	loff_t pos = *ppos & VFIO_PCI_OFFSET_MASK;
+
+	if (!iswrite)
+		return zpci_io_read_info(zio, buf, count, pos);
+	/* one write submits one whole batch, at the start of the window */
+	if (pos != ZPCI_IO_REQ_OFFSET)
+		return -EINVAL;
+	return zpci_io_submit(zio, buf, count);
+}
+
+static void zpci_io_region_release(struct vfio_pci_core_device *core,
+				   struct vfio_pci_region *region)
+{
+	/* nothing to free: the region's data is the device itself */
+}
+
+static const struct vfio_pci_regops zpci_io_regops = {
+	.rw = zpci_io_region_rw,
+	.release = zpci_io_region_release,
+};
+
+static int zpci_io_open_device(struct vfio_device *vdev)
+{
+	struct vfio_pci_core_device *core =
+		container_of(vdev, struct vfio_pci_core_device, vdev);
+	struct zpci_io_device *zio = zpci_io_from_core(core);
+	int ret;
+
+	ret = vfio_pci_core_enable(core);
+	if (ret)
+		return ret;
+
+	mutex_lock(&zio->lock);
+	zpci_io_describe(zio);
+	mutex_unlock(&zio->lock);
+
+	ret = vfio_pci_core_register_dev_region(core,
+						VFIO_REGION_TYPE_PCI_VENDOR_TYPE |
+						ZPCI_IO_VENDOR_IBM,
+						ZPCI_IO_REGION_SUBTYPE,
+						&zpci_io_regops,
+						ZPCI_IO_REGION_SIZE,
+						VFIO_REGION_INFO_FLAG_READ |
+						VFIO_REGION_INFO_FLAG_WRITE,
+						zio);
+	if (ret) {
+		vfio_pci_core_disable(core);
+		return ret;
+	}
+
+	vfio_pci_core_finish_enable(core);
+	return 0;
+}
+
+static int zpci_io_init_dev(struct vfio_device *vdev)
+{
+	struct vfio_pci_core_device *core =
+		container_of(vdev, struct vfio_pci_core_device, vdev);
+	struct zpci_io_device *zio = zpci_io_from_core(core);
+	int ret;
+
+	mutex_init(&zio->lock);
+	INIT_LIST_HEAD(&zio->node);
+	zio->relaxed_mode = ZPCI_IO_RELAXED_AUTO;
+	/* preallocated: a batch allocates nothing but what it must map */
+	zio->ops = kcalloc(ZPCI_IO_MAX_OPS, sizeof(*zio->ops), GFP_KERNEL);
+	if (!zio->ops) {
+		mutex_destroy(&zio->lock);
+		return -ENOMEM;
+	}
+
+	ret = vfio_pci_core_init_dev(vdev);
+	if (ret) {
+		kfree(zio->ops);
+		mutex_destroy(&zio->lock);
+	}
+	return ret;
+}
+
+static void zpci_io_release_dev(struct vfio_device *vdev)
+{
+	struct vfio_pci_core_device *core =
+		container_of(vdev, struct vfio_pci_core_device, vdev);
+	struct zpci_io_device *zio = zpci_io_from_core(core);
+
+	kfree(zio->ops);
+	mutex_destroy(&zio->lock);
+	vfio_pci_core_release_dev(vdev);
+}
+
+static const struct vfio_device_ops zpci_io_vfio_ops = {
+	.name = "zpci-io-vfio-pci",
+	.init = zpci_io_init_dev,
+	.release = zpci_io_release_dev,
+	.open_device = zpci_io_open_device,
+	.close_device = vfio_pci_core_close_device,
+	.ioctl = vfio_pci_core_ioctl,
+#ifdef ZPCI_IO_HAVE_GET_REGION_INFO_CAPS
+	.get_region_info_caps = vfio_pci_ioctl_get_region_info,
+#endif
+	.device_feature = vfio_pci_core_ioctl_feature,
+	.read = vfio_pci_core_read,
+	.write = vfio_pci_core_write,
+	.mmap = vfio_pci_core_mmap,
+	.request = vfio_pci_core_request,
+	.match = vfio_pci_core_match,
+#ifdef ZPCI_IO_HAVE_MATCH_TOKEN_UUID
+	.match_token_uuid = vfio_pci_core_match_token_uuid,
+#endif
+	.bind_iommufd = vfio_iommufd_physical_bind,
+	.unbind_iommufd = vfio_iommufd_physical_unbind,
+	.attach_ioas = vfio_iommufd_physical_attach_ioas,
+	.detach_ioas = vfio_iommufd_physical_detach_ioas,
+#ifdef ZPCI_IO_HAVE_PASID_ATTACH_IOAS
+	.pasid_attach_ioas = vfio_iommufd_physical_pasid_attach_ioas,
+	.pasid_detach_ioas = vfio_iommufd_physical_pasid_detach_ioas,
+#endif
+};
+
+/*
+ * /sys/bus/pci/devices/<addr>/zpci_io_relaxed: "auto" (relaxed alignment
+ * when the function is ISM, PFT 5), "on" or "off".  Root only; takes
+ * effect for the next batch.
+ */
+static const char * const zpci_io_relaxed_names[] = {
+	[ZPCI_IO_RELAXED_AUTO] = "auto",
+	[ZPCI_IO_RELAXED_ON] = "on",
+	[ZPCI_IO_RELAXED_OFF] = "off",
+};
+
+static struct zpci_io_device *zpci_io_from_dev(struct device *dev)
+{
+	struct vfio_pci_core_device *core = dev_get_drvdata(dev);
+
+	return core ? zpci_io_from_core(core) : NULL;
+}
+
+static ssize_t zpci_io_relaxed_show(struct device *dev,
+				    struct device_attribute *attr, char *buf)
+{
+	struct zpci_io_device *zio = zpci_io_from_dev(dev);
+	enum zpci_io_relaxed_mode mode;
+
+	if (!zio)
+		return -ENODEV;
+	mutex_lock(&zio->lock);
+	mode = zio->relaxed_mode;
+	mutex_unlock(&zio->lock);
+	return sysfs_emit(buf, "%s\n", zpci_io_relaxed_names[mode]);
+}
+
+static ssize_t zpci_io_relaxed_store(struct device *dev,
+				     struct device_attribute *attr,
+				     const char *buf, size_t count)
+{
+	struct zpci_io_device *zio = zpci_io_from_dev(dev);
+	int mode;
+
+	if (!zio)
+		return -ENODEV;
+	mode = sysfs_match_string(zpci_io_relaxed_names, buf);
+	if (mode < 0)
+		return -EINVAL;
+	mutex_lock(&zio->lock);
+	zio->relaxed_mode = mode;
+	zpci_io_describe(zio);
+	mutex_unlock(&zio->lock);
+	return count;
+}
+
+static struct device_attribute dev_attr_zpci_io_relaxed =
+	__ATTR(zpci_io_relaxed, 0644, zpci_io_relaxed_show,
+	       zpci_io_relaxed_store);
+
+static struct attribute *zpci_io_attrs[] = {
+	&dev_attr_zpci_io_relaxed.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(zpci_io);
+
+static int zpci_io_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct zpci_io_device *zio;
+	int ret;
+
+	/* only zPCI functions have a function handle to issue with */
+	if (!to_zpci(pdev))
+		return -ENODEV;
+
+	zio = vfio_alloc_device(zpci_io_device, core.vdev, &pdev->dev,
+				&zpci_io_vfio_ops);
+	if (IS_ERR(zio))
+		return PTR_ERR(zio);
+
+	dev_set_drvdata(&pdev->dev, &zio->core);
+	mutex_lock(&zio->lock);
+	zpci_io_describe(zio);
+	mutex_unlock(&zio->lock);
+
+	ret = vfio_pci_core_register_device(&zio->core);
+	if (ret) {
+		vfio_put_device(&zio->core.vdev);
+		return ret;
+	}
+
+	mutex_lock(&zpci_io_list_lock);
+	list_add_tail(&zio->node, &zpci_io_devices);
+	mutex_unlock(&zpci_io_list_lock);
+
+	pci_info(pdev, "zpci_io: fid %#x pft %u maxstbl %u bars %#x\n",
+		 zio->func.fid, zio->func.caps.pft, zio->func.caps.maxstbl,
+		 zio->func.caps.bar_mask);
+	return 0;
+}
+
+static void zpci_io_remove(struct pci_dev *pdev)
+{
+	struct vfio_pci_core_device *core = dev_get_drvdata(&pdev->dev);
+	struct zpci_io_device *zio = zpci_io_from_core(core);
+
+	/* netlink readers hold the list lock while they look at zio */
+	mutex_lock(&zpci_io_list_lock);
+	list_del_init(&zio->node);
+	mutex_unlock(&zpci_io_list_lock);
+
+	vfio_pci_core_unregister_device(core);
+	vfio_put_device(&core->vdev);
+}
+
+static const struct pci_device_id zpci_io_table[] = {
+	/* driver_override only: never claims a function on its own */
+	{ PCI_DRIVER_OVERRIDE_DEVICE_VFIO(PCI_ANY_ID, PCI_ANY_ID) },
+	{}
+};
+MODULE_DEVICE_TABLE(pci, zpci_io_table);
+
+static struct pci_driver zpci_io_driver = {
+	.name = KBUILD_MODNAME,
+	.id_table = zpci_io_table,
+	.probe = zpci_io_probe,
+	.remove = zpci_io_remove,
+	.err_handler = &vfio_pci_core_err_handlers,
+	.dev_groups = zpci_io_groups,
+	.driver_managed_dma = true,
+};
+
+static int __init zpci_io_init(void)
+{
+	int ret;
+
+	ret = zpci_io_nl_init();
+	if (ret)
+		return ret;
+	ret = pci_register_driver(&zpci_io_driver);
+	if (ret)
+		zpci_io_nl_exit();
+	return ret;
+}
+
+static void __exit zpci_io_exit(void)
+{
+	pci_unregister_driver(&zpci_io_driver);
+	zpci_io_nl_exit();
+}
+
+module_init(zpci_io_init);
+module_exit(zpci_io_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("vfio-pci variant driver with a zPCI I/O region for batched PCISTB/PCISTG/PCILG");
+MODULE_VERSION("1");
