@@ -45,5 +45,35 @@ else
 		fi
 	done
 fi
+
+# control port: PING, then hot-unplug the ism function through QMP
+if [ -n "${ZPCI_CTL:-}" ]; then
+	exec 3<>"$ZPCI_CTL"
+	echo PING >&3
+	if read -t 10 reply <&3 && [ "$reply" = PONG ]; then
+		echo "SMOKE ctl PING ok"
+	else
+		echo "SMOKE FAIL: no PONG on $ZPCI_CTL (got '${reply:-}')"
+		rc=1
+	fi
+	if [ "$ZPCI_MODE" = patched ] && [ -n "$ZPCI_ISM" ]; then
+		echo "DEVICE_DEL ism" >&3
+		read -t 10 reply <&3
+		echo "SMOKE ctl DEVICE_DEL ism -> $reply"
+		[ "$reply" = "OK ism" ] || rc=1
+		reply=
+		read -t 60 reply <&3
+		echo "SMOKE ctl event -> $reply"
+		[ "$reply" = "DELETED ism" ] || rc=1
+		if [ -e "/sys/bus/pci/devices/$ZPCI_ISM" ]; then
+			echo "SMOKE FAIL: $ZPCI_ISM still present after DELETED"
+			rc=1
+		fi
+	fi
+	exec 3<&-
+else
+	echo "SMOKE FAIL: no control port"
+	rc=1
+fi
 echo "SMOKE rc=$rc"
 exit $rc

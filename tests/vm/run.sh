@@ -1,0 +1,307 @@
+#!/bin/bash
+# Boot the s390x test guest and run the guest test suite; see README.md.
+#
+# Usage: tests/vm/run.sh [--stock] [--smoke] [--keep] [--no-bench]
+#   (default)   patched test QEMU, two ivshmem functions ("strict", "ism")
+#               backed by /dev/shm files, host verifier afterwards
+#   --stock     Debian's qemu-system-s390x, one virtio function ("strict")
+#   --smoke     run the infrastructure smoke test instead of guest.sh
+#   --keep      keep the /dev/shm files (paths are printed)
+#   --no-bench  ask guest.sh to skip the benchmark (ZPCI_NO_BENCH=1)
+# Env: ZPCI_CACHE, ZPCI_VM_DIR, ZPCI_VM_TIMEOUT (s, default 1800),
+#      ZPCI_VM_SMP (default 2), ZPCI_VM_MEM (MiB, default 1024),
+#      ZPCI_VM_APPEND (extra kernel command line).
+# Exit 0 only if the guest reported status 0, the host verifier passed and
+# the console log has no kernel warning/bug/lockdep/hung-task report.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+mode=patched
+smoke=0
+keep=0
+nobench=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--stock) mode=stock ;;
+	--smoke) smoke=1 ;;
+	--keep) keep=1 ;;
+	--no-bench) nobench=1 ;;
+	-h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+	*) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+	esac
+	shift
+done
+TIMEOUT=${ZPCI_VM_TIMEOUT:-1800}
+SMP=${ZPCI_VM_SMP:-2}
+MEM=${ZPCI_VM_MEM:-1024}
+JOBS=${ZPCI_JOBS:-2}
+for v in "$TIMEOUT" "$SMP" "$MEM" "$JOBS"; do
+	case "$v" in ''|*[!0-9]*) die "ZPCI_VM_TIMEOUT/SMP/MEM/ZPCI_JOBS must be numbers" ;; esac
+done
+
+mkdir -p "$ZPCI_VM_DIR"
+# one run per mode at a time (results directory, guest build)
+exec 9>"$ZPCI_VM_DIR/.run-$mode.lock"
+flock 9
+
+res=$ZPCI_VM_DIR/results/$mode
+run=$ZPCI_VM_DIR/run-$mode
+shm_strict=/dev/shm/zpci-vm-strict-$$
+shm_ism=/dev/shm/zpci-vm-ism-$$
+qemu_pid=
+ctl_pid=
+cleanup() {
+	[ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null
+	[ -n "$ctl_pid" ] && kill "$ctl_pid" 2>/dev/null
+	if [ $keep -eq 0 ]; then
+		rm -f "$shm_strict" "$shm_ism"
+	fi
+}
+trap cleanup EXIT
+
+summary() {
+	echo "---- tests/vm/run.sh ($mode$([ $smoke = 1 ] && echo ", smoke")) wall time per phase"
+	printf '  %s\n' "${PHASE_LOG[@]}"
+}
+
+# ---------------------------------------------------------------- phases
+do_fetch() {
+	local envf
+	"$REPO/kmod/scripts/fetch-kernel.sh" --quiet >/dev/null || return 1
+	envf=$ZPCI_CACHE/kernel/current.env
+	[ -s "$envf" ] || die "fetch-kernel.sh wrote no $envf"
+	# shellcheck disable=SC1090
+	. "$envf"
+	[ -f "$ZPCI_VMLINUZ" ] && [ -d "$ZPCI_MODDIR" ] || die "kernel image/modules missing ($envf)"
+	ZPCI_SYSROOT=$("$VM_SRC/fetch.sh") || return 1
+	export ZPCI_SYSROOT
+	deb_fetch bookworm s390x busybox-static >/dev/null || return 1
+}
+
+QEMU=
+do_qemu() {
+	if [ $mode = stock ]; then
+		QEMU=$(command -v qemu-system-s390x) ||
+			die "qemu-system-s390x missing (scripts/install-deps.sh vm)"
+	else
+		QEMU=$("$VM_SRC/build-qemu.sh") || return 1
+	fi
+	[ -x "$QEMU" ] || die "no QEMU binary"
+}
+
+KO=
+do_kmod() {
+	if [ ! -f "$REPO/kmod/Makefile" ] && [ ! -f "$REPO/kmod/Kbuild" ]; then
+		log "kmod: no kmod/Makefile yet"
+		return 1
+	fi
+	make -C "$REPO/kmod" KDIR="$ZPCI_KDIR" ARCH=s390 \
+		CROSS_COMPILE=s390x-linux-gnu- -j"$JOBS" >"$run/kmod-build.log" 2>&1 ||
+		{ tail -30 "$run/kmod-build.log" >&2; return 1; }
+	[ -f "$REPO/kmod/zpci_io.ko" ] || { log "kmod: no kmod/zpci_io.ko after make"; return 1; }
+	mkdir -p "$ZPCI_VM_DIR/kmod"
+	cp "$REPO/kmod/zpci_io.ko" "$ZPCI_VM_DIR/kmod/zpci_io.ko"
+	KO=$ZPCI_VM_DIR/kmod/zpci_io.ko
+}
+
+BIN=$ZPCI_VM_DIR/guest-bin
+do_cross() {
+	local gb=$ZPCI_VM_DIR/guest-build b f
+	rm -rf "$BIN"
+	mkdir -p "$BIN"
+	# infrastructure smoke program (plain C, static)
+	s390x-linux-gnu-gcc -O2 -Wall -static -o "$ZPCI_VM_DIR/vfio_poke" \
+		"$VM_SRC/smoke/vfio_poke.c" || return 1
+	[ $smoke = 1 ] && return 0
+	[ -f "$VM_SRC/guest/CMakeLists.txt" ] || { log "cross: no tests/vm/guest/CMakeLists.txt"; return 1; }
+	cmake -S "$VM_SRC/guest" -B "$gb" -DCMAKE_BUILD_TYPE=Release \
+		-DCMAKE_TOOLCHAIN_FILE="$VM_SRC/s390x-toolchain.cmake" \
+		>"$run/cross-configure.log" 2>&1 ||
+		{ tail -30 "$run/cross-configure.log" >&2; return 1; }
+	cmake --build "$gb" -j"$JOBS" >"$run/cross-build.log" 2>&1 ||
+		{ grep -E 'error|Error' "$run/cross-build.log" | head -30 >&2; return 1; }
+	for b in zpci_vm_tests zpci_vm_bench zpci; do
+		f=$(find "$gb" -type f -name "$b" -perm -u+x | head -n 1)
+		if [ -n "$f" ]; then
+			cp "$f" "$BIN/"
+		else
+			log "cross: $b was not built"
+		fi
+	done
+	[ -x "$BIN/zpci_vm_tests" ] || { log "cross: zpci_vm_tests missing"; return 1; }
+}
+
+INITRD=
+do_initramfs() {
+	local args=(--out "$ZPCI_VM_DIR/initrd-$mode.cpio" --kver "$ZPCI_KVER"
+		--moddir "$ZPCI_MODDIR" --bin "$BIN" --extra "$ZPCI_VM_DIR/vfio_poke"
+		--extra "$VM_SRC/smoke/smoke.sh")
+	[ -n "$KO" ] && args+=(--ko "$KO")
+	[ -f "$VM_SRC/guest/guest.sh" ] && args+=(--guest-sh "$VM_SRC/guest/guest.sh")
+	"$VM_SRC/initramfs.sh" "${args[@]}" || return 1
+	INITRD=$ZPCI_VM_DIR/initrd-$mode.cpio
+}
+
+do_boot() {
+	local disk=$run/results.img append qargs rc=0 t
+	rm -rf "$res"
+	mkdir -p "$res"
+	rm -f "$disk" "$run/qmp.sock" "$run/ctl.sock"
+	truncate -s 256M "$disk"
+	append="console=ttysclp0 panic=-1 zpci.mode=$mode"
+	[ $smoke = 1 ] && append+=" zpci.script=/zpci/smoke.sh zpci.optional-ko=1"
+	[ $nobench = 1 ] && append+=" zpci.nobench=1"
+	append+=" ${ZPCI_VM_APPEND:-}"
+	qargs=(-M s390-ccw-virtio -cpu max -accel tcg -smp "$SMP" -m "$MEM"
+		-L /usr/share/qemu -display none -monitor none -no-reboot
+		-serial "file:$res/console.log"
+		-kernel "$ZPCI_VMLINUZ" -initrd "$INITRD" -append "$append"
+		-qmp "unix:$run/qmp.sock,server=on,wait=off"
+		-drive "file=$disk,format=raw,if=none,id=results"
+		-device virtio-blk-ccw,drive=results,serial=zpci-results
+		-chardev "socket,id=ctl,path=$run/ctl.sock,server=on,wait=off"
+		-device virtio-serial-ccw -device virtserialport,chardev=ctl,name=zpci.ctl)
+	if [ $mode = patched ]; then
+		rm -f "$shm_strict" "$shm_ism"
+		truncate -s 16M "$shm_strict" "$shm_ism"
+		qargs+=(-object "memory-backend-file,id=mem-strict,share=on,mem-path=$shm_strict,size=16M"
+			-object "memory-backend-file,id=mem-ism,share=on,mem-path=$shm_ism,size=16M"
+			-device zpci,uid=1,fid=1,target=strict
+			-device ivshmem-plain,id=strict,memdev=mem-strict
+			-device zpci,uid=2,fid=2,target=ism,pft=5,relaxed-align=on,maxstbl=4096,nostg-bars=4
+			-device ivshmem-plain,id=ism,memdev=mem-ism)
+	else
+		qargs+=(-device zpci,uid=1,fid=1,target=strict
+			-device virtio-rng-pci,id=strict)
+	fi
+	printf '%q ' "$QEMU" "${qargs[@]}" >"$run/qemu-cmdline.txt"
+	echo >>"$run/qemu-cmdline.txt"
+	"$QEMU" "${qargs[@]}" </dev/null >"$run/qemu-stdout.log" 2>&1 &
+	qemu_pid=$!
+	python3 "$VM_SRC/hostctl.py" --qmp "$run/qmp.sock" --ctl "$run/ctl.sock" \
+		--log "$res/hostctl.log" >>"$run/hostctl.out" 2>&1 &
+	ctl_pid=$!
+	# wait for QEMU with a deadline
+	t=0
+	while kill -0 "$qemu_pid" 2>/dev/null; do
+		if [ $t -ge "$TIMEOUT" ]; then
+			log "boot: guest still running after ${TIMEOUT}s, killing QEMU"
+			kill "$qemu_pid" 2>/dev/null
+			rc=124
+			break
+		fi
+		sleep 1
+		t=$((t + 1))
+	done
+	wait "$qemu_pid" 2>/dev/null || { [ $rc -ne 0 ] || rc=$?; }
+	qemu_pid=
+	sleep 0.2
+	kill "$ctl_pid" 2>/dev/null || true
+	wait "$ctl_pid" 2>/dev/null || true
+	ctl_pid=
+	if [ -s "$run/qemu-stdout.log" ]; then
+		sed 's/^/  qemu: /' "$run/qemu-stdout.log" | tail -20 >&2
+	fi
+	# the guest's results: a tar archive at the start of the raw disk
+	tar -xf "$disk" -C "$res" 2>/dev/null || log "boot: no results archive on the disk"
+	rm -f "$disk"
+	return $rc
+}
+
+GUEST_STATUS=
+do_verify() {
+	local ok=0 bad st line
+	# 1. kernel reports on the console
+	bad=$(grep -nE 'WARNING:|BUG:|Oops|lockdep|possible recursive locking|INFO: task .* blocked|KASAN|refcount_t:|kernel BUG|Kernel panic|general protection' \
+		"$res/console.log" | head -20 || true)
+	if [ -n "$bad" ]; then
+		echo "verify: kernel reports on the console:" >&2
+		echo "$bad" | sed 's/^/  /' >&2
+		ok=1
+	fi
+	# 2. the guest's own status (console line, then the results archive)
+	line=$(grep -a 'ZPCI-VM: status ' "$res/console.log" | tail -n 1 || true)
+	st=${line##*status }
+	st=$(echo "$st" | tr -dc '0-9')
+	GUEST_STATUS=${st:-none}
+	if [ "$GUEST_STATUS" != 0 ]; then
+		echo "verify: guest status $GUEST_STATUS (see $res/console.log, $res/init.log)" >&2
+		ok=1
+	fi
+	[ -f "$res/init-status" ] || { echo "verify: results archive missing" >&2; ok=1; }
+	# 3. host-side byte check
+	if [ $mode = patched ]; then
+		if [ $smoke = 1 ]; then
+			smoke_verify || ok=1
+		else
+			host_verify || ok=1
+		fi
+	fi
+	return $ok
+}
+
+# smoke manifest lines: "<strict|ism> <offset> <len> <seed|zero>"
+smoke_verify() {
+	python3 - "$res/manifest-smoke.txt" "$shm_strict" "$shm_ism" <<'EOF'
+import sys
+man, files = sys.argv[1], {"strict": sys.argv[2], "ism": sys.argv[3]}
+lines = [l.split() for l in open(man) if l.strip()]
+if not lines:
+    sys.exit("smoke: empty manifest")
+for name, off, ln, seed in lines:
+    off, ln = int(off), int(ln)
+    data = open(files[name], "rb").read()
+    if seed == "zero":
+        exp = bytes(ln)
+        rest_ok = data.count(0) == len(data)
+    else:
+        exp = bytes(((int(seed) + i * 7) & 0xFF) for i in range(ln))
+        rest_ok = data[:off].count(0) == off and data[off + ln:].count(0) == len(data) - off - ln
+    got = data[off:off + ln]
+    if got != exp or not rest_ok:
+        sys.exit("smoke: %s bytes at %d..%d differ from what the guest wrote" % (name, off, off + ln))
+    print("smoke: %s %d bytes at %d verified (%s)" % (name, ln, off, seed))
+EOF
+}
+
+host_verify() {
+	local hb=$ZPCI_VM_DIR/host verify=$ZPCI_VM_DIR/host/zpci_vm_verify
+	mkdir -p "$hb"
+	if [ -f "$VM_SRC/host/CMakeLists.txt" ]; then
+		cmake -S "$VM_SRC/host" -B "$hb/build" -DCMAKE_BUILD_TYPE=Release >"$run/host-configure.log" 2>&1 &&
+			cmake --build "$hb/build" -j"$JOBS" >"$run/host-build.log" 2>&1 ||
+			{ tail -30 "$run/host-build.log" "$run/host-configure.log" >&2; return 1; }
+		cp "$(find "$hb/build" -type f -name zpci_vm_verify -perm -u+x | head -n 1)" "$verify"
+	elif ls "$VM_SRC"/host/*.cpp >/dev/null 2>&1; then
+		g++ -std=c++23 -O2 -Wall -I"$REPO/include" -o "$verify" "$VM_SRC"/host/*.cpp \
+			-lrt -pthread >"$run/host-build.log" 2>&1 ||
+			{ tail -30 "$run/host-build.log" >&2; return 1; }
+	else
+		echo "verify: no host verifier sources in tests/vm/host" >&2
+		return 1
+	fi
+	"$verify" --strict "$shm_strict" --ism "$shm_ism" --results "$res"
+}
+
+# ---------------------------------------------------------------- main
+mkdir -p "$run"
+rc=0
+phase fetch do_fetch || { summary; exit 1; }
+phase "qemu build" do_qemu || { summary; exit 1; }
+if [ $smoke = 1 ]; then
+	phase "kmod build" do_kmod || log "kmod: continuing the smoke run without zpci_io.ko"
+else
+	phase "kmod build" do_kmod || { summary; exit 1; }
+fi
+phase "cross build" do_cross || { summary; exit 1; }
+phase initramfs do_initramfs || { summary; exit 1; }
+phase "boot+tests" do_boot || rc=1
+phase verify do_verify || rc=1
+summary
+[ $keep = 1 ] && [ $mode = patched ] && echo "kept: $shm_strict $shm_ism"
+if [ $rc -eq 0 ]; then
+	echo "vm: PASS ($mode) results in $res"
+else
+	echo "vm: FAIL ($mode, guest status $GUEST_STATUS) results in $res"
+fi
+exit $rc
