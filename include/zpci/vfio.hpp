@@ -95,6 +95,9 @@ struct device_info {
 	std::error_code io_error;		// why open_region_device would refuse
 };
 
+// "dddd:bb:dd.f" with hex digits and function 0..7, nothing else.
+bool valid_pci_addr(std::string_view pci_addr) noexcept;
+
 result<device_info> query_device(std::string_view pci_addr) noexcept;
 
 result<std::unique_ptr<zpci::region_device>>

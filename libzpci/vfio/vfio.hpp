@@ -27,9 +27,6 @@ struct open_options {
 	access_mode mode = access_mode::automatic;
 };
 
-// "dddd:bb:dd.f" with hex digits, nothing else (it becomes part of paths).
-bool valid_pci_addr(std::string_view addr) noexcept;
-
 // An open vfio device: its fd and whatever keeps it usable (container and
 // group, or iommufd).  Members are destroyed device first.
 class vfio_handle {
