@@ -183,7 +183,8 @@ static bool zpci_io_memory_enabled(struct vfio_pci_core_device *core)
 	struct pci_dev *pdev = core->pdev;
 	u16 cmd = le16_to_cpu(*(__le16 *)&core->vconfig[PCI_COMMAND]);
 
-	return pdev->current_state < PCI_D3hot &&
+	/* pci_power_t is ordered D0 < D1 < D2 < D3hot, as vfio-pci relies on */
+	return (__force int)pdev->current_state < (__force int)PCI_D3hot &&
 	       (pdev->no_command_memory || (cmd & PCI_COMMAND_MEMORY));
 }
 
@@ -380,11 +381,10 @@ ssize_t zpci_io_submit(struct zpci_io_device *zio, const char __user *buf,
 		err = -EFAULT;
 	if (!err)
 		err = zpci_io_validate_ops(zio, b.nr_ops, &st);
-	if (err) {
+	if (err)
 		st.flags |= ZPCI_IO_STATUS_REJECTED;
-	} else {
+	else
 		err = zpci_io_run(zio, b.nr_ops, &st);
-	}
 	st.error = err;
 	if (!err)
 		st.failed = 0;

@@ -42,8 +42,7 @@ static inline int zpci_io_pcilg(u64 *data, u64 req, u64 offset, u8 *status)
 	int cc = ZPCI_IO_INSN_EXCEPTION;
 	u64 val = 0;
 
-	asm volatile(
-		"	.insn	rre,0xb9d20000,%[val],%[ro]\n"
+	asm volatile("	.insn	rre,0xb9d20000,%[val],%[ro]\n"
 		"0:	ipm	%[cc]\n"
 		"	srl	%[cc],28\n"
 		"1:\n"
@@ -62,8 +61,7 @@ static inline int zpci_io_pcistg(u64 data, u64 req, u64 offset, u8 *status)
 	union register_pair ro = { .even = req, .odd = offset, };
 	int cc = ZPCI_IO_INSN_EXCEPTION;
 
-	asm volatile(
-		"	.insn	rre,0xb9d00000,%[val],%[ro]\n"
+	asm volatile("	.insn	rre,0xb9d00000,%[val],%[ro]\n"
 		"0:	ipm	%[cc]\n"
 		"	srl	%[cc],28\n"
 		"1:\n"
@@ -90,8 +88,7 @@ static inline int zpci_io_pcistb(const void *src, u64 req, u64 offset,
 	const struct zpci_io_block *blk = src;
 	int cc = ZPCI_IO_INSN_EXCEPTION;
 
-	asm volatile(
-		"	.insn	rsy,0xeb00000000d0,%[req],%[off],%[blk]\n"
+	asm volatile("	.insn	rsy,0xeb00000000d0,%[req],%[off],%[blk]\n"
 		"0:	ipm	%[cc]\n"
 		"	srl	%[cc],28\n"
 		"1:\n"

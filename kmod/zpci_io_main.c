@@ -26,6 +26,7 @@
 
 #include "zpci_io.h"
 
+/* the functions bound to zpci_io, for netlink; probe and remove edit it */
 DEFINE_MUTEX(zpci_io_list_lock);
 LIST_HEAD(zpci_io_devices);
 

@@ -1,0 +1,137 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make -C kmod check: every stage must be clean (no warning at all).
+#   build       cross-build against the reference kernel (Debian
+#               bookworm-backports s390x 6.12), full modpost and BTF
+#   sparse      the same with C=2 CHECK=sparse
+#   checkpatch  checkpatch.pl --strict on every C source and header
+#   second      compile and link against a second Debian s390x kernel
+#               (default: sid; ZPCI_SECOND_SUITE=trixie for example),
+#               conftest decides the API differences; the kernel's own
+#               gcc cannot run on bookworm, so bookworm's gcc 12 runs
+#               through scripts/s390x-gcc-compat and the kernel's modpost
+#               (built for a newer glibc) is replaced by a check that every
+#               undefined symbol is exported by that kernel
+# Usage: check.sh [stage...]   (default: all four)
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+kmod=$(cd "$here/.." && pwd)
+repo=$(cd "$kmod/.." && pwd)
+export ZPCI_CACHE=${ZPCI_CACHE:-$repo/build/cache}
+second_suite=${ZPCI_SECOND_SUITE:-sid}
+out=$repo/build/kmod-check
+mkdir -p "$out"
+
+stages=("$@")
+[ ${#stages[@]} -eq 0 ] && stages=(build sparse checkpatch second)
+failed=()
+
+note() { echo "kmod-check: $*"; }
+fail() { note "FAIL $1: $2"; failed+=("$1"); }
+
+# Lines that are not clean: compiler/sparse warnings and errors, modpost
+# complaints.  Kbuild's own progress lines never match.
+dirty() { grep -E -i 'warning|error|undefined' "$1"; }
+
+ref_env() {
+	"$here/fetch-kernel.sh" --quiet || return 1
+	# shellcheck disable=SC1091
+	. "$ZPCI_CACHE/kernel/current.env"
+}
+
+stage_build() {
+	local log=$out/build.log bdir
+	ref_env || { fail build "cannot fetch the reference kernel"; return; }
+	bdir=$out/ref-$ZPCI_KVER
+	rm -rf "$bdir"
+	make -s -C "$kmod" KDIR="$ZPCI_KDIR" ARCH=s390 \
+		CROSS_COMPILE=s390x-linux-gnu- BUILD="$bdir" modules >"$log" 2>&1
+	local rc=$?
+	if [ $rc -ne 0 ] || dirty "$log"; then
+		fail build "see $log"
+		return
+	fi
+	[ -s "$bdir/zpci_io.ko" ] || { fail build "no zpci_io.ko (pahole missing?)"; return; }
+	note "ok build: $bdir/zpci_io.ko ($ZPCI_KVER)"
+}
+
+stage_sparse() {
+	local log=$out/sparse.log bdir
+	command -v sparse >/dev/null || { fail sparse "sparse not installed"; return; }
+	ref_env || { fail sparse "cannot fetch the reference kernel"; return; }
+	bdir=$out/sparse-$ZPCI_KVER
+	rm -rf "$bdir"
+	make -s -C "$kmod" KDIR="$ZPCI_KDIR" ARCH=s390 \
+		CROSS_COMPILE=s390x-linux-gnu- BUILD="$bdir" conftest >"$log" 2>&1 &&
+	make -C "$ZPCI_KDIR" M="$bdir" ZPCI_INC="$repo/include" ARCH=s390 \
+		CROSS_COMPILE=s390x-linux-gnu- C=2 CHECK=sparse modules >>"$log" 2>&1
+	local rc=$?
+	if [ $rc -ne 0 ] || dirty "$log" || ! grep -q 'CHECK .*zpci_io_batch.c' "$log"; then
+		fail sparse "see $log"
+		return
+	fi
+	note "ok sparse: $(grep -c 'CHECK ' "$log") files checked"
+}
+
+stage_checkpatch() {
+	local log=$out/checkpatch.log cp
+	cp=$("$here/fetch-checkpatch.sh") || { fail checkpatch "cannot fetch checkpatch.pl"; return; }
+	(cd "$kmod" && "$cp" --no-tree --strict --terse --show-types -f \
+		./*.c ./*.h conftest/*.c) >"$log" 2>&1
+	local rc=$?
+	if [ $rc -ne 0 ] || [ -s "$log" ]; then
+		fail checkpatch "see $log"
+		return
+	fi
+	note "ok checkpatch --strict: $(cd "$kmod" && ls ./*.c ./*.h conftest/*.c | wc -l) files"
+}
+
+stage_second() {
+	local log=$out/second.log env bdir missing
+	"$here/fetch-kernel.sh" --suite "$second_suite" --quiet ||
+		{ fail second "cannot fetch the $second_suite kernel"; return; }
+	env=$ZPCI_CACHE/kernel/$second_suite.env
+	(
+		# shellcheck disable=SC1090
+		. "$env"
+		grep -q '^CONFIG_VFIO_PCI_CORE=[ym]' "$ZPCI_KDIR/.config" ||
+			{ echo "$ZPCI_KVER: no CONFIG_VFIO_PCI_CORE"; exit 1; }
+		bdir=$out/second-$ZPCI_KVER
+		rm -rf "$bdir"
+		make -s -C "$kmod" KDIR="$ZPCI_KDIR" ARCH=s390 \
+			CROSS_COMPILE=s390x-linux-gnu- \
+			KCC="$here/s390x-gcc-compat" BUILD="$bdir" objects || exit 1
+		echo "conftest for $ZPCI_KVER:"
+		grep define "$bdir/zpci_io_conftest.h"
+		missing=$(comm -23 \
+			<(s390x-linux-gnu-nm -u "$bdir/zpci_io.o" | awk '{print $2}' | sort -u) \
+			<({ awk '{print $2}' "$ZPCI_KDIR/Module.symvers"; echo __this_module; } | sort -u))
+		if [ -n "$missing" ]; then
+			echo "undefined, not exported by $ZPCI_KVER: $missing"
+			exit 1
+		fi
+		echo "KVER=$ZPCI_KVER"
+	) >"$log" 2>&1
+	local rc=$?
+	# the compat compiler's BTF toolchain differs by design
+	if [ $rc -ne 0 ] || grep -v -e 'pahole version differs' "$log" | dirty - >/dev/null; then
+		fail second "see $log"
+		return
+	fi
+	note "ok second kernel: $(grep '^KVER=' "$log" | cut -d= -f2) ($second_suite), compile+link, symbols exported"
+}
+
+for s in "${stages[@]}"; do
+	case "$s" in
+	build|sparse|checkpatch|second) "stage_$s" ;;
+	*) echo "kmod-check: unknown stage '$s'" >&2; exit 2 ;;
+	esac
+done
+
+if [ ${#failed[@]} -ne 0 ]; then
+	note "FAILED: ${failed[*]}"
+	exit 1
+fi
+note "all clean: ${stages[*]}"
