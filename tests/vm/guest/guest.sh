@@ -1,0 +1,171 @@
+#!/bin/sh
+# The s390x test guest's test driver (busybox sh), run by /init as
+# /zpci/guest.sh with ZPCI_STRICT, ZPCI_ISM (PCI addresses), ZPCI_MODE
+# (patched|stock), ZPCI_RESULTS (directory shipped back to the host),
+# ZPCI_CTL (control port for hot-unplug, optional), ZPCI_NO_BENCH=1
+# (optional).  Steps: bind both functions to zpci_io, run the integration
+# suite, the benchmark, `zpci stats --json`, the hot-unplug test, then
+# unbind, rmmod zpci_io and check that nothing is left behind (module,
+# driver, pinned pages, kernel reports).  Exit status 0 only if all passed.
+#
+# Outputs in $ZPCI_RESULTS: gtest.xml/gtest.txt, gtest-hotunplug.*,
+# bench.json/bench.txt, stats.json, manifest.txt (+ fuzz-*.bin) for the host
+# verifier, dmesg.txt, guest-summary.txt.
+
+R=${ZPCI_RESULTS:-/results}
+BIN=${ZPCI_BIN:-/zpci/bin}
+MODE=${ZPCI_MODE:-patched}
+TEST_TIMEOUT=${ZPCI_TEST_TIMEOUT:-1200}
+mkdir -p "$R"
+SUMMARY=$R/guest-summary.txt
+: >"$SUMMARY"
+failures=0
+
+note() { echo "guest.sh: $*"; echo "$*" >>"$SUMMARY"; }
+fail() { note "FAIL: $*"; failures=$((failures + 1)); }
+kmsg() { echo "zpci-guest: $*" >/dev/kmsg 2>/dev/null; }
+
+# nr_foll_pin_acquired - nr_foll_pin_released after folding per-cpu deltas
+pins_outstanding() {
+	echo 1 >/proc/sys/vm/stat_refresh 2>/dev/null
+	awk '/^nr_foll_pin_acquired /{a=$2} /^nr_foll_pin_released /{r=$2}
+	     END { if (a == "" || r == "") print "unknown"; else print a - r }' /proc/vmstat
+}
+
+driver_of() {
+	if [ -e "/sys/bus/pci/devices/$1/driver" ]; then
+		basename "$(readlink "/sys/bus/pci/devices/$1/driver")"
+	fi
+}
+
+bind_zpci_io() {
+	a=$1
+	d=/sys/bus/pci/devices/$a
+	[ -e "$d" ] || { fail "bind: no PCI device $a"; return 1; }
+	cur=$(driver_of "$a")
+	if [ -n "$cur" ] && [ "$cur" != zpci_io ]; then
+		echo "$a" >"$d/driver/unbind" || { fail "bind: cannot unbind $a from $cur"; return 1; }
+	fi
+	echo zpci_io >"$d/driver_override"
+	[ "$(driver_of "$a")" = zpci_io ] || echo "$a" >/sys/bus/pci/drivers_probe
+	if [ "$(driver_of "$a")" != zpci_io ]; then
+		fail "bind: $a is bound to '$(driver_of "$a")', not zpci_io"
+		return 1
+	fi
+	note "bound $a to zpci_io (iommu group $(basename "$(readlink "$d/iommu_group")"))"
+}
+
+unbind_zpci_io() {
+	a=$1
+	d=/sys/bus/pci/devices/$a
+	if [ ! -e "$d" ]; then
+		note "unbind: $a is gone (hot-unplugged)"
+		return 0
+	fi
+	if [ "$(driver_of "$a")" = zpci_io ]; then
+		echo "$a" >/sys/bus/pci/drivers/zpci_io/unbind || fail "unbind $a failed"
+	fi
+	echo >"$d/driver_override"
+	[ -z "$(driver_of "$a")" ] || [ "$(driver_of "$a")" != zpci_io ] || fail "$a still bound to zpci_io"
+}
+
+# run NAME TIMEOUT CMD...: output to $R/NAME.txt and the console
+run() {
+	name=$1 t=$2
+	shift 2
+	kmsg "start $name"
+	note "run: $*"
+	start=$(date +%s)
+	timeout "$t" "$@" >"$R/$name.txt" 2>&1
+	rc=$?
+	cat "$R/$name.txt"
+	kmsg "end $name rc=$rc"
+	note "$name: exit $rc after $(($(date +%s) - start)) s"
+	return $rc
+}
+
+note "mode $MODE, kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPUs, strict=$ZPCI_STRICT ism=$ZPCI_ISM ctl=${ZPCI_CTL:-none}"
+grep -q '^zpci_io ' /proc/modules || fail "zpci_io is not loaded"
+pins0=$(pins_outstanding)
+note "pins outstanding at start: $pins0"
+
+funcs=
+for a in $ZPCI_STRICT $ZPCI_ISM; do
+	bind_zpci_io "$a" && funcs="$funcs $a"
+done
+
+# 1. the integration suite (everything but hot-unplug, which goes last)
+if [ -x "$BIN/zpci_vm_tests" ]; then
+	run gtest "$TEST_TIMEOUT" "$BIN/zpci_vm_tests" --gtest_output="xml:$R/gtest.xml" \
+		--gtest_filter='-HotUnplug.*' || fail "zpci_vm_tests"
+else
+	fail "no $BIN/zpci_vm_tests"
+fi
+
+# 2. the benchmark (short repetitions: TCG is slow)
+if [ "${ZPCI_NO_BENCH:-0}" = 1 ]; then
+	note "benchmark skipped (ZPCI_NO_BENCH=1)"
+elif [ -x "$BIN/zpci_vm_bench" ]; then
+	run bench 900 "$BIN/zpci_vm_bench" --benchmark_out="$R/bench.json" \
+		--benchmark_out_format=json || fail "zpci_vm_bench"
+else
+	fail "no $BIN/zpci_vm_bench"
+fi
+
+# 3. the driver's counters through the CLI's netlink client
+if [ -x "$BIN/zpci" ]; then
+	if "$BIN/zpci" stats --json >"$R/stats.json" 2>"$R/stats.err"; then
+		note "zpci stats --json: $(wc -c <"$R/stats.json") bytes"
+	else
+		note "zpci stats --json failed: $(head -c 300 "$R/stats.err")"
+	fi
+else
+	note "no $BIN/zpci: stats not collected"
+fi
+
+# 4. hot-unplug of the ISM-like function during I/O (needs the host's
+# control port; the test skips itself without it)
+if [ -x "$BIN/zpci_vm_tests" ] && [ "$MODE" = patched ]; then
+	run gtest-hotunplug 300 env ZPCI_HOTUNPLUG=1 "$BIN/zpci_vm_tests" \
+		--gtest_output="xml:$R/gtest-hotunplug.xml" --gtest_filter='HotUnplug.*' ||
+		fail "hot-unplug test"
+fi
+
+# 5. unbind, rmmod, nothing left behind
+for a in $funcs; do
+	unbind_zpci_io "$a"
+done
+if rmmod zpci_io; then
+	note "rmmod zpci_io ok"
+else
+	fail "rmmod zpci_io (refcnt $(cat /sys/module/zpci_io/refcnt 2>/dev/null))"
+fi
+grep -q '^zpci_io ' /proc/modules && fail "zpci_io still in /proc/modules"
+[ -e /sys/module/zpci_io ] && fail "/sys/module/zpci_io still exists"
+[ -e /sys/bus/pci/drivers/zpci_io ] && fail "/sys/bus/pci/drivers/zpci_io still exists"
+for a in $ZPCI_STRICT $ZPCI_ISM; do
+	[ -e "/sys/bus/pci/devices/$a" ] || continue
+	[ "$(driver_of "$a")" = zpci_io ] && fail "$a still claims zpci_io"
+done
+if [ -x "$BIN/zpci" ] && "$BIN/zpci" stats --json >/dev/null 2>&1; then
+	note "note: 'zpci stats' still exits 0 after rmmod (family should be gone)"
+fi
+pins1=$(pins_outstanding)
+note "pins outstanding at the end: $pins1"
+if [ "$pins1" != unknown ] && [ "$pins1" != "$pins0" ]; then
+	fail "pinned pages leaked: $pins0 before, $pins1 after"
+fi
+
+# 6. kernel reports
+dmesg >"$R/dmesg.txt"
+if grep -nE 'WARNING:|BUG:|Oops|lockdep|possible recursive locking|INFO: task .* blocked|KASAN|refcount_t:|kernel BUG|UBSAN|general protection' \
+	"$R/dmesg.txt" >"$R/dmesg-reports.txt"; then
+	fail "kernel reports in dmesg: $(head -n 3 "$R/dmesg-reports.txt" | tr '\n' ' ')"
+fi
+
+if [ $failures -eq 0 ]; then
+	note "RESULT: PASS"
+	exit 0
+fi
+note "RESULT: FAIL ($failures failures)"
+exit 1
