@@ -38,6 +38,9 @@ enum zpci_io_relaxed_mode {
 	ZPCI_IO_RELAXED_OFF,
 };
 
+/* PCISTG refusal from the function type: ISM's DMB space (BAR 0) */
+#define ZPCI_IO_NOSTG_AUTO	(-1)
+
 struct zpci_io_stats {
 	atomic64_t ops[3];		/* by insn - 1 */
 	atomic64_t bytes[3];		/* by insn - 1 */
@@ -75,6 +78,7 @@ struct zpci_io_device {
 	struct mutex lock;
 	struct zpci_io_func func;
 	enum zpci_io_relaxed_mode relaxed_mode;
+	int nostg_bars;			/* ZPCI_IO_NOSTG_AUTO or a BAR mask */
 	struct zpci_io_op *ops;		/* ZPCI_IO_MAX_OPS, under lock */
 	struct zpci_io_stats stats;
 	struct list_head node;		/* zpci_io_devices, under list lock */

@@ -110,9 +110,14 @@ void zpci_io_describe(struct zpci_io_device *zio)
 		f->info_flags |= ZPCI_IO_INFO_RELAXED;
 	}
 
-	/* ISM's DMB space (BAR 0) takes PCISTB only */
+	/*
+	 * ISM's DMB space (BAR 0) takes PCISTB only; nothing reports which
+	 * address spaces refuse PCISTG, so the administrator may name them.
+	 */
 	f->caps.pcistg_mask = f->caps.bar_mask;
-	if (zdev->pft == ZPCI_PFT_ISM)
+	if (zio->nostg_bars != ZPCI_IO_NOSTG_AUTO)
+		f->caps.pcistg_mask &= ~zio->nostg_bars;
+	else if (zdev->pft == ZPCI_PFT_ISM)
 		f->caps.pcistg_mask &= ~BIT(0);
 
 	zpci_io_describe_msix(pdev, f);
@@ -235,6 +240,7 @@ static int zpci_io_init_dev(struct vfio_device *vdev)
 	mutex_init(&zio->lock);
 	INIT_LIST_HEAD(&zio->node);
 	zio->relaxed_mode = ZPCI_IO_RELAXED_AUTO;
+	zio->nostg_bars = ZPCI_IO_NOSTG_AUTO;
 	/* preallocated: a batch allocates nothing but what it must map */
 	zio->ops = kcalloc(ZPCI_IO_MAX_OPS, sizeof(*zio->ops), GFP_KERNEL);
 	if (!zio->ops) {
@@ -345,8 +351,62 @@ static struct device_attribute dev_attr_zpci_io_relaxed =
 	__ATTR(zpci_io_relaxed, 0644, zpci_io_relaxed_show,
 	       zpci_io_relaxed_store);
 
+/*
+ * /sys/bus/pci/devices/<addr>/zpci_io_nostg_bars: "auto" (BAR 0 when the
+ * function is ISM, none otherwise) or a mask of the BARs that refuse
+ * PCISTG (0x0..0x3f, bit n = BAR n).  Root only; next batch.
+ */
+static ssize_t zpci_io_nostg_bars_show(struct device *dev,
+				       struct device_attribute *attr,
+				       char *buf)
+{
+	struct zpci_io_device *zio = zpci_io_from_dev(dev);
+	int mask;
+
+	if (!zio)
+		return -ENODEV;
+	mutex_lock(&zio->lock);
+	mask = zio->nostg_bars;
+	mutex_unlock(&zio->lock);
+	if (mask == ZPCI_IO_NOSTG_AUTO)
+		return sysfs_emit(buf, "auto\n");
+	return sysfs_emit(buf, "%#x\n", mask);
+}
+
+static ssize_t zpci_io_nostg_bars_store(struct device *dev,
+					struct device_attribute *attr,
+					const char *buf, size_t count)
+{
+	struct zpci_io_device *zio = zpci_io_from_dev(dev);
+	unsigned int mask;
+	int val, ret;
+
+	if (!zio)
+		return -ENODEV;
+	if (sysfs_streq(buf, "auto")) {
+		val = ZPCI_IO_NOSTG_AUTO;
+	} else {
+		ret = kstrtouint(buf, 0, &mask);
+		if (ret)
+			return ret;
+		if (mask & ~0x3fU)
+			return -EINVAL;
+		val = mask;
+	}
+	mutex_lock(&zio->lock);
+	zio->nostg_bars = val;
+	zpci_io_describe(zio);
+	mutex_unlock(&zio->lock);
+	return count;
+}
+
+static struct device_attribute dev_attr_zpci_io_nostg_bars =
+	__ATTR(zpci_io_nostg_bars, 0644, zpci_io_nostg_bars_show,
+	       zpci_io_nostg_bars_store);
+
 static struct attribute *zpci_io_attrs[] = {
 	&dev_attr_zpci_io_relaxed.attr,
+	&dev_attr_zpci_io_nostg_bars.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(zpci_io);
