@@ -353,10 +353,32 @@ static int zpci_io_check_header(const struct zpci_io_batch *b, size_t count)
 	return 0;
 }
 
+/* Under the device lock: the rest of the batch, its validation, its run. */
+static int zpci_io_submit_locked(struct zpci_io_device *zio,
+				 const struct zpci_io_batch *b,
+				 const char __user *buf, size_t count,
+				 struct zpci_io_status *st)
+{
+	int err;
+
+	err = zpci_io_check_header(b, count);
+	if (!err && copy_from_user(zio->ops, buf + sizeof(*b),
+				   (size_t)b->nr_ops * sizeof(*zio->ops)))
+		err = -EFAULT;
+	if (!err)
+		err = zpci_io_validate_ops(zio, b->nr_ops, st);
+	if (err) {
+		/* nothing was issued */
+		st->flags |= ZPCI_IO_STATUS_REJECTED;
+		return err;
+	}
+	return zpci_io_run(zio, b->nr_ops, st);
+}
+
 /*
  * One pwrite() at ZPCI_IO_REQ_OFFSET: the batch header, then its ops.
- * Returns count when every op ran, else -errno; the status block is
- * written in both cases when the header names one.
+ * Returns count when every op ran, else -errno.  The status block is
+ * written in both cases when the header could be read and names one.
  */
 ssize_t zpci_io_submit(struct zpci_io_device *zio, const char __user *buf,
 		       size_t count)
@@ -365,30 +387,23 @@ ssize_t zpci_io_submit(struct zpci_io_device *zio, const char __user *buf,
 	struct zpci_io_batch b;
 	int err;
 
-	if (count < sizeof(b))
-		return -EINVAL;
-	if (copy_from_user(&b, buf, sizeof(b)))
-		return -EFAULT;
-
-	err = mutex_lock_killable(&zio->lock);
-	if (err)
-		return -EINTR;
 	atomic64_inc(&zio->stats.batches);
-
-	err = zpci_io_check_header(&b, count);
-	if (!err && copy_from_user(zio->ops, buf + sizeof(b),
-				   (size_t)b.nr_ops * sizeof(*zio->ops)))
+	memset(&b, 0, sizeof(b));
+	if (count < sizeof(b)) {
+		err = -EINVAL;
+	} else if (copy_from_user(&b, buf, sizeof(b))) {
+		memset(&b, 0, sizeof(b));
 		err = -EFAULT;
-	if (!err)
-		err = zpci_io_validate_ops(zio, b.nr_ops, &st);
-	if (err)
-		st.flags |= ZPCI_IO_STATUS_REJECTED;
-	else
-		err = zpci_io_run(zio, b.nr_ops, &st);
+	} else if (mutex_lock_killable(&zio->lock)) {
+		err = -EINTR;
+	} else {
+		err = zpci_io_submit_locked(zio, &b, buf, count, &st);
+		mutex_unlock(&zio->lock);
+	}
+
 	st.error = err;
 	if (!err)
 		st.failed = 0;
-
 	if (b.status_addr &&
 	    copy_to_user(u64_to_user_ptr(b.status_addr), &st, sizeof(st)) &&
 	    !err)
@@ -397,6 +412,5 @@ ssize_t zpci_io_submit(struct zpci_io_device *zio, const char __user *buf,
 		atomic64_inc(&zio->stats.errors);
 		zpci_io_count(zio->stats.by_errno, ZPCI_IO_NR_ERRNO, -err);
 	}
-	mutex_unlock(&zio->lock);
 	return err ? err : count;
 }

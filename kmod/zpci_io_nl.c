@@ -16,6 +16,8 @@
 
 static struct genl_family zpci_io_nl_family;
 
+#define ZPCI_IO_NL_STATS_SIZE	(16 * 1024)
+
 /* Requests carry at most a function id; everything else is a reply. */
 static const struct nla_policy zpci_io_nl_policy[ZPCI_NL_A_MAX + 1] = {
 	[ZPCI_NL_A_FID] = { .type = NLA_U32 },
@@ -213,7 +215,8 @@ static int zpci_io_nl_get_stats(struct sk_buff *skb, struct genl_info *info)
 
 	if (GENL_REQ_ATTR_CHECK(info, ZPCI_NL_A_FID))
 		return -EINVAL;
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	/* every errno, cc and status slot in use needs about 10 KiB */
+	msg = genlmsg_new(ZPCI_IO_NL_STATS_SIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
 
