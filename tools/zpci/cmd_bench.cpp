@@ -60,13 +60,7 @@ int zpci_cmd_bench(int argc, char **argv)
 		a.usage_error("unexpected argument '" + a.positional()[0] + "'");
 		return zpci::cli::exit_usage;
 	}
-	std::string bin = find_bench();
-	if (bin.empty()) {
-		std::fprintf(stderr, "zpci bench: benchmark binary not found (built with "
-			     "-DZPCI_BUILD_BENCH=ON? or set ZPCI_BENCH_BIN)\n");
-		return zpci::cli::exit_usage;
-	}
-	std::vector<std::string> args{bin};
+	std::vector<std::string> args{std::string()};
 	if (auto out = a.value("out")) {
 		if (out->empty()) {
 			a.usage_error("bad --out value ''");
@@ -87,6 +81,13 @@ int zpci_cmd_bench(int argc, char **argv)
 		}
 		args.push_back("--benchmark_min_time=" + *t);
 	}
+	std::string bin = find_bench();
+	if (bin.empty()) {
+		std::fprintf(stderr, "zpci bench: benchmark binary not found (built with "
+			     "-DZPCI_BUILD_BENCH=ON? or set ZPCI_BENCH_BIN)\n");
+		return zpci::cli::exit_usage;
+	}
+	args[0] = bin;
 	args.push_back("--benchmark_counters_tabular=true");
 	for (int i = dashdash + 1; i < argc; i++)
 		args.emplace_back(argv[i]);
