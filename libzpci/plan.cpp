@@ -91,21 +91,41 @@ result<planner> planner::make(const zpci_caps &caps, const plan_request &req,
 	p.pos_ = req.offset;
 	p.end_ = req.offset + req.len;
 
-	// Dry run: proves a legal sequence exists and counts it.
+	// Reads (PCILG of any natural size is legal inside an implemented
+	// BAR), relaxed writes (any PCISTB) and strict writes with PCISTG
+	// (PCISTG of any natural size) always have a sequence; only strict
+	// writes without PCISTG need the dry run up front.  Keeps the hot
+	// path to one pass.
+	const bool always = req.dir == direction::read || zpci_caps_relaxed(&caps) ||
+			    p.pcistg_;
+	if (!always) {
+		auto n = p.count();
+		if (!n)
+			return std::unexpected(n.error());
+	}
+	return p;
+}
+
+result<std::size_t> planner::count() const noexcept
+{
+	if (counted_)
+		return total_;
+	planner q = *this;
+	q.pos_ = req_.offset;
 	std::size_t n = 0;
 	op o;
-	while (p.pos_ != p.end_) {
-		if (!p.peek(o))
+	while (q.pos_ != q.end_) {
+		if (!q.peek(o))
 			return std::unexpected(make_error_code(errc::no_legal_sequence));
-		zpci_verdict v = check(caps, o);
+		zpci_verdict v = check(caps_, o);
 		if (v.rule != ZPCI_RULE_OK)
 			return std::unexpected(rule_error(v.rule));
-		p.pos_ += o.len;
+		q.pos_ += o.len;
 		n++;
 	}
-	p.total_ = n;
-	p.rewind();
-	return p;
+	total_ = n;
+	counted_ = true;
+	return n;
 }
 
 void planner::rewind() noexcept
@@ -149,7 +169,7 @@ result<std::size_t> plan_count(const zpci_caps &caps, const plan_request &req,
 	auto p = planner::make(caps, req, opt);
 	if (!p)
 		return std::unexpected(p.error());
-	return p->total();
+	return p->count();
 }
 
 } // namespace zpci

@@ -60,10 +60,12 @@ public:
 				    const plan_request &req,
 				    const plan_options &opt = {}) noexcept;
 
-	// Number of ops of the whole plan.
-	std::size_t total() const noexcept { return total_; }
+	// Number of ops of the whole plan (computed on first use: one extra
+	// pass, and each op is checked with zpci_check() on the way).
+	std::size_t total() const noexcept { return count().value_or(0); }
+	result<std::size_t> count() const noexcept;
 	// Ops not yet handed out by fill()/next().
-	std::size_t remaining() const noexcept { return total_ - emitted_; }
+	std::size_t remaining() const noexcept { return total() - emitted_; }
 	bool done() const noexcept { return pos_ == end_; }
 
 	// Next op, false when done.
@@ -82,7 +84,9 @@ private:
 	plan_request req_{};
 	bool pcistg_ = true;
 	std::uint64_t pos_ = 0, end_ = 0;
-	std::size_t total_ = 0, emitted_ = 0;
+	std::size_t emitted_ = 0;
+	mutable std::size_t total_ = 0;
+	mutable bool counted_ = false;
 };
 
 // Whole plan into out.  Returns the number of ops; errc::too_many_ops if out
