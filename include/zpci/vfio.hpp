@@ -29,8 +29,11 @@
 // /dev/iommu exists, else the legacy group + container (type1 IOMMU, or
 // no-IOMMU mode).  env ZPCI_VFIO_ACCESS=group|cdev forces one of them.
 // The address is the full "dddd:bb:dd.f" form; anything else is
-// zpci::errc::bad_argument.  Devices are used from one thread at a time
-// and keep their file descriptors until destroyed.
+// zpci::errc::bad_argument.  vfio opens a group once, so the devices of
+// one function in one process share one vfio handle: a region device and
+// a bar device of the same function can be open at the same time (another
+// process gets EBUSY).  Each device is used from one thread at a time; the
+// handle's file descriptors close with the last device.
 #ifndef ZPCI_VFIO_HPP
 #define ZPCI_VFIO_HPP
 
@@ -108,7 +111,10 @@ open_bar_device(std::string_view pci_addr) noexcept;
 
 // The caps the fallback path derives from vfio alone (no driver): maxstbl
 // from the GROUP capability (128 if absent), relaxed for PFT 5 (ISM),
-// BARs and sizes from the BAR regions, PCISTG on every BAR except for ISM.
+// BARs and sizes from the BAR regions, PCISTG on every BAR except ISM's
+// BAR 0 (the driver's default too).  Note: a store the function refuses
+// is not reported on this path; vfio-pci's BAR write has no error path
+// for the instruction's condition code.
 zpci_caps fallback_caps(const device_info &info) noexcept;
 
 // The caps of the zPCI I/O region's info, or the reason they are refused

@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <map>
+#include <mutex>
 
 namespace zpci::vfio {
 
@@ -32,7 +34,7 @@ std::error_code proto() noexcept
 // once, status written by the driver into st_.
 class vfio_region_device final : public zpci::region_device {
 public:
-	vfio_region_device(vfio_handle h, const zpci_caps &caps,
+	vfio_region_device(std::shared_ptr<vfio_handle> h, const zpci_caps &caps,
 			   const zpci_io_info &io, std::uint64_t req_off,
 			   std::vector<std::uint64_t> buf) noexcept
 		: h_(std::move(h)), caps_(caps), io_(io), req_off_(req_off),
@@ -61,7 +63,7 @@ public:
 			std::span<const op> rest = ops.subspan(base);
 			std::size_t bytes = build(rest);
 			std::memset(&st_, 0, sizeof(st_));
-			ssize_t r = h_.sys().pwrite(h_.fd(), buf_.data(), bytes,
+			ssize_t r = h_->sys().pwrite(h_->fd(), buf_.data(), bytes,
 						    static_cast<off_t>(req_off_));
 			if (r >= 0 && static_cast<std::size_t>(r) == bytes) {
 				es.done = ops.size();
@@ -131,7 +133,7 @@ private:
 		return sizeof(zpci_io_batch) + ops.size() * sizeof(zpci_io_op);
 	}
 
-	vfio_handle h_;
+	std::shared_ptr<vfio_handle> h_;
 	zpci_caps caps_;
 	zpci_io_info io_;
 	std::uint64_t req_off_;
@@ -142,7 +144,7 @@ private:
 // The fallback path: one pread/pwrite of <= 8 bytes per access.
 class vfio_bar_device final : public zpci::bar_device {
 public:
-	vfio_bar_device(vfio_handle h, const zpci_caps &caps,
+	vfio_bar_device(std::shared_ptr<vfio_handle> h, const zpci_caps &caps,
 			const std::array<region_desc, ZPCI_NUM_BARS> &bars) noexcept
 		: h_(std::move(h)), caps_(caps), bars_(bars)
 	{
@@ -184,8 +186,8 @@ private:
 	{
 		const off_t off = static_cast<off_t>(bars_[bar].offset + offset);
 		for (int n = 0;; n++) {
-			ssize_t r = write ? h_.sys().pwrite(h_.fd(), buf, len, off)
-					  : h_.sys().pread(h_.fd(), buf, len, off);
+			ssize_t r = write ? h_->sys().pwrite(h_->fd(), buf, len, off)
+					  : h_->sys().pread(h_->fd(), buf, len, off);
 			// One access that did not happen: safe to repeat.
 			if (r == -EINTR && n < MAX_EINTR)
 				continue;
@@ -197,10 +199,39 @@ private:
 		}
 	}
 
-	vfio_handle h_;
+	std::shared_ptr<vfio_handle> h_;
 	zpci_caps caps_;
 	std::array<region_desc, ZPCI_NUM_BARS> bars_;
 };
+
+// vfio lets a group (and a cdev) be opened once: devices of the same
+// function in one process share one handle, kept while any device uses it.
+result<std::shared_ptr<vfio_handle>> acquire(std::string_view addr,
+					     const open_options &opt) noexcept
+{
+	static std::mutex lock;
+	static std::map<std::pair<std::string, const sys_ops *>,
+			std::weak_ptr<vfio_handle>> open_handles;
+	const sys_ops *sys = opt.sys ? opt.sys : &real_sys();
+	try {
+		std::lock_guard<std::mutex> g(lock);
+		for (auto it = open_handles.begin(); it != open_handles.end();)
+			it = it->second.expired() ? open_handles.erase(it) : std::next(it);
+		auto key = std::make_pair(std::string(addr), sys);
+		if (auto sp = open_handles[key].lock())
+			return sp;
+		auto h = vfio_handle::open(addr, opt);
+		if (!h) {
+			open_handles.erase(key);
+			return std::unexpected(h.error());
+		}
+		auto sp = std::make_shared<vfio_handle>(std::move(*h));
+		open_handles[key] = sp;
+		return sp;
+	} catch (...) {
+		return std::unexpected(sys_error(ENOMEM));
+	}
+}
 
 } // namespace
 
@@ -240,8 +271,11 @@ zpci_caps fallback_caps(const device_info &info) noexcept
 			c.bar_size[i] = b.size;
 		}
 	}
-	// ISM address spaces take PCISTB only: no 8-byte store reaches them.
-	c.pcistg_mask = c.pft == ZPCI_PFT_ISM ? 0 : c.bar_mask;
+	// ISM's DMB space (BAR 0) takes PCISTB only, the same default the
+	// zpci_io driver uses.  The fallback path cannot notice a refused
+	// store itself: vfio-pci's BAR write drops the instruction's cc
+	// (seen in the s390x guest: pwrite returned 8, nothing was stored).
+	c.pcistg_mask = c.pft == ZPCI_PFT_ISM ? c.bar_mask & ~1U : c.bar_mask;
 	return c;
 }
 
@@ -298,10 +332,10 @@ result<device_info> query(vfio_handle &h) noexcept
 result<device_info> query_device(std::string_view pci_addr,
 				 const open_options &opt) noexcept
 {
-	auto h = vfio_handle::open(pci_addr, opt);
+	auto h = acquire(pci_addr, opt);
 	if (!h)
 		return std::unexpected(h.error());
-	auto info = query(*h);
+	auto info = query(**h);
 	if (info) {
 		try {
 			info->pci_addr = std::string(pci_addr);
@@ -315,10 +349,10 @@ result<device_info> query_device(std::string_view pci_addr,
 result<std::unique_ptr<zpci::region_device>>
 open_region_device(std::string_view pci_addr, const open_options &opt) noexcept
 {
-	auto h = vfio_handle::open(pci_addr, opt);
+	auto h = acquire(pci_addr, opt);
 	if (!h)
 		return std::unexpected(h.error());
-	auto info = query(*h);
+	auto info = query(**h);
 	if (!info)
 		return std::unexpected(info.error());
 	if (!info->io_region)
@@ -334,7 +368,7 @@ open_region_device(std::string_view pci_addr, const open_options &opt) noexcept
 		std::vector<std::uint64_t> buf((bytes + 7) / 8);
 		std::uint64_t req = info->io_region->offset + ZPCI_IO_REQ_OFFSET;
 		return std::make_unique<vfio_region_device>(
-			std::move(*h), *caps, *info->io, req, std::move(buf));
+			*h, *caps, *info->io, req, std::move(buf));
 	} catch (...) {
 		return std::unexpected(sys_error(ENOMEM));
 	}
@@ -343,10 +377,10 @@ open_region_device(std::string_view pci_addr, const open_options &opt) noexcept
 result<std::unique_ptr<zpci::bar_device>>
 open_bar_device(std::string_view pci_addr, const open_options &opt) noexcept
 {
-	auto h = vfio_handle::open(pci_addr, opt);
+	auto h = acquire(pci_addr, opt);
 	if (!h)
 		return std::unexpected(h.error());
-	auto info = query(*h);
+	auto info = query(**h);
 	if (!info)
 		return std::unexpected(info.error());
 	// With the driver bound its info is the better source, if acceptable.
@@ -358,7 +392,7 @@ open_bar_device(std::string_view pci_addr, const open_options &opt) noexcept
 	if (!zpci_caps_valid(&caps))
 		return std::unexpected(proto());
 	try {
-		return std::make_unique<vfio_bar_device>(std::move(*h), caps,
+		return std::make_unique<vfio_bar_device>(*h, caps,
 							 info->bars);
 	} catch (...) {
 		return std::unexpected(sys_error(ENOMEM));

@@ -10,7 +10,9 @@
 #include <linux/vfio_zdev.h>
 #include <sys/ioctl.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <ctime>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -1078,7 +1080,7 @@ TEST(VfioBar, CapsFromZdevAndBarRegions)
 	EXPECT_EQ(open_region_device(ADDR, opts(s)).error(), std::errc::no_such_device);
 }
 
-TEST(VfioBar, IsmFallbackCapsAreRelaxedWithoutPcistg)
+TEST(VfioBar, IsmFallbackCapsAreRelaxedWithoutPcistgOnBar0)
 {
 	fake_sys s;
 	s.regions.erase(IO_INDEX);
@@ -1089,7 +1091,8 @@ TEST(VfioBar, IsmFallbackCapsAreRelaxedWithoutPcistg)
 	zpci_caps c = fallback_caps(*q);
 	EXPECT_EQ(c.flags, ZPCI_CAPS_RELAXED);
 	EXPECT_EQ(c.pft, ZPCI_PFT_ISM);
-	EXPECT_EQ(c.pcistg_mask, 0);
+	EXPECT_EQ(c.bar_mask, 0x5);
+	EXPECT_EQ(c.pcistg_mask, 0x4);
 }
 
 TEST(VfioBar, WithoutZdevCapsDefaultsToMaxstbl128)
@@ -1158,6 +1161,31 @@ TEST(VfioBar, EintrRetriedShortIsEioErrorsPropagate)
 	EXPECT_EQ((*d)->bar_read(0, 0, &v, 8).error(), std::errc::io_error);
 }
 
+TEST(VfioShare, RegionAndBarDevicesShareOneHandle)
+{
+	fake_sys s;
+	{
+		auto d = open_region_device(ADDR, opts(s));
+		ASSERT_TRUE(d);
+		auto b = open_bar_device(ADDR, opts(s));
+		ASSERT_TRUE(b) << b.error().message();
+		auto q = query_device(ADDR, opts(s));
+		ASSERT_TRUE(q);
+		// vfio opens a group once: the second and third open reuse it.
+		EXPECT_EQ(s.opened["/dev/vfio/7"], 1);
+		EXPECT_EQ(s.opened["/dev/vfio/vfio"], 1);
+		d->reset();
+		EXPECT_GT(s.open_fds, 0) << "closed while the bar device uses it";
+		std::uint64_t v = 7;
+		EXPECT_TRUE((*b)->bar_write(0, 0, &v, 8));
+	}
+	EXPECT_EQ(s.open_fds, 0);
+	// Closed for good: the next open opens again.
+	auto again = open_bar_device(ADDR, opts(s));
+	ASSERT_TRUE(again);
+	EXPECT_EQ(s.opened["/dev/vfio/7"], 2);
+}
+
 TEST(VfioList, FindsFunctionsBoundToVfioDrivers)
 {
 	fake_sys s;
@@ -1173,16 +1201,21 @@ TEST(VfioList, FindsFunctionsBoundToVfioDrivers)
 
 // --- a real device, when there is one ---
 
+namespace {
+
+std::string real_addr()
+{
+	if (const char *e = std::getenv("ZPCI_TEST_PCI_ADDR"))
+		return e;
+	auto l = list_vfio_functions();
+	return l && !l->empty() ? l->front() : std::string();
+}
+
+} // namespace
+
 TEST(VfioReal, OpensTheBoundFunction)
 {
-	std::string addr;
-	if (const char *e = std::getenv("ZPCI_TEST_PCI_ADDR"))
-		addr = e;
-	if (addr.empty()) {
-		auto l = list_vfio_functions();
-		if (l && !l->empty())
-			addr = l->front();
-	}
+	std::string addr = real_addr();
 	if (addr.empty())
 		GTEST_SKIP() << "no PCI function bound to vfio (set ZPCI_TEST_PCI_ADDR)";
 	auto q = query_device(addr);
@@ -1194,9 +1227,93 @@ TEST(VfioReal, OpensTheBoundFunction)
 		GTEST_SKIP() << addr << " is not a zPCI function";
 	auto b = open_bar_device(addr);
 	ASSERT_TRUE(b) << b.error().message();
+	EXPECT_TRUE(zpci_caps_valid(&(*b)->caps()));
 	if (!q->io_region)
 		GTEST_SKIP() << addr << " has no zPCI I/O region (zpci_io not bound)";
+	ASSERT_FALSE(q->io_error) << q->io_error.message();
+	// Both paths of one function at the same time (one vfio handle).
 	auto d = open_region_device(addr);
 	ASSERT_TRUE(d) << d.error().message();
 	EXPECT_GE((*d)->max_ops(), 1u);
+	EXPECT_EQ((*d)->max_ops(), q->io->max_ops);
+	EXPECT_EQ((*d)->caps().maxstbl, q->io->maxstbl);
+}
+
+// Opt-in, because it overwrites device memory: ZPCI_TEST_SCRATCH="bar:off"
+// names 4 KiB (off 4 KiB aligned) of a memory BAR the test may clobber.
+TEST(VfioReal, DataRoundTripThroughBothPaths)
+{
+	std::string addr = real_addr();
+	const char *scratch = std::getenv("ZPCI_TEST_SCRATCH");
+	if (addr.empty() || !scratch)
+		GTEST_SKIP() << "set ZPCI_TEST_PCI_ADDR and ZPCI_TEST_SCRATCH=bar:offset";
+	char *end = nullptr;
+	unsigned bar = static_cast<unsigned>(std::strtoul(scratch, &end, 0));
+	ASSERT_TRUE(end && *end == ':') << "ZPCI_TEST_SCRATCH=" << scratch;
+	std::uint64_t base = std::strtoull(end + 1, nullptr, 0);
+	ASSERT_EQ(base % 4096, 0u);
+
+	auto d = open_region_device(addr);
+	if (!d && d.error() == std::errc::no_such_device)
+		GTEST_SKIP() << addr << " has no zPCI I/O region";
+	ASSERT_TRUE(d) << d.error().message();
+	auto b = open_bar_device(addr);
+	ASSERT_TRUE(b) << b.error().message();
+	const zpci_caps &c = (*d)->caps();
+	ASSERT_TRUE((c.bar_mask >> bar) & 1) << "BAR " << bar << " not implemented";
+	ASSERT_GE(c.bar_size[bar], base + 4096);
+
+	alignas(4096) static std::uint8_t src[4096], dst[4096];
+	std::uint32_t seed = static_cast<std::uint32_t>(time(nullptr));
+	for (unsigned i = 0; i < sizeof(src); i++)
+		src[i] = static_cast<std::uint8_t>((seed >> (i % 4 * 8)) + i * 7);
+	std::uint32_t len = std::min<std::uint32_t>(c.maxstbl, 256) & ~7u;
+	ASSERT_GE(len, 16u);
+	ASSERT_LE(len / 8, (*d)->max_ops());
+
+	// 1. PCISTB through the region, PCILG back in one batch.
+	op st_op = make_op(insn::pcistb, bar, len, base, src);
+	exec_status es;
+	auto r = (*d)->submit({&st_op, 1}, &es);
+	ASSERT_TRUE(r) << r.error().message() << " rule " << es.rule
+		       << " cc " << int(es.cc) << " status " << int(es.status);
+	std::vector<op> loads;
+	for (std::uint32_t o = 0; o < len; o += 8)
+		loads.push_back(make_op(insn::pcilg, bar, 8, base + o, dst + o));
+	std::memset(dst, 0, sizeof(dst));
+	r = (*d)->submit(loads, &es);
+	ASSERT_TRUE(r) << r.error().message();
+	EXPECT_EQ(es.done, loads.size());
+	EXPECT_EQ(std::memcmp(src, dst, len), 0) << "PCILG did not read what PCISTB wrote";
+
+	// 2. The fallback path reads the same bytes.
+	for (std::uint32_t o = 0; o < len; o += 8) {
+		std::uint8_t v[8];
+		ASSERT_TRUE((*b)->bar_read(bar, base + o, v, 8));
+		ASSERT_EQ(std::memcmp(v, src + o, 8), 0) << "offset " << o;
+	}
+
+	// 3. A fallback store is seen by a region load.
+	std::uint8_t w[8], back[8] = {};
+	for (unsigned i = 0; i < 8; i++)
+		w[i] = static_cast<std::uint8_t>(0xa0 + i + seed);
+	if ((c.pcistg_mask >> bar) & 1) {
+		ASSERT_TRUE((*b)->bar_write(bar, base + len, w, 8));
+		op l = make_op(insn::pcilg, bar, 8, base + len, back);
+		ASSERT_TRUE((*d)->submit({&l, 1}, &es));
+		EXPECT_EQ(std::memcmp(w, back, 8), 0);
+	}
+
+	// 4. A batch with an op breaking the rules is refused whole: the
+	// valid load before it does not run.
+	std::memset(back, 0x5a, sizeof(back));
+	op bad[2] = {make_op(insn::pcilg, bar, 8, base, back),
+		     make_op(insn::pcistb, bar, 64, base + 4096 - 32, src)};
+	r = (*d)->submit(bad, &es);
+	ASSERT_FALSE(r);
+	EXPECT_EQ(r.error(), std::errc::invalid_argument);
+	EXPECT_EQ(es.rule, static_cast<std::uint32_t>(ZPCI_RULE_CROSS_4K));
+	EXPECT_EQ(es.done, 0u);
+	for (auto v : back)
+		ASSERT_EQ(v, 0x5a) << "an op of a refused batch ran";
 }
