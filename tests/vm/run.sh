@@ -10,7 +10,8 @@
 #   --no-bench  ask guest.sh to skip the benchmark (ZPCI_NO_BENCH=1)
 # Env: ZPCI_CACHE, ZPCI_VM_DIR, ZPCI_VM_TIMEOUT (s, default 1800),
 #      ZPCI_VM_SMP (default 2), ZPCI_VM_MEM (MiB, default 1024),
-#      ZPCI_VM_APPEND (extra kernel command line).
+#      ZPCI_VM_APPEND (extra kernel command line), ZPCI_VM_EXTRA (files
+#      to add to the guest's /zpci, colon-separated).
 # Exit 0 only if the guest reported status 0, the host verifier passed and
 # the console log has no kernel warning/bug/lockdep/hung-task report.
 set -euo pipefail
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
 	--smoke) smoke=1 ;;
 	--keep) keep=1 ;;
 	--no-bench) nobench=1 ;;
-	-h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,19p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -95,12 +96,13 @@ do_kmod() {
 		log "kmod: no kmod/Makefile yet"
 		return 1
 	fi
-	make -C "$REPO/kmod" KDIR="$ZPCI_KDIR" ARCH=s390 \
+	# kmod/Makefile builds out of tree into BUILD (symlinked sources)
+	rm -f "$ZPCI_VM_DIR/kmod/zpci_io.ko"
+	make -C "$REPO/kmod" KDIR="$ZPCI_KDIR" ARCH=s390 BUILD="$ZPCI_VM_DIR/kmod" \
 		CROSS_COMPILE=s390x-linux-gnu- -j"$JOBS" >"$run/kmod-build.log" 2>&1 ||
 		{ tail -30 "$run/kmod-build.log" >&2; return 1; }
-	[ -f "$REPO/kmod/zpci_io.ko" ] || { log "kmod: no kmod/zpci_io.ko after make"; return 1; }
-	mkdir -p "$ZPCI_VM_DIR/kmod"
-	cp "$REPO/kmod/zpci_io.ko" "$ZPCI_VM_DIR/kmod/zpci_io.ko"
+	[ -f "$ZPCI_VM_DIR/kmod/zpci_io.ko" ] ||
+		{ log "kmod: no zpci_io.ko after make (see $run/kmod-build.log)"; return 1; }
 	KO=$ZPCI_VM_DIR/kmod/zpci_io.ko
 }
 
@@ -137,6 +139,11 @@ do_initramfs() {
 		--moddir "$ZPCI_MODDIR" --bin "$BIN" --extra "$ZPCI_VM_DIR/vfio_poke"
 		--extra "$VM_SRC/smoke/smoke.sh")
 	[ -n "$KO" ] && args+=(--ko "$KO")
+	local f
+	IFS=: read -r -a extra <<<"${ZPCI_VM_EXTRA:-}"
+	for f in "${extra[@]}"; do
+		[ -n "$f" ] && args+=(--extra "$f")
+	done
 	[ -f "$VM_SRC/guest/guest.sh" ] && args+=(--guest-sh "$VM_SRC/guest/guest.sh")
 	"$VM_SRC/initramfs.sh" "${args[@]}" || return 1
 	INITRD=$ZPCI_VM_DIR/initrd-$mode.cpio
