@@ -4,7 +4,12 @@
 // (default) or on a real function bound to vfio (--zpci_pci=<addr>).
 //
 //   zpci_bench [google benchmark flags] [--zpci_pci=dddd:bb:dd.f]
-//              [--zpci_bar=N] [--zpci_offset=N]
+//              [--zpci_bar=N] [--zpci_offset=N] [--zpci_syscall=0|1|both]
+//
+// Simulated functions run twice by default: as is ("strict", "ism": a
+// device call is a function call) and with one real system call per
+// device call ("strict+sys", "ism+sys"), the least a vfio pwrite/pread
+// costs; --zpci_syscall=0 or 1 selects one of them.
 //
 // Counters per iteration: insns (instructions issued), calls (device
 // calls: submit() batches or BAR accesses).  Where a path cannot do an
@@ -108,6 +113,7 @@ int main(int argc, char **argv)
 	unsigned bar = 0;
 	std::uint64_t offset = 0;
 	bool offset_set = false;
+	std::string syscall_mode = "both";
 	for (int i = 1; i < n; i++) {
 		std::string_view a = args[i];
 		auto value = [&](std::string_view key) -> std::optional<std::string_view> {
@@ -124,6 +130,13 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			bar = static_cast<unsigned>(*b);
+		} else if (auto v4 = value("--zpci_syscall=")) {
+			syscall_mode = std::string(*v4);
+			if (syscall_mode != "0" && syscall_mode != "1" && syscall_mode != "both") {
+				std::fprintf(stderr, "zpci_bench: bad --zpci_syscall '%s' (0|1|both)\n",
+					     args[i]);
+				return 2;
+			}
 		} else if (auto v3 = value("--zpci_offset=")) {
 			auto o = zpci::parse_u64(*v3);
 			if (!o) {
@@ -140,15 +153,26 @@ int main(int argc, char **argv)
 
 	std::vector<backend> backends;
 	if (pci.empty()) {
-		backends.push_back({"strict", "sim:strict", "sim-fallback:strict", 0,
-				    offset_set ? offset : 0x1000});
-		backends.push_back({"ism", "sim:ism", "sim-fallback:ism", 0,
-				    offset_set ? offset : 0});
+		std::vector<std::pair<std::string, std::string>> variants;
+		if (syscall_mode != "1")
+			variants.push_back({"", ""});
+		if (syscall_mode != "0")
+			variants.push_back({"+sys", ",syscall=1"});
+		for (const auto &[suffix, opt] : variants) {
+			backends.push_back({"strict" + suffix, "sim:strict" + opt,
+					    "sim-fallback:strict" + opt, 0,
+					    offset_set ? offset : 0x1000});
+			backends.push_back({"ism" + suffix, "sim:ism" + opt,
+					    "sim-fallback:ism" + opt, 0,
+					    offset_set ? offset : 0});
+		}
 		benchmark::AddCustomContext("zpci_backend", "sim");
 		benchmark::AddCustomContext("zpci_function_strict",
 					    "sim:strict maxstbl=128 strict pft=0 BAR0");
 		benchmark::AddCustomContext("zpci_function_ism",
 					    "sim:ism maxstbl=4096 relaxed pft=5 DMB space 0");
+		benchmark::AddCustomContext("zpci_sim_syscall",
+			"+sys: one real system call (getppid) per device call");
 	} else {
 		backends.push_back({pci, "region:" + pci, "fallback:" + pci, bar, offset});
 		benchmark::AddCustomContext("zpci_backend", "vfio " + pci);

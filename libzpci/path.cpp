@@ -266,6 +266,12 @@ result<void> apply_sim_option(std::string_view kv, sim_config &cfg) noexcept
 	if (eq == std::string_view::npos)
 		return std::unexpected(make_error_code(errc::bad_spec));
 	std::string_view key = kv.substr(0, eq), val = kv.substr(eq + 1);
+	if (key == "syscall") {
+		if (val != "0" && val != "1")
+			return std::unexpected(make_error_code(errc::bad_spec));
+		cfg.syscall_per_call = val == "1";
+		return {};
+	}
 	if (key == "shm") {
 		if (val.empty())
 			return std::unexpected(make_error_code(errc::bad_spec));

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <sys/syscall.h>
 #include <thread>
 #include <unistd.h>
 
@@ -15,6 +16,12 @@ namespace bip = boost::interprocess;
 namespace zpci {
 
 namespace {
+
+// The cheapest real system call: only the kernel entry/exit is paid.
+void kernel_crossing() noexcept
+{
+	(void)::syscall(SYS_getppid);
+}
 
 constexpr std::uint64_t shm_magic = 0x7a7063692d73696dULL;	// "zpci-sim"
 constexpr std::uint32_t shm_version = 1;
@@ -118,6 +125,7 @@ result<std::unique_ptr<sim_function>> sim_function::create(const sim_config &cfg
 		return std::unexpected(make_error_code(errc::bad_argument));
 	if (auto r = f->map(true, &cfg); !r)
 		return std::unexpected(r.error());
+	f->syscall_ = cfg.syscall_per_call;
 	return f;
 }
 
@@ -326,6 +334,8 @@ result<std::size_t> sim_function::submit(std::span<const op> ops,
 	exec_status &st = status ? *status : local;
 	st.clear();
 	stats_.submits++;
+	if (syscall_)
+		kernel_crossing();
 	if (ops.empty() || ops.size() > max_ops_) {
 		st.error = sys_error(ops.empty() ? EINVAL : E2BIG);
 		return std::unexpected(st.error);
@@ -344,6 +354,8 @@ result<void> sim_function::bar_write(unsigned bar, std::uint64_t offset,
 				     const void *src, std::size_t len) noexcept
 {
 	stats_.bar_calls++;
+	if (syscall_)
+		kernel_crossing();
 	if (len == 0 || len > 8 || bar > ZPCI_PCIAS_BAR_MAX || !src)
 		return std::unexpected(sys_error(EINVAL));
 	op o;
@@ -362,6 +374,8 @@ result<void> sim_function::bar_read(unsigned bar, std::uint64_t offset,
 				    void *dst, std::size_t len) noexcept
 {
 	stats_.bar_calls++;
+	if (syscall_)
+		kernel_crossing();
 	if (len == 0 || len > 8 || bar > ZPCI_PCIAS_BAR_MAX || !dst)
 		return std::unexpected(sys_error(EINVAL));
 	op o;

@@ -81,7 +81,8 @@ result<std::unique_ptr<io_path>> make_fallback_path(std::shared_ptr<bar_device> 
 // Open a path by spec:
 //   sim:strict | sim:ism             simulated function, region path
 //   sim-fallback:strict | sim-fallback:ism   same, 8-byte fallback path
-//     options after a comma: maxstbl=N, max_ops=N, shm=NAME
+//     options after a comma: maxstbl=N, max_ops=N, shm=NAME,
+//     syscall=0|1 (one real system call per device call)
 //     (e.g. "sim:strict,maxstbl=4096")
 //   region:<dddd:bb:dd.f>            zpci_io region (vfio)
 //   fallback:<dddd:bb:dd.f>          vfio-pci BAR pread/pwrite

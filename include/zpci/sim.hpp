@@ -44,6 +44,10 @@ struct sim_config {
 	// Backing memory per BAR (ignored for the ISM DMB space, see below).
 	std::array<std::uint64_t, ZPCI_NUM_BARS> bar_bytes{};
 	std::uint32_t max_ops = 256;
+	// Make one real (cheap) system call per device call (submit(),
+	// bar_write(), bar_read()), so benchmarks on the simulated function
+	// pay the user/kernel crossing a vfio pwrite/pread pays at least.
+	bool syscall_per_call = false;
 	// Shared-memory object name; empty: a unique name is generated.
 	std::string shm_name;
 	// ISM DMB space: dmb_count buffers of dmb_size bytes, registered
@@ -144,6 +148,7 @@ private:
 	zpci_caps caps_{};
 	sim_model model_ = sim_model::strict;
 	std::uint32_t max_ops_ = 1;
+	bool syscall_ = false;
 	std::string name_;
 	bool owner_ = false;
 	sim_stats stats_;

@@ -368,7 +368,8 @@ TEST(Path, OpenPathSpecs)
 {
 	for (const char *good : {"sim:strict", "sim:ism", "sim-fallback:strict",
 				 "sim-fallback:ism", "sim:strict,maxstbl=4096",
-				 "sim:strict,maxstbl=0x100,max_ops=16"}) {
+				 "sim:strict,maxstbl=0x100,max_ops=16",
+				 "sim-fallback:ism,syscall=1"}) {
 		auto p = open_path(good);
 		EXPECT_TRUE(p) << good << ": " << p.error().message();
 	}
@@ -377,7 +378,7 @@ TEST(Path, OpenPathSpecs)
 	EXPECT_EQ((*p)->caps().maxstbl, 4096u);
 	for (const char *bad : {"", "sim", "sim:", "sim:foo", "sim:strict,", "sim:strict,maxstbl=8",
 				"sim:strict,maxstbl=x", "sim:strict,bogus=1", "nope:x",
-				"sim:strict,max_ops=0", ":strict"}) {
+				"sim:strict,max_ops=0", ":strict", "sim:ism,syscall=2"}) {
 		auto r = open_path(bad);
 		ASSERT_FALSE(r) << bad;
 		EXPECT_EQ(r.error(), make_error_code(errc::bad_spec)) << bad;
