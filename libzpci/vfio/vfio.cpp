@@ -38,7 +38,7 @@ public:
 			   const zpci_io_info &io, std::uint64_t req_off,
 			   std::vector<std::uint64_t> buf) noexcept
 		: h_(std::move(h)), caps_(caps), io_(io), req_off_(req_off),
-		  buf_(std::move(buf))
+		  buf_(std::move(buf)), st_room_{}
 	{
 	}
 
@@ -62,7 +62,7 @@ public:
 		for (;;) {
 			std::span<const op> rest = ops.subspan(base);
 			std::size_t bytes = build(rest);
-			std::memset(&st_, 0, sizeof(st_));
+			std::memset(st_room_, 0, sizeof(st_room_));
 			ssize_t r = h_->sys().pwrite(h_->fd(), buf_.data(), bytes,
 						    static_cast<off_t>(req_off_));
 			if (r >= 0 && static_cast<std::size_t>(r) == bytes) {
@@ -138,7 +138,12 @@ private:
 	zpci_io_info io_;
 	std::uint64_t req_off_;
 	std::vector<std::uint64_t> buf_;
-	zpci_io_status st_{};
+	// The driver writes its own struct zpci_io_status; a newer driver's may
+	// be longer (fields are added at the end), so leave room behind ours.
+	union {
+		zpci_io_status st_;
+		unsigned char st_room_[256];
+	};
 };
 
 // The fallback path: one pread/pwrite of <= 8 bytes per access.

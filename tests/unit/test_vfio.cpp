@@ -1061,6 +1061,30 @@ TEST(VfioSubmit, BogusStatusDoneIsNotBelieved)
 	EXPECT_EQ(st.error, std::errc::io_error);
 }
 
+TEST(VfioSubmit, LongerStatusOfANewerDriverFits)
+{
+	fake_sys s;
+	s.driver = [](const batch_seen &b, zpci_io_status *st) -> long {
+		// A future driver whose status grew by 64 bytes.
+		unsigned char big[sizeof(zpci_io_status) + 64];
+		std::memset(big, 0xee, sizeof(big));
+		zpci_io_status head{};
+		head.argsz = sizeof(big);
+		head.done = b.hdr.nr_ops;
+		std::memcpy(big, &head, sizeof(head));
+		std::memcpy(st, big, sizeof(big));
+		return static_cast<long>(sizeof(zpci_io_batch) +
+					 b.ops.size() * sizeof(zpci_io_op));
+	};
+	auto d = open_region_device(ADDR, opts(s));
+	ASSERT_TRUE(d);
+	alignas(8) std::uint8_t buf[8] = {};
+	op o = make_op(insn::pcistg, 0, 8, 0, buf);
+	exec_status st;
+	EXPECT_TRUE((*d)->submit({&o, 1}, &st));
+	EXPECT_EQ(st.done, 1u);
+}
+
 // --- the 8-byte fallback ---
 
 TEST(VfioBar, CapsFromZdevAndBarRegions)
