@@ -3,6 +3,7 @@
 """Print a compact markdown table from zpci_bench's JSON output.
 
 usage: bench/table.py BENCH.json [--metric throughput|insns|calls]
+                      [--only REGEX]
 
 One row per size, one column per benchmark family (dir/function/path).
 Benchmarks that were skipped (e.g. the fallback path cannot write the ISM
@@ -10,6 +11,7 @@ DMB space) show "n/a" and their reason is listed under the table.
 """
 import argparse
 import json
+import re
 import signal
 import sys
 
@@ -44,7 +46,13 @@ def main():
     ap.add_argument("json")
     ap.add_argument("--metric", choices=("throughput", "insns", "calls"),
                     default="throughput")
+    ap.add_argument("--only", metavar="REGEX",
+                    help="only families matching REGEX, e.g. 'strict[+]sys'")
     args = ap.parse_args()
+    try:
+        only = re.compile(args.only) if args.only else None
+    except re.error as e:
+        sys.exit(f"table.py: bad --only: {e}")
     data = load(args.json)
     rows, cols, cells, errors = set(), [], {}, {}
     for b in data.get("benchmarks", []):
@@ -55,6 +63,8 @@ def main():
         try:
             size = int(size)
         except ValueError:
+            continue
+        if only and not only.search(family):
             continue
         rows.add(size)
         if family not in cols:
