@@ -71,9 +71,9 @@ struct zpci_io_device {
 	struct vfio_pci_core_device core;
 	/*
 	 * Serialises batches, the function description and the relaxed
-	 * override.  Lock order: lock, then the core's memory_lock (read),
-	 * then zdev->state_lock.  User pages are pinned before memory_lock
-	 * is taken, as the core's fault path takes it under mmap_lock.
+	 * overrides.  Lock order: lock, then the core's memory_lock (read).
+	 * User pages are pinned before memory_lock is taken, as the core's
+	 * fault path takes it under mmap_lock.
 	 */
 	struct mutex lock;
 	struct zpci_io_func func;

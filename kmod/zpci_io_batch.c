@@ -189,11 +189,15 @@ static bool zpci_io_memory_enabled(struct vfio_pci_core_device *core)
 }
 
 /*
- * Issue one instruction with the function's current handle.  The handle
- * changes when the platform recovers or re-enables the function; that
- * happens under zdev->state_lock, so holding it across the instruction
- * keeps the handle valid for this op.  vfio's memory_lock keeps resets and
- * memory-disable out for the same time, as for vfio-pci's own BAR access.
+ * Issue one instruction with the function's current handle, read once per
+ * op: recovery and re-enable replace zdev->fh, and a stale or disabled
+ * handle only makes the instruction end with cc 3 (or cc 1, "not
+ * enabled"), which is reported.  zdev->state_lock must not be taken here:
+ * the platform's hot-unplug path holds it while it removes the PCI device,
+ * and our remove waits for user space to close the vfio device, which the
+ * caller of this batch can only do once the batch returns.  vfio's
+ * memory_lock keeps resets and memory-disable out during the op, as for
+ * vfio-pci's own BAR access.
  */
 static void zpci_io_issue(struct zpci_io_device *zio,
 			  const struct zpci_io_op *op, const void *src,
@@ -210,7 +214,6 @@ static void zpci_io_issue(struct zpci_io_device *zio,
 		res->err = -EIO;
 		return;
 	}
-	mutex_lock(&zdev->state_lock);
 	req = zpci_io_req(READ_ONCE(zdev->fh), op->pcias, op->len);
 	do {
 		switch (op->insn) {
@@ -231,7 +234,6 @@ static void zpci_io_issue(struct zpci_io_device *zio,
 			break;
 		udelay(1);
 	} while (++tries < ZPCI_IO_BUSY_RETRIES);
-	mutex_unlock(&zdev->state_lock);
 	up_read(&core->memory_lock);
 
 	switch (res->cc) {
