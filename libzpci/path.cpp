@@ -110,6 +110,12 @@ private:
 		exec_status local;
 		stats_.calls++;
 		auto r = dev_->submit(ops, &local);
+		// A device that claims success for fewer ops than given broke
+		// its contract: report it, never continue as if all ran.
+		if (r && *r != ops.size()) {
+			local.done = std::min(*r, ops.size());
+			r = std::unexpected(sys_error(EIO));
+		}
 		std::size_t ok = r ? ops.size() : std::min(local.done, ops.size());
 		for (std::size_t i = 0; i < ok; i++) {
 			stats_.instructions++;

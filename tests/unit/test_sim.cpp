@@ -387,3 +387,36 @@ TEST(Path, OpenPathSpecs)
 	EXPECT_FALSE(open_path("region:0000:ff:1f.7"));
 	EXPECT_FALSE(open_path("fallback:not-an-address"));
 }
+
+namespace {
+// A region device that lies about how many ops ran.
+class short_device final : public region_device {
+public:
+	const zpci_caps &caps() const noexcept override { return caps_; }
+	std::uint32_t max_ops() const noexcept override { return 8; }
+	result<std::size_t> submit(std::span<const op> ops, exec_status *st) noexcept override
+	{
+		calls++;
+		if (st)
+			st->done = ops.size() / 2;
+		return ops.size() / 2;
+	}
+	zpci_caps caps_ = strict_caps(128);
+	int calls = 0;
+};
+} // namespace
+
+TEST(Path, ShortBatchFromDeviceIsAnError)
+{
+	auto dev = std::make_shared<short_device>();
+	auto path = make_region_path(dev);
+	ASSERT_TRUE(path);
+	alignas(8) std::uint8_t b[64] = {};
+	exec_status st;
+	auto r = (*path)->read(0, 0, b, 64, &st);	// 8 PCILGs, one batch
+	ASSERT_FALSE(r);
+	EXPECT_EQ(r.error(), sys_error(EIO));
+	EXPECT_EQ(st.done, 4u);
+	EXPECT_EQ(dev->calls, 1);
+	EXPECT_EQ((*path)->stats().instructions, 4u);
+}
