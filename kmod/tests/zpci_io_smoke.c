@@ -1,0 +1,642 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest-side smoke test of the zpci_io driver itself (not of libzpci):
+ * opens one function bound to zpci_io through vfio, finds the zPCI I/O
+ * region, checks the info block against sysfs, submits good and bad
+ * batches and compares the errno/status with what the driver promises,
+ * then checks the generic netlink family (dump, doit, strict validation,
+ * counters, reset).  Plain C and raw netlink so it links statically.
+ *
+ * Usage: zpci_io_smoke <pci address>     exit 0 = all checks passed
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
+#include <linux/vfio.h>
+
+#include <zpci/zpci_abi.h>
+#include <zpci/zpci_rules.h>
+
+static int failures;
+static const char *addr;
+
+#define CHECK(cond, ...)						\
+	do {								\
+		if (cond) {						\
+			printf("ok   ");				\
+		} else {						\
+			printf("FAIL ");				\
+			failures++;					\
+		}							\
+		printf(__VA_ARGS__);					\
+		printf("\n");						\
+	} while (0)
+
+static int read_sysfs_ulong(const char *attr, unsigned long *v)
+{
+	char path[256], buf[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", addr, attr);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	*v = strtoul(buf, NULL, 0);
+	return 0;
+}
+
+static int write_sysfs(const char *attr, const char *val)
+{
+	char path[256];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", addr, attr);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	ok = ok ? 0 : -errno;
+	close(fd);
+	return ok;
+}
+
+/* ---------------------------------------------------------------- vfio */
+
+static int dev_fd = -1;
+static uint64_t io_off;		/* the zPCI I/O region's file offset */
+
+static int vfio_open(void)
+{
+	char path[256], link[256];
+	struct vfio_group_status gs = { .argsz = sizeof(gs) };
+	int container, group, n, i;
+	ssize_t len;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", addr);
+	len = readlink(path, link, sizeof(link) - 1);
+	if (len < 0)
+		return -1;
+	link[len] = 0;
+	snprintf(path, sizeof(path), "/dev/vfio/%s", strrchr(link, '/') + 1);
+	container = open("/dev/vfio/vfio", O_RDWR);
+	group = open(path, O_RDWR);
+	if (container < 0 || group < 0)
+		return -1;
+	if (ioctl(group, VFIO_GROUP_GET_STATUS, &gs) ||
+	    !(gs.flags & VFIO_GROUP_FLAGS_VIABLE))
+		return -1;
+	if (ioctl(group, VFIO_GROUP_SET_CONTAINER, &container) ||
+	    ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
+		return -1;
+	dev_fd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, addr);
+	if (dev_fd < 0)
+		return -1;
+
+	n = VFIO_PCI_NUM_REGIONS + 8;
+	for (i = VFIO_PCI_NUM_REGIONS; i < n; i++) {
+		char buf[4096];
+		struct vfio_region_info *ri = (void *)buf;
+		struct vfio_info_cap_header *h;
+		uint32_t off;
+
+		memset(buf, 0, sizeof(buf));
+		ri->argsz = sizeof(buf);
+		ri->index = i;
+		if (ioctl(dev_fd, VFIO_DEVICE_GET_REGION_INFO, ri))
+			break;
+		if (!(ri->flags & VFIO_REGION_INFO_FLAG_CAPS))
+			continue;
+		for (off = ri->cap_offset; off; off = h->next) {
+			struct vfio_region_info_cap_type *t;
+
+			h = (void *)(buf + off);
+			if (h->id != VFIO_REGION_INFO_CAP_TYPE)
+				continue;
+			t = (void *)h;
+			if (t->type == (VFIO_REGION_TYPE_PCI_VENDOR_TYPE |
+					ZPCI_IO_VENDOR_IBM) &&
+			    t->subtype == ZPCI_IO_REGION_SUBTYPE) {
+				io_off = ri->offset;
+				return 0;
+			}
+		}
+	}
+	return -1;
+}
+
+static int read_info(struct zpci_io_info *in)
+{
+	memset(in, 0, sizeof(*in));
+	return pread(dev_fd, in, sizeof(*in), io_off + ZPCI_IO_INFO_OFFSET) ==
+	       sizeof(*in) ? 0 : -1;
+}
+
+struct batch {
+	struct zpci_io_batch b;
+	struct zpci_io_op op[4];
+};
+
+/* Submit nr ops; returns 0 or -errno, fills *st. */
+static int submit(struct batch *bt, unsigned int nr, struct zpci_io_status *st)
+{
+	size_t len = sizeof(bt->b) + nr * sizeof(bt->op[0]);
+	ssize_t r;
+
+	bt->b.nr_ops = nr;
+	bt->b.status_addr = (uintptr_t)st;
+	memset(st, 0xee, sizeof(*st));
+	r = pwrite(dev_fd, bt, len, io_off + ZPCI_IO_REQ_OFFSET);
+	if (r == (ssize_t)len)
+		return 0;
+	return r < 0 ? -errno : -EIO;
+}
+
+static void batch_init(struct batch *bt)
+{
+	memset(bt, 0, sizeof(*bt));
+	bt->b.abi_version = ZPCI_IO_ABI_VERSION;
+	bt->b.op_size = sizeof(struct zpci_io_op);
+}
+
+static void op_set(struct zpci_io_op *op, int insn, int pcias, uint64_t off,
+		   uint32_t len, void *buf)
+{
+	memset(op, 0, sizeof(*op));
+	op->insn = insn;
+	op->pcias = pcias;
+	op->offset = off;
+	op->len = len;
+	op->addr = (uintptr_t)buf;
+}
+
+/* ---------------------------------------------------------------- netlink */
+
+static int nl_fd = -1;
+static int family;
+static uint32_t nl_seq = 1;
+
+struct nlmsg {
+	struct nlmsghdr n;
+	struct genlmsghdr g;
+	char attrs[256];
+};
+
+static void nl_put(struct nlmsg *m, int type, const void *data, int len)
+{
+	struct nlattr *a = (void *)((char *)m + NLMSG_ALIGN(m->n.nlmsg_len));
+
+	a->nla_type = type;
+	a->nla_len = NLA_HDRLEN + len;
+	memcpy((char *)a + NLA_HDRLEN, data, len);
+	m->n.nlmsg_len = NLMSG_ALIGN(m->n.nlmsg_len) + NLA_ALIGN(a->nla_len);
+}
+
+static void nl_init(struct nlmsg *m, int type, int cmd, int flags)
+{
+	memset(m, 0, sizeof(*m));
+	m->n.nlmsg_len = NLMSG_LENGTH(GENL_HDRLEN);
+	m->n.nlmsg_type = type;
+	m->n.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	m->n.nlmsg_seq = nl_seq++;
+	m->g.cmd = cmd;
+	m->g.version = ZPCI_NL_VERSION;
+}
+
+typedef void (*nl_cb)(struct nlattr **tb, void *arg);
+
+static void nl_parse(struct nlattr **tb, int max, void *start, int len)
+{
+	struct nlattr *a;
+
+	memset(tb, 0, sizeof(*tb) * (max + 1));
+	for (a = start; len >= NLA_HDRLEN && a->nla_len >= NLA_HDRLEN &&
+	     a->nla_len <= len;
+	     len -= NLA_ALIGN(a->nla_len),
+	     a = (void *)((char *)a + NLA_ALIGN(a->nla_len))) {
+		int t = a->nla_type & NLA_TYPE_MASK;
+
+		if (t <= max)
+			tb[t] = a;
+	}
+}
+
+#define NLA_DATA(a) ((void *)((char *)(a) + NLA_HDRLEN))
+#define NLA_LEN(a) ((a)->nla_len - NLA_HDRLEN)
+
+static uint64_t nla_u64(struct nlattr *a)
+{
+	uint64_t v = 0;
+
+	if (a)
+		memcpy(&v, NLA_DATA(a), NLA_LEN(a) < 8 ? NLA_LEN(a) : 8);
+	return v;
+}
+
+static uint32_t nla_u32(struct nlattr *a)
+{
+	uint32_t v = 0;
+
+	if (a && NLA_LEN(a) == 4)
+		memcpy(&v, NLA_DATA(a), 4);
+	return v;
+}
+
+static uint8_t nla_u8(struct nlattr *a)
+{
+	return a ? *(uint8_t *)NLA_DATA(a) : 0;
+}
+
+/* Send, then read until the ack/error/done; returns 0 or -errno. */
+static int nl_talk(struct nlmsg *m, int maxattr, nl_cb cb, void *arg)
+{
+	static char buf[65536];
+	int done = 0;
+
+	if (send(nl_fd, m, m->n.nlmsg_len, 0) < 0)
+		return -errno;
+	while (!done) {
+		ssize_t len = recv(nl_fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *h;
+
+		if (len < 0)
+			return -errno;
+		for (h = (void *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+			if (h->nlmsg_seq != m->n.nlmsg_seq)
+				continue;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				struct nlmsgerr *e = NLMSG_DATA(h);
+
+				return e->error;
+			}
+			if (h->nlmsg_type == NLMSG_DONE) {
+				done = 1;
+				break;
+			}
+			if (cb) {
+				struct nlattr *tb[64];
+				int alen = h->nlmsg_len - NLMSG_LENGTH(GENL_HDRLEN);
+
+				nl_parse(tb, maxattr, (char *)NLMSG_DATA(h) + GENL_HDRLEN, alen);
+				cb(tb, arg);
+			}
+		}
+	}
+	return 0;
+}
+
+static void family_cb(struct nlattr **tb, void *arg)
+{
+	if (tb[CTRL_ATTR_FAMILY_ID])
+		*(int *)arg = *(uint16_t *)NLA_DATA(tb[CTRL_ATTR_FAMILY_ID]);
+}
+
+static int nl_open(void)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	struct nlmsg m;
+	int one = 1;
+
+	nl_fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_GENERIC);
+	if (nl_fd < 0 || bind(nl_fd, (void *)&sa, sizeof(sa)))
+		return -1;
+	setsockopt(nl_fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	nl_init(&m, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 0);
+	m.g.version = 1;
+	nl_put(&m, CTRL_ATTR_FAMILY_NAME, ZPCI_NL_FAMILY, sizeof(ZPCI_NL_FAMILY));
+	family = 0;
+	return nl_talk(&m, CTRL_ATTR_MAX, family_cb, &family) || !family ? -1 : 0;
+}
+
+struct func_seen {
+	uint32_t fid;
+	int found;
+	uint8_t pft, bar_mask, relaxed;
+	uint32_t maxstbl;
+	uint64_t bar_size[6];
+	char pci[64];
+	struct {
+		uint64_t v[ZPCI_NL_S_MAX + 1];
+		uint64_t eacces, einval, cc0;
+		int has_stats;
+	} s;
+};
+
+static uint64_t entry_count(struct nlattr *nest, uint32_t key)
+{
+	struct nlattr *e;
+	int len;
+
+	if (!nest)
+		return 0;
+	len = NLA_LEN(nest);
+	for (e = NLA_DATA(nest); len >= NLA_HDRLEN && e->nla_len >= NLA_HDRLEN;
+	     len -= NLA_ALIGN(e->nla_len),
+	     e = (void *)((char *)e + NLA_ALIGN(e->nla_len))) {
+		struct nlattr *tb[ZPCI_NL_E_MAX + 1];
+
+		nl_parse(tb, ZPCI_NL_E_MAX, NLA_DATA(e), NLA_LEN(e));
+		if (nla_u32(tb[ZPCI_NL_E_KEY]) == key)
+			return nla_u64(tb[ZPCI_NL_E_COUNT]);
+	}
+	return 0;
+}
+
+static void func_cb(struct nlattr **tb, void *arg)
+{
+	struct func_seen *f = arg;
+	struct nlattr *bar;
+	int len, i;
+
+	if (nla_u32(tb[ZPCI_NL_A_FID]) != f->fid)
+		return;
+	f->found++;
+	f->pft = nla_u8(tb[ZPCI_NL_A_PFT]);
+	f->bar_mask = nla_u8(tb[ZPCI_NL_A_BAR_MASK]);
+	f->relaxed = nla_u8(tb[ZPCI_NL_A_RELAXED]);
+	f->maxstbl = nla_u32(tb[ZPCI_NL_A_MAXSTBL]);
+	if (tb[ZPCI_NL_A_PCI_ADDR])
+		snprintf(f->pci, sizeof(f->pci), "%s",
+			 (char *)NLA_DATA(tb[ZPCI_NL_A_PCI_ADDR]));
+	if (tb[ZPCI_NL_A_BARS]) {
+		len = NLA_LEN(tb[ZPCI_NL_A_BARS]);
+		for (bar = NLA_DATA(tb[ZPCI_NL_A_BARS]);
+		     len >= NLA_HDRLEN && bar->nla_len >= NLA_HDRLEN;
+		     len -= NLA_ALIGN(bar->nla_len),
+		     bar = (void *)((char *)bar + NLA_ALIGN(bar->nla_len))) {
+			struct nlattr *bt[ZPCI_NL_BAR_A_MAX + 1];
+
+			nl_parse(bt, ZPCI_NL_BAR_A_MAX, NLA_DATA(bar), NLA_LEN(bar));
+			i = nla_u8(bt[ZPCI_NL_BAR_A_INDEX]);
+			if (i < 6)
+				f->bar_size[i] = nla_u64(bt[ZPCI_NL_BAR_A_SIZE]);
+		}
+	}
+	if (tb[ZPCI_NL_A_STATS]) {
+		struct nlattr *st[ZPCI_NL_S_MAX + 1];
+
+		f->s.has_stats = 1;
+		nl_parse(st, ZPCI_NL_S_MAX, NLA_DATA(tb[ZPCI_NL_A_STATS]),
+			 NLA_LEN(tb[ZPCI_NL_A_STATS]));
+		for (i = ZPCI_NL_S_PCISTB_OPS; i <= ZPCI_NL_S_ERRORS; i++)
+			f->s.v[i] = nla_u64(st[i]);
+		f->s.eacces = entry_count(st[ZPCI_NL_S_BY_ERRNO], EACCES);
+		f->s.einval = entry_count(st[ZPCI_NL_S_BY_ERRNO], EINVAL);
+		f->s.cc0 = entry_count(st[ZPCI_NL_S_BY_CC], 0);
+	}
+}
+
+static int nl_get(int cmd, int dump, const uint32_t *fid, uint32_t extra_uid,
+		  struct func_seen *f)
+{
+	struct nlmsg m;
+
+	nl_init(&m, family, cmd, dump ? NLM_F_DUMP : 0);
+	if (fid)
+		nl_put(&m, ZPCI_NL_A_FID, fid, 4);
+	if (extra_uid)
+		nl_put(&m, ZPCI_NL_A_UID, &extra_uid, 4);
+	return nl_talk(&m, ZPCI_NL_A_MAX, func_cb, f);
+}
+
+/* ---------------------------------------------------------------- tests */
+
+int main(int argc, char **argv)
+{
+	struct zpci_io_info in;
+	struct zpci_io_status st;
+	struct batch bt;
+	struct func_seen f;
+	unsigned long fid, pft;
+	uint64_t val = 0, before_batches;
+	uint8_t buf[16] __attribute__((aligned(8)));
+	int lg_bar = -1, i, r, other;
+	uint32_t bogus = 0xfffffff0;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s <pci address>\n", argv[0]);
+		return 2;
+	}
+	addr = argv[1];
+	if (vfio_open()) {
+		printf("FAIL cannot open %s through vfio or no zPCI I/O region: %s\n",
+		       addr, strerror(errno));
+		return 1;
+	}
+	printf("ok   %s: zPCI I/O region at file offset 0x%llx\n", addr,
+	       (unsigned long long)io_off);
+
+	/* info against sysfs */
+	CHECK(read_info(&in) == 0, "read info (%zu bytes)", sizeof(in));
+	printf("info: abi %u/%u fid %#x uid %u pft %u maxstbl %u max_ops %u bars %#x stg %#x flags %#x msix %u@%#llx+%llu pba %u@%#llx+%llu\n",
+	       in.abi_version, in.abi_min_compat, in.fid, in.uid, in.pft,
+	       in.maxstbl, in.max_ops, in.bar_mask, in.pcistg_mask, in.flags,
+	       in.msix_table_bar, (unsigned long long)in.msix_table_offset,
+	       (unsigned long long)in.msix_table_size, in.msix_pba_bar,
+	       (unsigned long long)in.msix_pba_offset,
+	       (unsigned long long)in.msix_pba_size);
+	CHECK(in.argsz == sizeof(in) && in.abi_version == ZPCI_IO_ABI_VERSION,
+	      "argsz %u, abi %u", in.argsz, in.abi_version);
+	if (!read_sysfs_ulong("function_id", &fid))
+		CHECK(fid == in.fid, "fid %#x matches sysfs %#lx", in.fid, fid);
+	if (!read_sysfs_ulong("pft", &pft))
+		CHECK(pft == in.pft, "pft %u matches sysfs %lu", in.pft, pft);
+	CHECK(in.maxstbl >= 16 && in.maxstbl <= 4096, "maxstbl %u", in.maxstbl);
+	for (i = 0; i < 6; i++) {
+		CHECK(!!in.bar_size[i] == !!(in.bar_mask & (1u << i)),
+		      "BAR %d size %llu vs mask", i,
+		      (unsigned long long)in.bar_size[i]);
+		if (lg_bar < 0 && (in.bar_mask & (1u << i)) &&
+		    !(in.msix_table_bar == i || in.msix_pba_bar == i))
+			lg_bar = i;
+	}
+	r = pwrite(dev_fd, &in, sizeof(in), io_off + ZPCI_IO_INFO_OFFSET);
+	CHECK(r < 0 && errno == EINVAL, "write at the info offset refused (%s)",
+	      strerror(errno));
+
+	/* a legal PCILG from the first BAR that is not MSI-X */
+	if (lg_bar >= 0) {
+		batch_init(&bt);
+		op_set(&bt.op[0], ZPCI_IO_OP_PCILG, lg_bar, 0, 4, buf);
+		memset(buf, 0x5a, sizeof(buf));
+		r = submit(&bt, 1, &st);
+		CHECK(r == 0 && st.error == 0 && st.done == 1,
+		      "PCILG 4 bytes BAR %d offset 0: r=%d done=%u bytes %02x%02x%02x%02x",
+		      lg_bar, r, st.done, buf[0], buf[1], buf[2], buf[3]);
+		/* the same with PCISTG refused by the admin override */
+		snprintf((char *)buf, sizeof(buf), "%#x", 1u << lg_bar);
+		CHECK(write_sysfs("zpci_io_nostg_bars", (char *)buf) == 0,
+		      "zpci_io_nostg_bars = %s", buf);
+		read_info(&in);
+		CHECK(!(in.pcistg_mask & (1u << lg_bar)), "pcistg_mask %#x now without BAR %d",
+		      in.pcistg_mask, lg_bar);
+		batch_init(&bt);
+		op_set(&bt.op[0], ZPCI_IO_OP_PCISTG, lg_bar, 0, 4, &val);
+		r = submit(&bt, 1, &st);
+		CHECK(r == -EINVAL && st.rule == ZPCI_RULE_NO_PCISTG &&
+		      (st.flags & ZPCI_IO_STATUS_REJECTED),
+		      "PCISTG on a refusing BAR: r=%d rule=%s", r,
+		      zpci_rule_name(st.rule));
+		CHECK(write_sysfs("zpci_io_nostg_bars", "auto") == 0,
+		      "zpci_io_nostg_bars = auto");
+		CHECK(write_sysfs("zpci_io_nostg_bars", "0x40") == -EINVAL,
+		      "zpci_io_nostg_bars = 0x40 refused");
+	}
+
+	/* relaxed override shows in the info */
+	CHECK(write_sysfs("zpci_io_relaxed", "on") == 0, "zpci_io_relaxed = on");
+	read_info(&in);
+	CHECK((in.flags & (ZPCI_IO_INFO_RELAXED | ZPCI_IO_INFO_RELAXED_OVERRIDE)) ==
+	      (ZPCI_IO_INFO_RELAXED | ZPCI_IO_INFO_RELAXED_OVERRIDE),
+	      "info flags %#x: relaxed, overridden", in.flags);
+	CHECK(write_sysfs("zpci_io_relaxed", "bogus") == -EINVAL,
+	      "zpci_io_relaxed = bogus refused");
+	CHECK(write_sysfs("zpci_io_relaxed", "auto") == 0, "zpci_io_relaxed = auto");
+	read_info(&in);
+	CHECK(!(in.flags & ZPCI_IO_INFO_RELAXED_OVERRIDE) &&
+	      !!(in.flags & ZPCI_IO_INFO_RELAXED) == (in.pft == ZPCI_PFT_ISM),
+	      "info flags %#x: relaxed only for ISM", in.flags);
+
+	/* refusals: nothing issued, status says why */
+	batch_init(&bt);
+	op_set(&bt.op[0], ZPCI_IO_OP_PCILG, ZPCI_PCIAS_CONFIG, 0, 4, buf);
+	r = submit(&bt, 1, &st);
+	CHECK(r == -EACCES && (st.flags & ZPCI_IO_STATUS_REJECTED) && st.done == 0,
+	      "config space: r=%d (EACCES)", r);
+	if (in.flags & ZPCI_IO_INFO_MSIX) {
+		batch_init(&bt);
+		op_set(&bt.op[0], ZPCI_IO_OP_PCILG, in.msix_table_bar,
+		       in.msix_table_offset, 4, buf);
+		r = submit(&bt, 1, &st);
+		CHECK(r == -EACCES, "MSI-X table: r=%d (EACCES)", r);
+		batch_init(&bt);
+		op_set(&bt.op[0], ZPCI_IO_OP_PCILG, in.msix_pba_bar,
+		       in.msix_pba_offset, 8, buf);
+		r = submit(&bt, 1, &st);
+		CHECK(r == -EACCES, "MSI-X PBA: r=%d (EACCES)", r);
+	}
+	for (i = 0; i < 6 && (in.bar_mask & (1u << i)); i++)
+		;
+	if (i < 6) {
+		batch_init(&bt);
+		op_set(&bt.op[0], ZPCI_IO_OP_PCILG, i, 0, 4, buf);
+		r = submit(&bt, 1, &st);
+		CHECK(r == -EINVAL && st.rule == ZPCI_RULE_PCIAS,
+		      "unimplemented BAR %d: r=%d rule=%s", i, r, zpci_rule_name(st.rule));
+	}
+	if (lg_bar >= 0) {
+		batch_init(&bt);
+		op_set(&bt.op[0], ZPCI_IO_OP_PCILG, lg_bar, in.bar_size[lg_bar], 4, buf);
+		r = submit(&bt, 1, &st);
+		CHECK(r == -EINVAL && st.rule == ZPCI_RULE_BEYOND_BAR,
+		      "beyond BAR %d: r=%d rule=%s", lg_bar, r, zpci_rule_name(st.rule));
+		batch_init(&bt);
+		op_set(&bt.op[0], ZPCI_IO_OP_PCILG, lg_bar, 6, 4, buf);
+		r = submit(&bt, 1, &st);
+		CHECK(r == -EINVAL && st.rule == ZPCI_RULE_CROSS_8B,
+		      "PCILG crossing 8 bytes: r=%d rule=%s", r, zpci_rule_name(st.rule));
+		batch_init(&bt);
+		op_set(&bt.op[0], ZPCI_IO_OP_PCILG, lg_bar, 0, 4, (void *)8);
+		r = submit(&bt, 1, &st);
+		CHECK(r == -EFAULT, "unmapped buffer: r=%d (EFAULT)", r);
+		batch_init(&bt);
+		op_set(&bt.op[0], ZPCI_IO_OP_PCILG, lg_bar, 0, 4, buf);
+		bt.op[0].reserved = 1;
+		r = submit(&bt, 1, &st);
+		CHECK(r == -EINVAL, "reserved op field: r=%d (EINVAL)", r);
+		batch_init(&bt);
+		op_set(&bt.op[0], ZPCI_IO_OP_PCILG, lg_bar, 0, 4, buf);
+		bt.b.abi_version = ZPCI_IO_ABI_VERSION + 1;
+		r = submit(&bt, 1, &st);
+		CHECK(r == -EPROTO && st.error == -EPROTO, "newer ABI: r=%d (EPROTO)", r);
+		batch_init(&bt);
+		bt.b.nr_ops = in.max_ops + 1;
+		r = pwrite(dev_fd, &bt, sizeof(bt.b), io_off + ZPCI_IO_REQ_OFFSET);
+		CHECK(r < 0 && errno == E2BIG, "nr_ops > max_ops: %s (E2BIG)",
+		      strerror(errno));
+		/* the first failing op stops the batch, earlier ones stay done */
+		batch_init(&bt);
+		op_set(&bt.op[0], ZPCI_IO_OP_PCILG, lg_bar, 0, 4, buf);
+		op_set(&bt.op[1], ZPCI_IO_OP_PCILG, lg_bar, 0, 4, (void *)0x1000);
+		op_set(&bt.op[2], ZPCI_IO_OP_PCILG, lg_bar, 0, 4, buf);
+		r = submit(&bt, 3, &st);
+		CHECK(r == -EFAULT && st.done == 1 && st.failed == 1 &&
+		      !(st.flags & ZPCI_IO_STATUS_REJECTED),
+		      "unmapped buffer in op 1: r=%d done=%u failed=%u", r,
+		      st.done, st.failed);
+		/* an unknown batch flag refuses the whole batch */
+		batch_init(&bt);
+		op_set(&bt.op[0], ZPCI_IO_OP_PCILG, lg_bar, 0, 4, buf);
+		bt.b.flags = 0x80;
+		r = submit(&bt, 1, &st);
+		CHECK(r == -EINVAL && (st.flags & ZPCI_IO_STATUS_REJECTED),
+		      "unknown batch flag: r=%d (EINVAL)", r);
+	}
+
+	/* netlink */
+	CHECK(nl_open() == 0, "generic netlink family %s resolved (id %d)",
+	      ZPCI_NL_FAMILY, family);
+	memset(&f, 0, sizeof(f));
+	f.fid = in.fid;
+	r = nl_get(ZPCI_NL_CMD_GET_FUNCS, 1, NULL, 0, &f);
+	CHECK(r == 0 && f.found == 1 && !strcmp(f.pci, addr) && f.pft == in.pft &&
+	      f.maxstbl == in.maxstbl && f.bar_mask == in.bar_mask,
+	      "GET_FUNCS dump: r=%d found=%d addr=%s pft=%u maxstbl=%u bars=%#x",
+	      r, f.found, f.pci, f.pft, f.maxstbl, f.bar_mask);
+	other = 0;
+	for (i = 0; i < 6; i++)
+		other |= f.bar_size[i] != in.bar_size[i];
+	CHECK(!other, "GET_FUNCS BAR sizes match the info block");
+	memset(&f, 0, sizeof(f));
+	f.fid = in.fid;
+	r = nl_get(ZPCI_NL_CMD_GET_STATS, 0, &f.fid, 0, &f);
+	CHECK(r == 0 && f.found == 1 && f.s.has_stats,
+	      "GET_STATS fid %#x: r=%d batches=%llu errors=%llu pcilg=%llu/%lluB pinned=%llu EACCES=%llu EINVAL=%llu cc0=%llu",
+	      f.fid, r, (unsigned long long)f.s.v[ZPCI_NL_S_BATCHES],
+	      (unsigned long long)f.s.v[ZPCI_NL_S_ERRORS],
+	      (unsigned long long)f.s.v[ZPCI_NL_S_PCILG_OPS],
+	      (unsigned long long)f.s.v[ZPCI_NL_S_PCILG_BYTES],
+	      (unsigned long long)f.s.v[ZPCI_NL_S_PINNED_PAGES],
+	      (unsigned long long)f.s.eacces, (unsigned long long)f.s.einval,
+	      (unsigned long long)f.s.cc0);
+	if (lg_bar >= 0)
+		CHECK(f.s.v[ZPCI_NL_S_PCILG_OPS] >= 2 &&
+		      f.s.v[ZPCI_NL_S_PCILG_BYTES] == 4 * f.s.v[ZPCI_NL_S_PCILG_OPS] &&
+		      f.s.v[ZPCI_NL_S_ERRORS] >= 10 && f.s.eacces >= 1 &&
+		      f.s.einval >= 4 && f.s.cc0 >= 2 &&
+		      f.s.v[ZPCI_NL_S_PINNED_PAGES] >= 2,
+		      "counters reflect this run");
+	before_batches = f.s.v[ZPCI_NL_S_BATCHES];
+	r = nl_get(ZPCI_NL_CMD_GET_STATS, 0, &f.fid, 7, &f);
+	CHECK(r == -EINVAL, "GET_STATS with an attribute the policy lacks: %d (EINVAL)", r);
+	r = nl_get(ZPCI_NL_CMD_GET_STATS, 0, NULL, 0, &f);
+	CHECK(r == -EINVAL, "GET_STATS doit without FID: %d (EINVAL)", r);
+	r = nl_get(ZPCI_NL_CMD_GET_STATS, 0, &bogus, 0, &f);
+	CHECK(r == -ENODEV, "GET_STATS unknown fid: %d (ENODEV)", r);
+	r = nl_get(ZPCI_NL_CMD_RESET_STATS, 0, &f.fid, 0, NULL);
+	CHECK(r == 0, "RESET_STATS fid %#x: %d", f.fid, r);
+	memset(&f.s, 0, sizeof(f.s));
+	f.found = 0;
+	r = nl_get(ZPCI_NL_CMD_GET_STATS, 1, NULL, 0, &f);
+	CHECK(r == 0 && f.found == 1 && f.s.v[ZPCI_NL_S_BATCHES] == 0 &&
+	      f.s.v[ZPCI_NL_S_ERRORS] == 0 && f.s.eacces == 0 && before_batches > 0,
+	      "GET_STATS dump after reset: batches %llu (was %llu)",
+	      (unsigned long long)f.s.v[ZPCI_NL_S_BATCHES],
+	      (unsigned long long)before_batches);
+
+	printf("%s: %d failure(s)\n", failures ? "FAIL" : "PASS", failures);
+	return failures ? 1 : 0;
+}
