@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string>
 #include <sys/wait.h>
+#include <vector>
 #include <unistd.h>
 
 namespace {
@@ -189,4 +190,50 @@ TEST_F(Cli, EqualsSyntaxAndHexDecimal)
 	EXPECT_EQ(a.code, 0);
 	EXPECT_EQ(a.out, b.out);
 	EXPECT_EQ(a.out, "PCISTB offset=0x1000 len=128\n");
+}
+
+// Random argument vectors (seeded): the tool never crashes and always
+// exits 0, 1 or 2.
+TEST_F(Cli, RandomArgumentsNeverCrash)
+{
+	const char *words[] = {"check", "plan", "ism-move", "pcistb", "pcistg", "pcilg",
+			       "write", "read", "--offset", "--len", "--src", "--maxstbl",
+			       "--relaxed", "--no-pcistg", "--json", "--pcias", "--token",
+			       "--index", "--signal", "0", "1", "8", "0x1000", "4096",
+			       "0xffffffffffffffff", "18446744073709551616", "-5", "0x",
+			       "abc", "", "--", "--offset=", "--len=0x10", "15", "16",
+			       "0x7fffff", "99999999999999999999999"};
+	const std::size_t nwords = sizeof(words) / sizeof(words[0]);
+	std::uint64_t seed = 12345;
+	auto rnd = [&]() {
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		return static_cast<std::size_t>(seed >> 33);
+	};
+	std::string cli = cli_path();
+	for (int iter = 0; iter < 150; iter++) {
+		std::vector<std::string> argv_s{cli};
+		argv_s.push_back(words[rnd() % 3]);
+		std::size_t n = rnd() % 9;
+		for (std::size_t i = 0; i < n; i++)
+			argv_s.push_back(words[rnd() % nwords]);
+		std::vector<char *> argv;
+		for (auto &s : argv_s)
+			argv.push_back(s.data());
+		argv.push_back(nullptr);
+		pid_t pid = ::fork();
+		ASSERT_GE(pid, 0);
+		if (pid == 0) {
+			std::freopen("/dev/null", "w", stdout);
+			std::freopen("/dev/null", "w", stderr);
+			::execv(cli.c_str(), argv.data());
+			::_exit(127);
+		}
+		int st = 0;
+		ASSERT_EQ(::waitpid(pid, &st, 0), pid);
+		std::string line;
+		for (std::size_t i = 1; i < argv_s.size(); i++)
+			line += " '" + argv_s[i] + "'";
+		ASSERT_TRUE(WIFEXITED(st)) << "crashed:" << line;
+		EXPECT_LE(WEXITSTATUS(st), 2) << line;
+	}
 }

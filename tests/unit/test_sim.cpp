@@ -420,3 +420,24 @@ TEST(Path, ShortBatchFromDeviceIsAnError)
 	EXPECT_EQ(dev->calls, 1);
 	EXPECT_EQ((*path)->stats().instructions, 4u);
 }
+
+TEST(Sim, ConfigurableBarSizes)
+{
+	sim_config cfg = sim_config::strict(256);
+	cfg.caps.bar_mask |= 1u << 4;
+	cfg.caps.pcistg_mask |= 1u << 4;
+	cfg.bar_bytes[4] = 8192;
+	cfg.caps.bar_size[4] = 8192;
+	auto sim = make_sim(cfg);
+	ASSERT_TRUE(sim);
+	EXPECT_EQ(sim->bar_memory(4).size(), 8192u);
+	EXPECT_EQ(sim->caps().maxstbl, 256u);
+	alignas(8) std::uint8_t b[256] = {1};
+	exec_status st;
+	op ok = mk(insn::pcistb, 4, 8192 - 256, 256, b);
+	EXPECT_TRUE(sim->submit(std::span<const op>(&ok, 1), &st));
+	op beyond = mk(insn::pcistb, 4, 8192, 16, b);
+	EXPECT_FALSE(sim->submit(std::span<const op>(&beyond, 1), &st));
+	EXPECT_EQ(st.rule, unsigned(ZPCI_RULE_BEYOND_BAR));
+	EXPECT_EQ(st.pgm, ZPCI_PGM_OPERAND);
+}
