@@ -237,3 +237,26 @@ TEST_F(Cli, RandomArgumentsNeverCrash)
 		EXPECT_LE(WEXITSTATUS(st), 2) << line;
 	}
 }
+
+TEST_F(Cli, IoThroughSimulatedPaths)
+{
+	auto r = run("io write --path sim:strict --offset 0x1000 --len 4096");
+	EXPECT_EQ(r.code, 0);
+	EXPECT_EQ(r.out, "ok: wrote 4096 bytes, 32 instructions, 1 calls (region path)\n");
+	r = run("io write --path sim-fallback:strict --offset 0x1000 --len 4096");
+	EXPECT_EQ(r.out, "ok: wrote 4096 bytes, 512 instructions, 512 calls (fallback path)\n");
+	r = run("io write --path sim-fallback:ism --offset 0 --len 64");
+	EXPECT_EQ(r.code, 1);
+	EXPECT_EQ(r.out, "failed: PCISTG not accepted done=0\n");
+	r = run("io read --path sim:ism --offset 0 --len 3 --hex");
+	EXPECT_EQ(r.out, "ok: read 3 bytes, 2 instructions, 1 calls (region path)\n00 00 00\n");
+	r = run("io write --path sim:strict --offset 0xffff0 --len 64");
+	EXPECT_EQ(r.code, 1);
+	EXPECT_EQ(r.out, "failed: beyond the BAR done=0\n");
+	EXPECT_EQ(run("io write --path nope --offset 0 --len 1").code, 2);
+	EXPECT_EQ(run("io write --offset 0 --len 1").code, 2);
+	EXPECT_EQ(run("io write --path sim:strict --offset 0 --len 0").code, 2);
+	EXPECT_EQ(run("io write --path sim:strict --offset 0 --len 8 --pcias 6").code, 2);
+	EXPECT_EQ(run("io write --path sim:strict --offset 0 --len 8 --src-shift 8").code, 2);
+	EXPECT_EQ(run("io sideways --path sim:strict --offset 0 --len 8").code, 2);
+}

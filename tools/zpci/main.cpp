@@ -17,6 +17,9 @@ const char usage_text[] =
 	"        [--relaxed] [--no-pcistg] [--pcias N] [--json]\n"
 	"  ism-move --token N --index N --offset N --len N [--signal]\n"
 	"        [--pcias N] [--maxstbl N] [--json]\n"
+	"  io {write|read} --path SPEC --offset N --len N [--pcias N]\n"
+	"        [--pattern BYTE] [--src-shift N] [--hex]\n"
+	"        SPEC: sim:strict, sim:ism, sim-fallback:..., region:ADDR, fallback:ADDR\n"
 	"  bench [--out FILE] [--filter REGEX] [--min-time SECONDS]\n"
 	"        [-- google-benchmark options]\n"
 	"  info [...]   functions bound to vfio / the zpci_io driver\n"
@@ -43,6 +46,8 @@ int main(int argc, char **argv)
 		return zpci_cmd_plan(argc - 1, argv + 1);
 	if (cmd == "ism-move")
 		return zpci_cmd_ism_move(argc - 1, argv + 1);
+	if (cmd == "io")
+		return zpci_cmd_io(argc - 1, argv + 1);
 	if (cmd == "bench")
 		return zpci_cmd_bench(argc - 1, argv + 1);
 	if (cmd == "info")
