@@ -1,27 +1,39 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # Guest script (zpci.script=/zpci/vm-kmod.sh) for the driver's own smoke
-# test: bind the first test function to zpci_io, run zpci_io_smoke, unbind,
-# rmmod, and look for kernel warnings.  Started by kmod/scripts/vm-smoke.sh.
+# test: bind each test function to zpci_io, run zpci_io_smoke on it (with a
+# data round trip on the test QEMU's memory BAR), unbind, rmmod, and look
+# for kernel warnings.  Started by kmod/scripts/vm-smoke.sh.
 set -u
 rc=0
-a=${ZPCI_STRICT:-}
 say() { echo "vm-kmod: $*"; }
 drv() { basename "$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null; }
+man=${ZPCI_RESULTS:-/tmp}/manifest-smoke.txt
+: >"$man"
 
 grep -q '^zpci_io ' /proc/modules || { say "FAIL zpci_io not loaded"; exit 1; }
-[ -n "$a" ] || { say "FAIL no test function"; exit 1; }
-d=/sys/bus/pci/devices/$a
-[ -n "$(drv "$a")" ] && echo "$a" >"$d/driver/unbind"
-echo zpci_io >"$d/driver_override"
-echo "$a" >/sys/bus/pci/drivers_probe
-[ "$(drv "$a")" = zpci_io ] || { say "FAIL $a not bound (driver '$(drv "$a")')"; exit 1; }
-say "bound $a: relaxed=$(cat "$d/zpci_io_relaxed") nostg=$(cat "$d/zpci_io_nostg_bars")"
-
-/zpci/zpci_io_smoke "$a" || rc=1
-
-echo "$a" >/sys/bus/pci/drivers/zpci_io/unbind || { say "FAIL unbind"; rc=1; }
-echo >"$d/driver_override"
+[ -n "${ZPCI_STRICT:-}" ] || { say "FAIL no test function"; exit 1; }
+for a in ${ZPCI_STRICT:-} ${ZPCI_ISM:-}; do
+	name=strict
+	[ "$a" = "${ZPCI_ISM:-}" ] && name=ism
+	d=/sys/bus/pci/devices/$a
+	[ -n "$(drv "$a")" ] && echo "$a" >"$d/driver/unbind"
+	echo zpci_io >"$d/driver_override"
+	echo "$a" >/sys/bus/pci/drivers_probe
+	if [ "$(drv "$a")" != zpci_io ]; then
+		say "FAIL $a not bound (driver '$(drv "$a")')"
+		rc=1
+		continue
+	fi
+	say "bound $a ($name): relaxed=$(cat "$d/zpci_io_relaxed") nostg=$(cat "$d/zpci_io_nostg_bars")"
+	if [ "$ZPCI_MODE" = patched ]; then
+		/zpci/zpci_io_smoke "$a" "$name" "$man" || rc=1
+	else
+		/zpci/zpci_io_smoke "$a" || rc=1
+	fi
+	echo "$a" >/sys/bus/pci/drivers/zpci_io/unbind || { say "FAIL unbind $a"; rc=1; }
+	echo >"$d/driver_override"
+done
 rmmod zpci_io || { say "FAIL rmmod"; rc=1; }
 [ -e /sys/module/zpci_io ] && { say "FAIL module still present"; rc=1; }
 if dmesg | grep -E 'WARNING:|BUG:|Oops|lockdep|refcount_t'; then

@@ -7,7 +7,12 @@
  * then checks the generic netlink family (dump, doit, strict validation,
  * counters, reset).  Plain C and raw netlink so it links statically.
  *
- * Usage: zpci_io_smoke <pci address>     exit 0 = all checks passed
+ * Usage: zpci_io_smoke <pci address> [<name> <manifest>]
+ *   With a name, a BAR of at least 64 KiB that is plain memory (the test
+ *   QEMU's ivshmem BAR 2) also gets a PCISTB/PCILG round trip, and the
+ *   bytes written are appended to the manifest as "<name> <off> <len>
+ *   <seed>" for the host-side check of tests/vm/run.sh --smoke.
+ *   Exit 0 = all checks passed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
@@ -412,6 +418,88 @@ static int nl_get(int cmd, int dump, const uint32_t *fid, uint32_t extra_uid,
 	return nl_talk(&m, ZPCI_NL_A_MAX, func_cb, f);
 }
 
+/* ---------------------------------------------------------------- data */
+
+static uint8_t pat(unsigned int seed, unsigned int i)
+{
+	return (seed + i * 7) & 0xff;
+}
+
+/*
+ * PCISTB len bytes at off from a source that straddles a page boundary
+ * (the driver maps the two pinned pages side by side when they are not
+ * adjacent), then read them back with batches of PCILG.
+ */
+static int data_round_trip(const struct zpci_io_info *in, int bar,
+			   uint64_t off, uint32_t len, unsigned int src_skew,
+			   unsigned int seed, FILE *man, const char *name)
+{
+	uint8_t *pages, *src, back[4096];
+	struct zpci_io_status st;
+	struct batch one, *bt;
+	size_t bsz;
+	uint32_t done = 0, i;
+	int r, ok = 1;
+
+	pages = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (pages == MAP_FAILED)
+		return -1;
+	src = pages + 4096 + 4096 - len / 2 + src_skew;
+	for (i = 0; i < len; i++)
+		src[i] = pat(seed, i);
+
+	batch_init(&one);
+	op_set(&one.op[0], ZPCI_IO_OP_PCISTB, bar, off, len, src);
+	r = submit(&one, 1, &st);
+	CHECK(r == 0 && st.done == 1,
+	      "PCISTB %u bytes BAR %d offset %#llx, source across a page boundary: r=%d cc_valid=%d cc=%u status=%u",
+	      len, bar, (unsigned long long)off, r,
+	      !!(st.flags & ZPCI_IO_STATUS_CC_VALID), st.cc, st.status);
+	if (r) {
+		munmap(pages, 3 * 4096);
+		return -1;
+	}
+	fprintf(man, "%s %llu %u %u\n", name, (unsigned long long)off, len, seed);
+
+	/* read back: ops of up to 8 bytes, never crossing 8 */
+	bsz = sizeof(struct zpci_io_batch) + in->max_ops * sizeof(struct zpci_io_op);
+	bt = calloc(1, bsz);
+	memset(back, 0, sizeof(back));
+	while (done < len && bt) {
+		uint32_t n = 0, pos = done;
+
+		memset(bt, 0, bsz);
+		bt->b.abi_version = ZPCI_IO_ABI_VERSION;
+		bt->b.op_size = sizeof(struct zpci_io_op);
+		while (pos < len && n < in->max_ops) {
+			uint32_t l = 8 - ((off + pos) & 7);
+
+			if (l > len - pos)
+				l = len - pos;
+			op_set(&bt->op[n++], ZPCI_IO_OP_PCILG, bar, off + pos, l,
+			       back + pos);
+			pos += l;
+		}
+		bt->b.nr_ops = n;
+		bt->b.status_addr = (uintptr_t)&st;
+		r = pwrite(dev_fd, bt, sizeof(bt->b) + n * sizeof(bt->op[0]),
+			   io_off + ZPCI_IO_REQ_OFFSET);
+		if (r < 0) {
+			ok = 0;
+			break;
+		}
+		done = pos;
+	}
+	for (i = 0; ok && i < len; i++)
+		ok = back[i] == pat(seed, i);
+	CHECK(ok, "PCILG read back %u bytes in batches of up to %u ops: %s",
+	      len, in->max_ops, ok ? "equal" : "DIFFERENT");
+	free(bt);
+	munmap(pages, 3 * 4096);
+	return ok ? 0 : -1;
+}
+
 /* ---------------------------------------------------------------- tests */
 
 int main(int argc, char **argv)
@@ -426,8 +514,9 @@ int main(int argc, char **argv)
 	int lg_bar = -1, i, r, other;
 	uint32_t bogus = 0xfffffff0;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s <pci address>\n", argv[0]);
+	if (argc != 2 && argc != 4) {
+		fprintf(stderr, "usage: %s <pci address> [<name> <manifest>]\n",
+			argv[0]);
 		return 2;
 	}
 	addr = argv[1];
@@ -584,6 +673,30 @@ int main(int argc, char **argv)
 		r = submit(&bt, 1, &st);
 		CHECK(r == -EINVAL && (st.flags & ZPCI_IO_STATUS_REJECTED),
 		      "unknown batch flag: r=%d (EINVAL)", r);
+	}
+
+	/* data round trips on a memory BAR (the test QEMU's ivshmem) */
+	if (argc == 4) {
+		FILE *man = fopen(argv[3], "a");
+		int relaxed = !!(in.flags & ZPCI_IO_INFO_RELAXED);
+		int mem_bar = -1;
+
+		for (i = 0; i < 6; i++)
+			if (in.bar_size[i] >= 65536 && in.msix_table_bar != i &&
+			    in.msix_pba_bar != i)
+				mem_bar = i;
+		CHECK(man && mem_bar >= 0, "memory BAR %d, manifest %s", mem_bar,
+		      argv[3]);
+		/* one entry per function: the host check wants the rest zero */
+		if (man && mem_bar >= 0 && !relaxed)
+			data_round_trip(&in, mem_bar, 0x1000, in.maxstbl, 0,
+					0x31, man, argv[2]);
+		else if (man && mem_bar >= 0)
+			data_round_trip(&in, mem_bar, 0x2003,
+					in.maxstbl >= 1021 ? 1021 : in.maxstbl - 3,
+					5, 0x52, man, argv[2]);
+		if (man)
+			fclose(man);
 	}
 
 	/* netlink */
