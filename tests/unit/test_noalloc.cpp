@@ -37,9 +37,24 @@ struct count_scope {
 };
 } // namespace
 
-// Replaces the global allocation functions for this test binary.
+// Replaces the global allocation functions for this test binary (all
+// non-aligned forms, so sanitizers never see mismatched pairs).
 void *operator new(std::size_t n) { return counted_alloc(n); }
 void *operator new[](std::size_t n) { return counted_alloc(n); }
+void *operator new(std::size_t n, const std::nothrow_t &) noexcept
+{
+	try {
+		return counted_alloc(n);
+	} catch (...) {
+		return nullptr;
+	}
+}
+void *operator new[](std::size_t n, const std::nothrow_t &t) noexcept
+{
+	return operator new(n, t);
+}
+void operator delete(void *p, const std::nothrow_t &) noexcept { std::free(p); }
+void operator delete[](void *p, const std::nothrow_t &) noexcept { std::free(p); }
 void operator delete(void *p) noexcept { std::free(p); }
 void operator delete[](void *p) noexcept { std::free(p); }
 void operator delete(void *p, std::size_t) noexcept { std::free(p); }
