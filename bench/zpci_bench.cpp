@@ -167,20 +167,38 @@ int main(int argc, char **argv)
 					    offset_set ? offset : 0});
 		}
 		benchmark::AddCustomContext("zpci_backend", "sim");
-		benchmark::AddCustomContext("zpci_function_strict",
-					    "sim:strict maxstbl=128 strict pft=0 BAR0");
-		benchmark::AddCustomContext("zpci_function_ism",
-					    "sim:ism maxstbl=4096 relaxed pft=5 DMB space 0");
+		// From the functions themselves, not restated here.
+		for (const char *model : {"strict", "ism"}) {
+			auto p = zpci::open_path(std::string("sim:") + model);
+			std::string key = std::string("zpci_") + model;
+			if (!p) {
+				benchmark::AddCustomContext(key, "unavailable: " + p.error().message());
+				continue;
+			}
+			const zpci_caps &c = (*p)->caps();
+			benchmark::AddCustomContext(key + "_maxstbl", std::to_string(c.maxstbl));
+			benchmark::AddCustomContext(key + "_relaxed",
+						    zpci_caps_relaxed(&c) ? "1" : "0");
+			benchmark::AddCustomContext(key + "_pft", std::to_string(c.pft));
+		}
 		benchmark::AddCustomContext("zpci_sim_syscall",
 			"+sys: one real system call (getppid) per device call");
 	} else {
 		backends.push_back({pci, "region:" + pci, "fallback:" + pci, bar, offset});
 		benchmark::AddCustomContext("zpci_backend", "vfio " + pci);
 		benchmark::AddCustomContext("zpci_bar", std::to_string(bar));
-		for (const char *spec : {"region:", "fallback:"}) {
-			auto p = zpci::open_path(spec + pci);
-			benchmark::AddCustomContext(std::string("zpci_") + spec,
-				p ? caps_text((*p)->caps()) : "unavailable: " + p.error().message());
+		for (const char *kind : {"region", "fallback"}) {
+			auto p = zpci::open_path(std::string(kind) + ":" + pci);
+			std::string key = std::string("zpci_") + kind;
+			if (!p) {
+				benchmark::AddCustomContext(key, "unavailable: " + p.error().message());
+				continue;
+			}
+			const zpci_caps &c = (*p)->caps();
+			benchmark::AddCustomContext(key + "_maxstbl", std::to_string(c.maxstbl));
+			benchmark::AddCustomContext(key + "_relaxed",
+						    zpci_caps_relaxed(&c) ? "1" : "0");
+			benchmark::AddCustomContext(key + "_pft", std::to_string(c.pft));
 		}
 	}
 
