@@ -34,6 +34,8 @@
 
 static int failures;
 static const char *addr;
+/* what the driver's counters must show for this run */
+static uint64_t exp_lg_ops, exp_lg_bytes, exp_stb_ops, exp_stb_bytes;
 
 #define CHECK(cond, ...)						\
 	do {								\
@@ -460,6 +462,8 @@ static int data_round_trip(const struct zpci_io_info *in, int bar,
 		munmap(pages, 3 * 4096);
 		return -1;
 	}
+	exp_stb_ops++;
+	exp_stb_bytes += len;
 	fprintf(man, "%s %llu %u %u\n", name, (unsigned long long)off, len, seed);
 
 	/* read back: ops of up to 8 bytes, never crossing 8 */
@@ -489,6 +493,8 @@ static int data_round_trip(const struct zpci_io_info *in, int bar,
 			ok = 0;
 			break;
 		}
+		exp_lg_ops += n;
+		exp_lg_bytes += pos - done;
 		done = pos;
 	}
 	for (i = 0; ok && i < len; i++)
@@ -565,6 +571,8 @@ int main(int argc, char **argv)
 		CHECK(r == 0 && st.error == 0 && st.done == 1,
 		      "PCILG 4 bytes BAR %d offset 0: r=%d done=%u bytes %02x%02x%02x%02x",
 		      lg_bar, r, st.done, buf[0], buf[1], buf[2], buf[3]);
+		exp_lg_ops++;
+		exp_lg_bytes += 4;
 		/* the same with PCISTG refused by the admin override */
 		snprintf((char *)buf, sizeof(buf), "%#x", 1u << lg_bar);
 		CHECK(write_sysfs("zpci_io_nostg_bars", (char *)buf) == 0,
@@ -662,6 +670,8 @@ int main(int argc, char **argv)
 		op_set(&bt.op[1], ZPCI_IO_OP_PCILG, lg_bar, 0, 4, (void *)0x1000);
 		op_set(&bt.op[2], ZPCI_IO_OP_PCILG, lg_bar, 0, 4, buf);
 		r = submit(&bt, 3, &st);
+		exp_lg_ops++;
+		exp_lg_bytes += 4;
 		CHECK(r == -EFAULT && st.done == 1 && st.failed == 1 &&
 		      !(st.flags & ZPCI_IO_STATUS_REJECTED),
 		      "unmapped buffer in op 1: r=%d done=%u failed=%u", r,
@@ -726,12 +736,20 @@ int main(int argc, char **argv)
 	      (unsigned long long)f.s.eacces, (unsigned long long)f.s.einval,
 	      (unsigned long long)f.s.cc0);
 	if (lg_bar >= 0)
-		CHECK(f.s.v[ZPCI_NL_S_PCILG_OPS] >= 2 &&
-		      f.s.v[ZPCI_NL_S_PCILG_BYTES] == 4 * f.s.v[ZPCI_NL_S_PCILG_OPS] &&
+		CHECK(f.s.v[ZPCI_NL_S_PCILG_OPS] == exp_lg_ops &&
+		      f.s.v[ZPCI_NL_S_PCILG_BYTES] == exp_lg_bytes &&
+		      f.s.v[ZPCI_NL_S_PCISTB_OPS] == exp_stb_ops &&
+		      f.s.v[ZPCI_NL_S_PCISTB_BYTES] == exp_stb_bytes &&
+		      f.s.v[ZPCI_NL_S_PCISTG_OPS] == 0 &&
+		      f.s.cc0 == exp_lg_ops + exp_stb_ops &&
 		      f.s.v[ZPCI_NL_S_ERRORS] >= 10 && f.s.eacces >= 1 &&
-		      f.s.einval >= 4 && f.s.cc0 >= 2 &&
-		      f.s.v[ZPCI_NL_S_PINNED_PAGES] >= 2,
-		      "counters reflect this run");
+		      f.s.einval >= 4 &&
+		      f.s.v[ZPCI_NL_S_PINNED_PAGES] >= exp_lg_ops + exp_stb_ops,
+		      "counters match this run: PCILG %llu ops %llu B, PCISTB %llu ops %llu B",
+		      (unsigned long long)exp_lg_ops,
+		      (unsigned long long)exp_lg_bytes,
+		      (unsigned long long)exp_stb_ops,
+		      (unsigned long long)exp_stb_bytes);
 	before_batches = f.s.v[ZPCI_NL_S_BATCHES];
 	r = nl_get(ZPCI_NL_CMD_GET_STATS, 0, &f.fid, 7, &f);
 	CHECK(r == -EINVAL, "GET_STATS with an attribute the policy lacks: %d (EINVAL)", r);
