@@ -6,8 +6,8 @@
 #               bookworm-backports s390x 6.12), full modpost and BTF
 #   sparse      the same with C=2 CHECK=sparse
 #   checkpatch  checkpatch.pl --strict on every C source and header
-#   second      compile and link against a second Debian s390x kernel
-#               (default: sid; ZPCI_SECOND_SUITE=trixie for example),
+#   second      compile and link against other Debian s390x kernels
+#               (ZPCI_SECOND_SUITES, default "sid trixie": 7.x and 6.12),
 #               conftest decides the API differences; the kernel's own
 #               gcc cannot run on bookworm, so bookworm's gcc 12 runs
 #               through scripts/s390x-gcc-compat and the kernel's modpost
@@ -20,7 +20,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 kmod=$(cd "$here/.." && pwd)
 repo=$(cd "$kmod/.." && pwd)
 export ZPCI_CACHE=${ZPCI_CACHE:-$repo/build/cache}
-second_suite=${ZPCI_SECOND_SUITE:-sid}
+second_suites=${ZPCI_SECOND_SUITES:-sid trixie}
 out=$repo/build/kmod-check
 mkdir -p "$out"
 
@@ -88,11 +88,11 @@ stage_checkpatch() {
 	note "ok checkpatch --strict: $(cd "$kmod" && ls ./*.c ./*.h conftest/*.c | wc -l) files"
 }
 
-stage_second() {
-	local log=$out/second.log env bdir missing
-	"$here/fetch-kernel.sh" --suite "$second_suite" --quiet ||
-		{ fail second "cannot fetch the $second_suite kernel"; return; }
-	env=$ZPCI_CACHE/kernel/$second_suite.env
+second_one() {
+	local suite=$1 log=$out/second-$1.log env
+	"$here/fetch-kernel.sh" --suite "$suite" --quiet ||
+		{ fail "second($suite)" "cannot fetch the $suite kernel"; return; }
+	env=$ZPCI_CACHE/kernel/$suite.env
 	(
 		# shellcheck disable=SC1090
 		. "$env"
@@ -117,10 +117,17 @@ stage_second() {
 	local rc=$?
 	# the compat compiler's BTF toolchain differs by design
 	if [ $rc -ne 0 ] || grep -v -e 'pahole version differs' "$log" | dirty - >/dev/null; then
-		fail second "see $log"
+		fail "second($suite)" "see $log"
 		return
 	fi
-	note "ok second kernel: $(grep '^KVER=' "$log" | cut -d= -f2) ($second_suite), compile+link, symbols exported"
+	note "ok second kernel: $(grep '^KVER=' "$log" | cut -d= -f2) ($suite), compile+link, symbols exported, probes: $(grep -c '^#define ZPCI_IO_HAVE' "$log")/4"
+}
+
+stage_second() {
+	local suite
+	for suite in $second_suites; do
+		second_one "$suite"
+	done
 }
 
 for s in "${stages[@]}"; do
