@@ -36,6 +36,7 @@ static int failures;
 static const char *addr;
 /* what the driver's counters must show for this run */
 static uint64_t exp_lg_ops, exp_lg_bytes, exp_stb_ops, exp_stb_bytes;
+static uint64_t exp_cc1;
 
 #define CHECK(cond, ...)						\
 	do {								\
@@ -338,7 +339,7 @@ struct func_seen {
 	char pci[64];
 	struct {
 		uint64_t v[ZPCI_NL_S_MAX + 1];
-		uint64_t eacces, einval, cc0;
+		uint64_t eacces, einval, eio, cc0, cc1, st20;
 		int has_stats;
 	} s;
 };
@@ -403,7 +404,10 @@ static void func_cb(struct nlattr **tb, void *arg)
 			f->s.v[i] = nla_u64(st[i]);
 		f->s.eacces = entry_count(st[ZPCI_NL_S_BY_ERRNO], EACCES);
 		f->s.einval = entry_count(st[ZPCI_NL_S_BY_ERRNO], EINVAL);
+		f->s.eio = entry_count(st[ZPCI_NL_S_BY_ERRNO], EIO);
 		f->s.cc0 = entry_count(st[ZPCI_NL_S_BY_CC], 0);
+		f->s.cc1 = entry_count(st[ZPCI_NL_S_BY_CC], 1);
+		f->s.st20 = entry_count(st[ZPCI_NL_S_BY_STATUS], 20);
 	}
 }
 
@@ -707,6 +711,25 @@ int main(int argc, char **argv)
 					5, 0x52, man, argv[2]);
 		if (man)
 			fclose(man);
+		/*
+		 * The test QEMU's ISM-like function refuses PCISTG on its data
+		 * BAR with cc 1, status 20.  With the driver told otherwise,
+		 * the instruction is issued and its cc and status come back.
+		 */
+		if (relaxed && mem_bar >= 0 &&
+		    write_sysfs("zpci_io_nostg_bars", "0") == 0) {
+			val = 0x1122334455667788ULL;
+			batch_init(&bt);
+			op_set(&bt.op[0], ZPCI_IO_OP_PCISTG, mem_bar, 0x3000, 8, &val);
+			r = submit(&bt, 1, &st);
+			CHECK(r == -EIO && (st.flags & ZPCI_IO_STATUS_CC_VALID) &&
+			      st.cc == 1 && st.status == 20 && st.done == 0,
+			      "PCISTG the device refuses: r=%d cc_valid=%d cc=%u status=%u",
+			      r, !!(st.flags & ZPCI_IO_STATUS_CC_VALID), st.cc,
+			      st.status);
+			exp_cc1++;
+			write_sysfs("zpci_io_nostg_bars", "auto");
+		}
 	}
 
 	/* netlink */
@@ -742,14 +765,17 @@ int main(int argc, char **argv)
 		      f.s.v[ZPCI_NL_S_PCISTB_BYTES] == exp_stb_bytes &&
 		      f.s.v[ZPCI_NL_S_PCISTG_OPS] == 0 &&
 		      f.s.cc0 == exp_lg_ops + exp_stb_ops &&
+		      f.s.cc1 == exp_cc1 && f.s.st20 == exp_cc1 &&
+		      f.s.eio == exp_cc1 &&
 		      f.s.v[ZPCI_NL_S_ERRORS] >= 10 && f.s.eacces >= 1 &&
 		      f.s.einval >= 4 &&
 		      f.s.v[ZPCI_NL_S_PINNED_PAGES] >= exp_lg_ops + exp_stb_ops,
-		      "counters match this run: PCILG %llu ops %llu B, PCISTB %llu ops %llu B",
+		      "counters match this run: PCILG %llu ops %llu B, PCISTB %llu ops %llu B, cc 1/status 20 %llu",
 		      (unsigned long long)exp_lg_ops,
 		      (unsigned long long)exp_lg_bytes,
 		      (unsigned long long)exp_stb_ops,
-		      (unsigned long long)exp_stb_bytes);
+		      (unsigned long long)exp_stb_bytes,
+		      (unsigned long long)exp_cc1);
 	before_batches = f.s.v[ZPCI_NL_S_BATCHES];
 	r = nl_get(ZPCI_NL_CMD_GET_STATS, 0, &f.fid, 7, &f);
 	CHECK(r == -EINVAL, "GET_STATS with an attribute the policy lacks: %d (EINVAL)", r);
