@@ -347,9 +347,7 @@ static ssize_t zpci_io_relaxed_store(struct device *dev,
 	return count;
 }
 
-static struct device_attribute dev_attr_zpci_io_relaxed =
-	__ATTR(zpci_io_relaxed, 0644, zpci_io_relaxed_show,
-	       zpci_io_relaxed_store);
+static DEVICE_ATTR_RW(zpci_io_relaxed);
 
 /*
  * /sys/bus/pci/devices/<addr>/zpci_io_nostg_bars: "auto" (BAR 0 when the
@@ -400,9 +398,7 @@ static ssize_t zpci_io_nostg_bars_store(struct device *dev,
 	return count;
 }
 
-static struct device_attribute dev_attr_zpci_io_nostg_bars =
-	__ATTR(zpci_io_nostg_bars, 0644, zpci_io_nostg_bars_show,
-	       zpci_io_nostg_bars_store);
+static DEVICE_ATTR_RW(zpci_io_nostg_bars);
 
 static struct attribute *zpci_io_attrs[] = {
 	&dev_attr_zpci_io_relaxed.attr,
@@ -501,4 +497,4 @@ module_exit(zpci_io_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("vfio-pci variant driver with a zPCI I/O region for batched PCISTB/PCISTG/PCILG");
-MODULE_VERSION("1");
+MODULE_VERSION("1.0");
