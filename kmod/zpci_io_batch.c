@@ -102,10 +102,12 @@ static int zpci_io_validate_ops(struct zpci_io_device *zio, u32 nr_ops,
 			return -EINVAL;
 		}
 		/*
-		 * Always true on s390 (user space is its own address space);
-		 * an unusable buffer shows when the op pins it.
+		 * access_ok() is always true on s390 (user space is its own
+		 * address space); a buffer that wraps around is not, and any
+		 * other unusable buffer shows when the op pins it.
 		 */
-		if (!access_ok(u64_to_user_ptr(op->addr), op->len))
+		if (op->addr + op->len < op->addr ||
+		    !access_ok(u64_to_user_ptr(op->addr), op->len))
 			return -EFAULT;
 	}
 	return 0;

@@ -655,6 +655,15 @@ int main(int argc, char **argv)
 		CHECK(r == -EFAULT, "unmapped buffer: r=%d (EFAULT)", r);
 		batch_init(&bt);
 		op_set(&bt.op[0], ZPCI_IO_OP_PCILG, lg_bar, 0, 4, buf);
+		op_set(&bt.op[1], ZPCI_IO_OP_PCILG, lg_bar, 0, 4,
+		       (void *)(uintptr_t)-2);
+		r = submit(&bt, 2, &st);
+		CHECK(r == -EFAULT && (st.flags & ZPCI_IO_STATUS_REJECTED) &&
+		      st.done == 0 && st.failed == 1,
+		      "buffer wrapping around the address space: r=%d (EFAULT, nothing ran)",
+		      r);
+		batch_init(&bt);
+		op_set(&bt.op[0], ZPCI_IO_OP_PCILG, lg_bar, 0, 4, buf);
 		bt.op[0].reserved = 1;
 		r = submit(&bt, 1, &st);
 		CHECK(r == -EINVAL, "reserved op field: r=%d (EINVAL)", r);
