@@ -94,6 +94,19 @@ for a in $ZPCI_STRICT $ZPCI_ISM; do
 	bind_zpci_io "$a" && funcs="$funcs $a"
 done
 
+# The test QEMU's ISM-like function refuses PCISTG on BAR 2 (its DMB space,
+# nostg-bars=4 in run.sh); the driver's automatic choice for ISM is BAR 0
+# (real ISM hardware), so tell it, as an administrator would.
+if [ "$MODE" = patched ] && [ -n "$ZPCI_ISM" ]; then
+	nostg=/sys/bus/pci/devices/$ZPCI_ISM/zpci_io_nostg_bars
+	if [ -e "$nostg" ]; then
+		echo "${ZPCI_ISM_NOSTG_BARS:-0x4}" >"$nostg" || fail "cannot set $nostg"
+		note "ISM PCISTG-refusing BARs: $(cat "$nostg")"
+	else
+		fail "no $nostg: the driver cannot know that BAR 2 refuses PCISTG"
+	fi
+fi
+
 # 1. the integration suite (everything but hot-unplug, which goes last)
 if [ -x "$BIN/zpci_vm_tests" ]; then
 	run gtest "$TEST_TIMEOUT" "$BIN/zpci_vm_tests" --gtest_output="xml:$R/gtest.xml" \
@@ -125,35 +138,67 @@ fi
 
 # 4. hot-unplug of the ISM-like function during I/O (needs the host's
 # control port; the test skips itself without it)
+# If the driver deadlocks, the test process cannot exit (a thread in D
+# state): it prints HOTUNPLUG-HUNG and guest.sh stops waiting for it, then
+# skips everything that would block behind it (unbind, rmmod).
+hung=0
 if [ -x "$BIN/zpci_vm_tests" ] && [ "$MODE" = patched ]; then
-	run gtest-hotunplug 300 env ZPCI_HOTUNPLUG=1 "$BIN/zpci_vm_tests" \
-		--gtest_output="xml:$R/gtest-hotunplug.xml" --gtest_filter='HotUnplug.*' ||
-		fail "hot-unplug test"
+	kmsg "start gtest-hotunplug"
+	note "run: zpci_vm_tests --gtest_filter=HotUnplug.* (ZPCI_HOTUNPLUG=1)"
+	out=$R/gtest-hotunplug.txt
+	ZPCI_HOTUNPLUG=1 "$BIN/zpci_vm_tests" --gtest_output="xml:$R/gtest-hotunplug.xml" \
+		--gtest_filter='HotUnplug.*' >"$out" 2>&1 &
+	pid=$!
+	t=0
+	while kill -0 "$pid" 2>/dev/null && [ $t -lt 240 ]; do
+		grep -q HOTUNPLUG-HUNG "$out" 2>/dev/null && break
+		sleep 1
+		t=$((t + 1))
+	done
+	if grep -q HOTUNPLUG-HUNG "$out" || kill -0 "$pid" 2>/dev/null; then
+		hung=1
+		for s in /proc/$pid/task/*/stack; do
+			echo "== $s"; cat "$s"
+		done >"$R/hotunplug-stacks.txt" 2>&1
+		fail "hot-unplug: the test process is stuck in the kernel (see gtest-hotunplug.txt, hotunplug-stacks.txt)"
+	else
+		wait "$pid" || fail "hot-unplug test"
+	fi
+	cat "$out"
+	kmsg "end gtest-hotunplug"
 fi
 
 # 5. unbind, rmmod, nothing left behind
+if [ $hung = 1 ]; then
+	note "unbind/rmmod skipped: they would block behind the stuck process"
+	funcs=
+fi
 for a in $funcs; do
 	unbind_zpci_io "$a"
 done
-if rmmod zpci_io; then
+if [ $hung = 1 ]; then
+	:
+elif rmmod zpci_io; then
 	note "rmmod zpci_io ok"
 else
 	fail "rmmod zpci_io (refcnt $(cat /sys/module/zpci_io/refcnt 2>/dev/null))"
 fi
-grep -q '^zpci_io ' /proc/modules && fail "zpci_io still in /proc/modules"
-[ -e /sys/module/zpci_io ] && fail "/sys/module/zpci_io still exists"
-[ -e /sys/bus/pci/drivers/zpci_io ] && fail "/sys/bus/pci/drivers/zpci_io still exists"
-for a in $ZPCI_STRICT $ZPCI_ISM; do
-	[ -e "/sys/bus/pci/devices/$a" ] || continue
-	[ "$(driver_of "$a")" = zpci_io ] && fail "$a still claims zpci_io"
-done
-if [ -x "$BIN/zpci" ] && "$BIN/zpci" stats --json >/dev/null 2>&1; then
-	note "note: 'zpci stats' still exits 0 after rmmod (family should be gone)"
-fi
-pins1=$(pins_outstanding)
-note "pins outstanding at the end: $pins1"
-if [ "$pins1" != unknown ] && [ "$pins1" != "$pins0" ]; then
-	fail "pinned pages leaked: $pins0 before, $pins1 after"
+if [ $hung = 0 ]; then
+	grep -q '^zpci_io ' /proc/modules && fail "zpci_io still in /proc/modules"
+	[ -e /sys/module/zpci_io ] && fail "/sys/module/zpci_io still exists"
+	[ -e /sys/bus/pci/drivers/zpci_io ] && fail "/sys/bus/pci/drivers/zpci_io still exists"
+	for a in $ZPCI_STRICT $ZPCI_ISM; do
+		[ -e "/sys/bus/pci/devices/$a" ] || continue
+		[ "$(driver_of "$a")" = zpci_io ] && fail "$a still claims zpci_io"
+	done
+	if [ -x "$BIN/zpci" ] && "$BIN/zpci" stats --json >/dev/null 2>&1; then
+		note "note: 'zpci stats' still exits 0 after rmmod (family should be gone)"
+	fi
+	pins1=$(pins_outstanding)
+	note "pins outstanding at the end: $pins1"
+	if [ "$pins1" != unknown ] && [ "$pins1" != "$pins0" ]; then
+		fail "pinned pages leaked: $pins0 before, $pins1 after"
+	fi
 fi
 
 # 6. kernel reports

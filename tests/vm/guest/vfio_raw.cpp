@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <endian.h>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -142,6 +143,18 @@ int Function::open(const std::string &addr, std::string *why)
 	}
 	if (!found)
 		return fail(why, addr + ": no zPCI I/O region (is it bound to zpci_io?)", ENOENT);
+	// A user-space driver turns memory decode on before touching BARs;
+	// vfio-pci (and zpci_io, mirroring it) refuse BAR access without it.
+	std::uint16_t cmd = 0;
+	if (pread(dev_, &cmd, 2, config_.offset + 4) == 2) {
+		std::uint16_t le = le16toh(cmd);
+		if (!(le & 0x2)) {
+			le |= 0x2;
+			cmd = htole16(le);
+			if (pwrite(dev_, &cmd, 2, config_.offset + 4) != 2)
+				return fail(why, "enable memory decode", errno);
+		}
+	}
 	int rc = read_info(&info_);
 	if (rc < 0)
 		return fail(why, "read zpci_io_info", -rc);
@@ -178,6 +191,20 @@ long Function::write_raw(const void *buf, std::size_t len, int *err,
 	ssize_t n = pwrite(dev_, buf, len, io_.offset + region_off);
 	*err = n < 0 ? errno : 0;
 	return n;
+}
+
+int Function::set_req_eventfd(int efd) const
+{
+	alignas(vfio_irq_set) std::uint8_t buf[sizeof(vfio_irq_set) + sizeof(std::int32_t)] = {};
+	auto *set = reinterpret_cast<vfio_irq_set *>(buf);
+	set->argsz = sizeof(buf);
+	set->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+	set->index = VFIO_PCI_REQ_IRQ_INDEX;
+	set->start = 0;
+	set->count = 1;
+	std::int32_t fd = efd;
+	std::memcpy(set->data, &fd, sizeof(fd));
+	return ioctl(dev_, VFIO_DEVICE_SET_IRQS, set) < 0 ? -errno : 0;
 }
 
 int Function::region_range(unsigned index, RegionRange *out) const

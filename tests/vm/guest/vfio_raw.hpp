@@ -61,6 +61,11 @@ public:
 	long write_raw(const void *buf, std::size_t len, int *err,
 		       std::uint64_t region_off = ZPCI_IO_REQ_OFFSET) const;
 
+	// Routes the kernel's "please release this device" request (vfio
+	// REQ interrupt, sent when the function is being removed) to an
+	// eventfd.  0 or -errno.
+	int set_req_eventfd(int efd) const;
+
 	// Standard vfio-pci regions: BAR n, config space (index 7).
 	int region_range(unsigned index, RegionRange *out) const;
 	long bar_pwrite(unsigned bar, const void *buf, std::size_t len,
