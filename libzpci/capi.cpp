@@ -7,6 +7,7 @@
 #include <zpci/sim.hpp>
 #include <zpci/zpci.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string.h>
 
@@ -149,6 +150,60 @@ int zpci_read(zpci_handle *h, unsigned int pcias, uint64_t offset, void *dst,
 	auto r = h->path->read(pcias, offset, dst, len, &es);
 	if (!r)
 		return to_status(r.error(), &es, st);
+	return ok_status(&es, st);
+}
+
+int zpci_execute(zpci_handle *h, const zpci_plan_op *ops, size_t n, zpci_status *st)
+{
+	if (!h || (n && !ops))
+		return to_status(zpci::make_error_code(zpci::errc::bad_argument), nullptr, st);
+	// Converted in fixed-size slices: no allocation, and all of them are
+	// checked before the first one is issued.
+	zpci::op buf[64];
+	for (size_t i = 0; i < n; i++) {
+		if (ops[i].reserved != 0)
+			return to_status(zpci::make_error_code(zpci::errc::bad_argument), nullptr, st);
+		zpci::op o{static_cast<zpci::insn>(ops[i].insn), ops[i].pcias, 0, ops[i].len,
+			   ops[i].offset, ops[i].addr};
+		zpci::exec_status es;
+		if (auto r = zpci::check_op(h->path->caps(), o, &es); !r)
+			return to_status(r.error(), &es, st);
+	}
+	size_t done = 0;
+	while (done < n) {
+		size_t k = std::min<size_t>(n - done, 64);
+		for (size_t i = 0; i < k; i++) {
+			const zpci_plan_op &p = ops[done + i];
+			buf[i] = zpci::op{static_cast<zpci::insn>(p.insn), p.pcias, 0, p.len,
+					  p.offset, p.addr};
+		}
+		zpci::exec_status es;
+		auto r = h->path->execute(std::span<const zpci::op>(buf, k), &es);
+		if (!r) {
+			es.done += done;
+			return to_status(r.error(), &es, st);
+		}
+		done += k;
+	}
+	zpci::exec_status es;
+	es.done = done;
+	return ok_status(&es, st);
+}
+
+int zpci_ism_command(zpci_handle *h, const void *req, size_t req_len, void *resp,
+		     size_t resp_len, unsigned int cmd_pcias, uint16_t *ret,
+		     zpci_status *st)
+{
+	if (!h || !req || !resp)
+		return to_status(zpci::make_error_code(zpci::errc::bad_argument), nullptr, st);
+	zpci::exec_status es;
+	auto r = zpci::ism::command(
+		*h->path, std::span<const std::byte>(static_cast<const std::byte *>(req), req_len),
+		std::span<std::byte>(static_cast<std::byte *>(resp), resp_len), cmd_pcias, &es);
+	if (!r)
+		return to_status(r.error(), &es, st);
+	if (ret)
+		*ret = r->ret;
 	return ok_status(&es, st);
 }
 

@@ -81,12 +81,26 @@ int zpci_write(struct zpci_handle *h, unsigned int pcias, uint64_t offset,
 int zpci_read(struct zpci_handle *h, unsigned int pcias, uint64_t offset,
 	      void *dst, size_t len, struct zpci_status *st);
 
+/* Issue exactly these instructions (e.g. from zpci_plan(); addr is the
+ * buffer: source of stores, destination of loads).  All are checked
+ * against the rules first; st->done tells how many ran on failure. */
+int zpci_execute(struct zpci_handle *h, const struct zpci_plan_op *ops,
+		 size_t n, struct zpci_status *st);
+
 /* ISM DMB move (dmb_pcias usually 0); *landed gets the bytes that reached
  * the DMB, also on failure. */
 int zpci_ism_move(struct zpci_handle *h, uint64_t token, uint32_t index,
 		  uint64_t offset, const void *src, size_t len, int signal,
 		  unsigned int dmb_pcias, size_t *landed,
 		  struct zpci_status *st);
+
+/* ISM command: req (header + body, big-endian, header length field ==
+ * req_len) to cmd_pcias (usually 2), body first, header last; then the
+ * response header and, if its return code is 0, the rest into resp.
+ * *ret gets the response return code. */
+int zpci_ism_command(struct zpci_handle *h, const void *req, size_t req_len,
+		     void *resp, size_t resp_len, unsigned int cmd_pcias,
+		     uint16_t *ret, struct zpci_status *st);
 
 /* -ENOTSUP if the handle is not a simulated function. */
 int zpci_get_sim_stats(const struct zpci_handle *h, struct zpci_sim_stats *out);

@@ -95,7 +95,39 @@ int capi_test_sim_io(void)
 	CHECK(landed == 300);
 	CHECK(zpci_get_sim_stats(h, &ss) == 0 && ss.signals == 1 && ss.pcistb_ops == 1);
 	CHECK(zpci_ism_move(h, 0x1234, 1, 100, buf, 300, 1, 0, &landed, &st) == -EINVAL);
+	{
+		/* No command handler in the simulated function: the response
+		 * is the request as written (ret field 0, len 16). */
+		unsigned char req[16] = {0, 0, 0, 0x21, 0, 0, 0, 16, 1, 2, 3, 4, 5, 6, 7, 8};
+		unsigned char resp[32];
+		uint16_t ret = 0xffff;
+		memset(resp, 0xee, sizeof(resp));
+		CHECK(zpci_ism_command(h, req, sizeof(req), resp, sizeof(resp), 2, &ret, &st) == 0);
+		CHECK(ret == 0 && memcmp(req, resp, 16) == 0 && resp[16] == 0xee);
+		req[7] = 17;	/* length field lies */
+		CHECK(zpci_ism_command(h, req, sizeof(req), resp, sizeof(resp), 2, &ret, &st) ==
+		      -EINVAL);
+	}
 	CHECK(landed == 0);
+	zpci_close(h);
+
+	/* Plan, then execute the plan; a bad op refuses the whole batch. */
+	CHECK(zpci_open("sim:strict", &h) == 0);
+	{
+		struct zpci_plan_op ops[16];
+		size_t nops = 0;
+		CHECK(zpci_get_caps(h, &caps) == 0);
+		CHECK(zpci_plan(&caps, 0, 0, 0x2001, 200, (uint64_t)(uintptr_t)buf, 1,
+				ops, 16, &nops, &st) == 0);
+		CHECK(zpci_execute(h, ops, nops, &st) == 0 && st.done == nops);
+		memset(back, 0, sizeof(back));
+		CHECK(zpci_read(h, 0, 0x2001, back, 200, &st) == 0);
+		CHECK(memcmp(buf, back, 200) == 0);
+		ops[1].len = 16;	/* a PCISTG of 16 bytes breaks the rules */
+		CHECK(zpci_execute(h, ops, nops, &st) == -EINVAL && st.done == 0 &&
+		      st.rule == ZPCI_RULE_LEN_RANGE && st.pgm == ZPCI_PGM_OPERAND);
+		CHECK(zpci_execute(h, NULL, 1, &st) == -EINVAL);
+	}
 	zpci_close(h);
 
 	CHECK(zpci_open("sim-fallback:ism", &h) == 0);
