@@ -35,6 +35,15 @@ for a in ${ZPCI_STRICT:-} ${ZPCI_ISM:-}; do
 	echo >"$d/driver_override"
 done
 rmmod zpci_io || { say "FAIL rmmod"; rc=1; }
+# every page the driver pinned is unpinned again
+acq=$(awk '$1 == "nr_foll_pin_acquired" { print $2 }' /proc/vmstat)
+rel=$(awk '$1 == "nr_foll_pin_released" { print $2 }' /proc/vmstat)
+if [ -n "$acq" ] && [ "$acq" = "$rel" ]; then
+	say "pins balanced: $acq acquired, $rel released"
+else
+	say "FAIL pins: ${acq:-?} acquired, ${rel:-?} released"
+	rc=1
+fi
 [ -e /sys/module/zpci_io ] && { say "FAIL module still present"; rc=1; }
 if dmesg | grep -E 'WARNING:|BUG:|Oops|lockdep|refcount_t'; then
 	say "FAIL kernel reports"
