@@ -868,6 +868,31 @@ int main(int argc, char **argv)
 	      (unsigned long long)f.s.v[ZPCI_NL_S_BATCHES],
 	      (unsigned long long)before_batches);
 
+	/* an unprivileged user reads the counters but cannot reset them */
+	{
+		pid_t pid = fork();
+		int wst = 0;
+
+		if (pid == 0) {
+			struct func_seen g;
+			int rr, rd;
+
+			memset(&g, 0, sizeof(g));
+			g.fid = in.fid;
+			close(nl_fd);
+			if (setgid(65534) || setuid(65534) || nl_open())
+				_exit(3);
+			rd = nl_get(ZPCI_NL_CMD_GET_STATS, 1, NULL, 0, &g);
+			rr = nl_get(ZPCI_NL_CMD_RESET_STATS, 0, &g.fid, 0, NULL);
+			_exit(rd == 0 && g.found == 1 && rr == -EPERM ? 0 :
+			      rd ? 1 : 2);
+		}
+		waitpid(pid, &wst, 0);
+		CHECK(WIFEXITED(wst) && WEXITSTATUS(wst) == 0,
+		      "as uid 65534: GET_STATS allowed, RESET_STATS EPERM (child status %d)",
+		      WIFEXITED(wst) ? WEXITSTATUS(wst) : -1);
+	}
+
 	/* last: it leaves the counters in no predictable state */
 	if (lg_bar >= 0)
 		eintr_test(&in, lg_bar);
