@@ -352,6 +352,10 @@ static int zpci_io_check_header(const struct zpci_io_batch *b, size_t count)
 		return -EPROTO;
 	if (b->flags || b->reserved)
 		return -EINVAL;
+	if (b->status_addr && b->status_size < ZPCI_IO_STATUS_MIN_SIZE)
+		return -EINVAL;
+	if (!b->status_addr && b->status_size)
+		return -EINVAL;
 	if (b->op_size != sizeof(struct zpci_io_op) || !b->nr_ops)
 		return -EINVAL;
 	if (b->nr_ops > ZPCI_IO_MAX_OPS)
@@ -393,6 +397,7 @@ ssize_t zpci_io_submit(struct zpci_io_device *zio, const char __user *buf,
 {
 	struct zpci_io_status st = { .argsz = sizeof(st) };
 	struct zpci_io_batch b;
+	size_t st_len;
 	int err;
 
 	atomic64_inc(&zio->stats.batches);
@@ -412,8 +417,15 @@ ssize_t zpci_io_submit(struct zpci_io_device *zio, const char __user *buf,
 	st.error = err;
 	if (!err)
 		st.failed = 0;
-	if (b.status_addr &&
-	    copy_to_user(u64_to_user_ptr(b.status_addr), &st, sizeof(st)) &&
+	/*
+	 * Never write more than the caller said its status block holds: an
+	 * older library knows a shorter struct.  A size below the minimum
+	 * was refused with the header, and gets no status at all.
+	 */
+	st_len = min_t(size_t, b.status_size, sizeof(st));
+	st.argsz = st_len;
+	if (b.status_addr && st_len >= ZPCI_IO_STATUS_MIN_SIZE &&
+	    copy_to_user(u64_to_user_ptr(b.status_addr), &st, st_len) &&
 	    !err)
 		err = -EFAULT;
 	if (err) {

@@ -24,7 +24,8 @@
  * zpci_io_status there in both cases.
  *
  * Errno values:
- *   EINVAL  malformed batch or op, rule violation (status.rule says which)
+ *   EINVAL  malformed batch or op, rule violation (status.rule says which),
+ *           status_size too small (then no status is written)
  *   E2BIG   nr_ops > info.max_ops
  *   EPROTO  batch.abi_version older than info.abi_min_compat or newer than
  *           info.abi_version
@@ -116,13 +117,23 @@ struct zpci_io_batch {
 	__u32 nr_ops;		/* 1..info.max_ops */
 	__u32 op_size;		/* sizeof(struct zpci_io_op) */
 	__u64 status_addr;	/* struct zpci_io_status, or 0 */
-	__u64 reserved;		/* must be 0 */
+	__u32 status_size;	/* bytes at status_addr the driver may */
+				/* write, >= ZPCI_IO_STATUS_MIN_SIZE; */
+				/* 0 when status_addr is 0 */
+	__u32 reserved;		/* must be 0 */
 	/* followed by nr_ops ops */
 };
 
 /* zpci_io_status.flags */
 #define ZPCI_IO_STATUS_CC_VALID	(1U << 0)	/* cc/status/pgm are set */
 #define ZPCI_IO_STATUS_REJECTED	(1U << 1)	/* refused before issue */
+
+/*
+ * The driver writes min(batch.status_size, its own sizeof(struct
+ * zpci_io_status)) bytes and says how many in argsz, so a library built
+ * against an older, shorter status block is never overrun.
+ */
+#define ZPCI_IO_STATUS_MIN_SIZE	32U	/* up to and including pgm */
 
 struct zpci_io_status {
 	__u32 argsz;		/* bytes of this struct the driver wrote */

@@ -170,6 +170,7 @@ static int submit(struct batch *bt, unsigned int nr, struct zpci_io_status *st)
 
 	bt->b.nr_ops = nr;
 	bt->b.status_addr = (uintptr_t)st;
+	bt->b.status_size = sizeof(*st);
 	memset(st, 0xee, sizeof(*st));
 	r = pwrite(dev_fd, bt, len, io_off + ZPCI_IO_REQ_OFFSET);
 	if (r == (ssize_t)len)
@@ -494,6 +495,7 @@ static int data_round_trip(const struct zpci_io_info *in, int bar,
 		}
 		bt->b.nr_ops = n;
 		bt->b.status_addr = (uintptr_t)&st;
+		bt->b.status_size = sizeof(st);
 		r = pwrite(dev_fd, bt, sizeof(bt->b) + n * sizeof(bt->op[0]),
 			   io_off + ZPCI_IO_REQ_OFFSET);
 		if (r < 0) {
@@ -550,6 +552,7 @@ static void eintr_test(const struct zpci_io_info *in, int bar)
 			bt->b.op_size = sizeof(struct zpci_io_op);
 			bt->b.nr_ops = in->max_ops;
 			bt->b.status_addr = (uintptr_t)st;
+			bt->b.status_size = sizeof(*st);
 			for (i = 0; i < in->max_ops; i++)
 				op_set(&bt->op[i], ZPCI_IO_OP_PCILG, bar, 0, 8, sink);
 			for (;;)

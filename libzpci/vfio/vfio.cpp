@@ -117,6 +117,7 @@ private:
 		b.nr_ops = static_cast<__u32>(ops.size());
 		b.op_size = sizeof(zpci_io_op);
 		b.status_addr = reinterpret_cast<std::uintptr_t>(&st_);
+		b.status_size = sizeof(st_);
 		std::memcpy(p, &b, sizeof(b));
 		p += sizeof(b);
 		for (const op &o : ops) {

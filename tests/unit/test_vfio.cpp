@@ -876,6 +876,8 @@ TEST(VfioSubmit, OneBatchOnePwrite)
 	EXPECT_EQ(b.hdr.nr_ops, 3u);
 	EXPECT_EQ(b.hdr.op_size, sizeof(zpci_io_op));
 	EXPECT_NE(b.hdr.status_addr, 0u);
+	EXPECT_GE(b.hdr.status_size, ZPCI_IO_STATUS_MIN_SIZE);
+	EXPECT_LE(b.hdr.status_size, sizeof(zpci_io_status));
 	EXPECT_EQ(b.hdr.reserved, 0u);
 	for (int i = 0; i < 3; i++) {
 		EXPECT_EQ(b.ops[i].insn, static_cast<std::uint8_t>(ops[i].kind));

@@ -250,6 +250,7 @@ Batch::Batch(std::uint64_t status_addr) : buf_(sizeof(zpci_io_batch), 0)
 	h.abi_version = ZPCI_IO_ABI_VERSION;
 	h.op_size = sizeof(zpci_io_op);
 	h.status_addr = status_addr;
+	h.status_size = status_addr ? sizeof(zpci_io_status) : 0;
 }
 
 zpci_io_op &Batch::add(std::uint8_t insn, std::uint8_t pcias,
@@ -278,6 +279,7 @@ SubmitResult submit(const Function &f, Batch &b)
 	SubmitResult r;
 	std::memset(&r.status, 0xa5, sizeof(r.status));	// must be overwritten
 	b.header().status_addr = reinterpret_cast<std::uintptr_t>(&r.status);
+	b.header().status_size = sizeof(r.status);
 	r.rc = f.write_raw(b.data(), b.size(), &r.err);
 	return r;
 }

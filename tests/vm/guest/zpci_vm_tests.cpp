@@ -594,7 +594,7 @@ std::vector<Refusal> refusals(const Function &f)
 		     }});
 	v.push_back({"batch reserved", EINVAL, -1, [=](auto &f2, Batch &b, auto a, auto &buf) {
 			     one(f2, b, a, buf);
-			     b.header().reserved = 1ULL << 40;
+			     b.header().reserved = 1U << 20;
 		     }});
 	v.push_back({"nr_ops 0", EINVAL, -1, [=](auto &f2, Batch &b, auto a, auto &buf) {
 			     one(f2, b, a, buf);
@@ -738,6 +738,8 @@ void run_refusals(const Function &f)
 		std::memset(&st, 0xa5, sizeof(st));
 		reinterpret_cast<zpci_io_batch *>(bytes.data())->status_addr =
 			reinterpret_cast<std::uintptr_t>(&st);
+		reinterpret_cast<zpci_io_batch *>(bytes.data())->status_size =
+			sizeof(st);
 		bytes.resize(bytes.size() + c.size_delta, 0);
 		int err = 0;
 		long rc = f.write_raw(bytes.data(), bytes.size(), &err);
@@ -790,6 +792,7 @@ TEST(Refusals, BadStatusAddress)
 	Batch b;
 	b.add(ZPCI_IO_OP_PCILG, bar, 0, dst, 8);
 	b.header().status_addr = reinterpret_cast<std::uintptr_t>(unmapped_page());
+	b.header().status_size = sizeof(zpci_io_status);
 	int err = 0;
 	long rc = f.write_raw(b.data(), b.size(), &err);
 	EXPECT_EQ(rc, -1);
@@ -1121,6 +1124,7 @@ void fuzz(const Function &f, std::size_t iters, const char *func)
 			h.nr_ops = n;
 			h.op_size = sizeof(zpci_io_op);
 			h.status_addr = reinterpret_cast<std::uintptr_t>(&st);
+			h.status_size = sizeof(st);
 			for (std::uint32_t i = 0; i < n; i++) {
 				ops.push_back(gen_valid(c, i));
 				if (roll >= 60 && c.rng() % 4 == 0)
