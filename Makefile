@@ -5,7 +5,7 @@ JOBS ?= 2
 PREFIX ?= /usr/local
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build check unit-check asan-check kmod-check vm-check \
+.PHONY: all deps build check unit-check asan-check kmod-check vm-check vm-stock-check \
 	bench install clean kmod
 
 all: build
@@ -45,10 +45,17 @@ vm-check:
 	scripts/install-deps.sh vm
 	tests/vm/run.sh
 
+vm-stock-check:
+	scripts/install-deps.sh vm
+	tests/vm/run.sh --stock
+
 # The main job: block path against the 8-byte fallback path on the default
 # (simulated) backend; prints a table and writes $(BUILD)/bench.json.
 bench: build
 	$(BUILD)/tools/zpci bench --out $(BUILD)/bench.json
+	/usr/bin/python3 bench/table.py $(BUILD)/bench.json --only 'write/(strict|ism)\+sys'
+	/usr/bin/python3 bench/table.py $(BUILD)/bench.json --only 'write/(strict|ism)\+sys' --metric calls
+	/usr/bin/python3 bench/plot.py $(BUILD)/bench.json $(BUILD)/bench.png
 
 install: build
 	cmake --install $(BUILD)

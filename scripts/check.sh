@@ -13,8 +13,8 @@ declare -A cmd=(
 	[unit]="make unit-check BUILD=$BUILD"
 	[asan]="make asan-check BUILD=$BUILD"
 	[kmod]="make kmod-check"
-	[vm]="tests/vm/run.sh"
-	[vm-stock]="tests/vm/run.sh --stock"
+	[vm]="make vm-check"
+	[vm-stock]="make vm-stock-check"
 )
 declare -A result secs
 total_pass=0
