@@ -39,10 +39,12 @@ using namespace zpci_vm;
 namespace {
 
 constexpr std::uint64_t kHalf = kBarSize / 2;
-// Test areas: strict [0, 15 MiB), ISM data [0, 7 MiB) (signals land in
+// Test areas: strict [0, 15 MiB), ISM data [0, 6 MiB) (signals land in
 // the upper half); the benchmark owns strict [15, 16) and ISM [7, 8) MiB.
 Layout g_strict_layout(0, 15ULL << 20);
-Layout g_ism_layout(0, 7ULL << 20);
+Layout g_ism_layout(0, 6ULL << 20);
+// The hot-unplug test runs in a process of its own: fixed ISM [6, 7) MiB.
+constexpr std::uint64_t kHotUnplugArea = 6ULL << 20;
 
 std::uint64_t base_seed()
 {
@@ -604,6 +606,12 @@ std::vector<Refusal> refusals(const Function &f)
 			     for (std::uint32_t i = 0; i <= in.max_ops; i++)
 				     b.add(ZPCI_IO_OP_PCISTB, bar, a, buf.data(), 64);
 		     }});
+	v.push_back({"status_size below the minimum", EINVAL, -1, [=](auto &f2, Batch &b, auto a, auto &buf) {
+			     one(f2, b, a, buf);
+		     }});
+	v.push_back({"status_size without status_addr", EINVAL, -1, [=](auto &f2, Batch &b, auto a, auto &buf) {
+			     one(f2, b, a, buf);
+		     }});
 	v.push_back({"op_size 16", EINVAL, -1, [=](auto &f2, Batch &b, auto a, auto &buf) {
 			     one(f2, b, a, buf);
 			     b.header().op_size = 16;
@@ -736,10 +744,15 @@ void run_refusals(const Function &f)
 		std::vector<std::uint8_t> bytes = b.bytes();
 		zpci_io_status st;
 		std::memset(&st, 0xa5, sizeof(st));
-		reinterpret_cast<zpci_io_batch *>(bytes.data())->status_addr =
-			reinterpret_cast<std::uintptr_t>(&st);
-		reinterpret_cast<zpci_io_batch *>(bytes.data())->status_size =
-			sizeof(st);
+		auto *hdr = reinterpret_cast<zpci_io_batch *>(bytes.data());
+		hdr->status_addr = reinterpret_cast<std::uintptr_t>(&st);
+		hdr->status_size = sizeof(st);
+		// Cases about the status block itself: no status may be written.
+		const bool no_status = c.name.compare(0, 11, "status_size") == 0;
+		if (c.name == "status_size below the minimum")
+			hdr->status_size = ZPCI_IO_STATUS_MIN_SIZE - 8;
+		if (c.name == "status_size without status_addr")
+			hdr->status_addr = 0;
 		bytes.resize(bytes.size() + c.size_delta, 0);
 		int err = 0;
 		long rc = f.write_raw(bytes.data(), bytes.size(), &err);
@@ -748,6 +761,9 @@ void run_refusals(const Function &f)
 		// A malformed header may leave the status unwritten; when it is
 		// written it must tell the same story.
 		bool written = st.argsz != 0xa5a5a5a5u;
+		if (no_status) {
+			EXPECT_FALSE(written) << "status written although it was refused";
+		}
 		bool header_case = c.rule < 0 && c.rejected && c.err != EACCES;
 		if (!header_case) {
 			EXPECT_TRUE(written) << "status block not written";
@@ -797,6 +813,41 @@ TEST(Refusals, BadStatusAddress)
 	long rc = f.write_raw(b.data(), b.size(), &err);
 	EXPECT_EQ(rc, -1);
 	EXPECT_EQ(err, EFAULT) << errno_name(err);
+}
+
+// An older library knows a shorter status block: the driver writes no more
+// than status_size bytes and says how many in argsz.
+TEST(Status, SizeIsRespected)
+{
+	REQUIRE_STRICT();
+	const Function &f = fns().strict;
+	const unsigned bar = target_bar(f);
+	for (std::uint32_t size : {ZPCI_IO_STATUS_MIN_SIZE, std::uint32_t(sizeof(zpci_io_status)),
+				   std::uint32_t(sizeof(zpci_io_status) + 32)}) {
+		SCOPED_TRACE(size);
+		std::uint8_t st[sizeof(zpci_io_status) + 64];
+		std::memset(st, 0xa5, sizeof(st));
+		std::uint8_t dst[8];
+		// A refused op (crossing 8 bytes): nothing is issued, status says why.
+		Batch b;
+		b.add(ZPCI_IO_OP_PCILG, bar, 6, dst, 4);
+		b.header().status_addr = reinterpret_cast<std::uintptr_t>(st);
+		b.header().status_size = size;
+		int err = 0;
+		EXPECT_EQ(f.write_raw(b.data(), b.size(), &err), -1);
+		EXPECT_EQ(err, EINVAL);
+		zpci_io_status got;
+		std::memcpy(&got, st, sizeof(got));
+		std::uint32_t want = std::min<std::uint32_t>(size, sizeof(zpci_io_status));
+		EXPECT_EQ(got.argsz, want);
+		EXPECT_EQ(got.error, -EINVAL);
+		EXPECT_EQ(got.rule, static_cast<std::uint32_t>(ZPCI_RULE_CROSS_8B));
+		for (std::size_t i = want; i < sizeof(st); i++)
+			if (st[i] != 0xa5) {
+				ADD_FAILURE() << "byte " << i << " beyond status_size written";
+				break;
+			}
+	}
 }
 
 // ---------------------------------------------------------------- stock QEMU (virtio)
@@ -944,6 +995,9 @@ Expect oracle(const FuzzCtx &c, const std::vector<std::uint8_t> &bytes)
 	if (h.abi_version < in.abi_min_compat || h.abi_version > in.abi_version)
 		e.errs.insert(EPROTO);
 	if (h.flags || h.reserved || h.nr_ops == 0 || h.op_size != sizeof(zpci_io_op))
+		e.errs.insert(EINVAL);
+	if ((h.status_addr && h.status_size < ZPCI_IO_STATUS_MIN_SIZE) ||
+	    (!h.status_addr && h.status_size))
 		e.errs.insert(EINVAL);
 	if (h.nr_ops > in.max_ops) {
 		e.errs.insert(E2BIG);
@@ -1131,7 +1185,9 @@ void fuzz(const Function &f, std::size_t iters, const char *func)
 					mutate_op(c, ops.back(), i);
 			}
 			if (roll < 15) {
-				switch (c.rng() % 7) {
+				switch (c.rng() % 9) {
+				case 7: h.status_size = c.rng() % ZPCI_IO_STATUS_MIN_SIZE; break;
+				case 8: h.status_addr = 0; break;	// status_size stays set
 				case 0: h.abi_version = c.rng() % 4; break;
 				case 1: h.flags = 1u << (c.rng() % 32); break;
 				case 2: h.reserved = c.rng() | 1; break;
@@ -1384,7 +1440,7 @@ TEST(HotUnplug, IsmDuringIo)
 	ASSERT_EQ(f.set_req_eventfd(efd), 0) << "VFIO_DEVICE_SET_IRQS (REQ)";
 
 	const std::uint64_t area_len = 64 * 1024;
-	std::uint64_t area = take(f, area_len);
+	const std::uint64_t area = kHotUnplugArea;
 	Manifest::get().scratch("ism", area, area_len, test_label());
 	std::atomic<bool> stop{false};
 	std::atomic<std::uint64_t> ok{0}, clean{0}, bad{0};
