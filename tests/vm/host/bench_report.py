@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Chart and table of the guest benchmark (zpci_vm_bench's JSON).
 
     tests/vm/host/bench_report.py build/vm/results/patched/bench.json \
@@ -102,7 +102,11 @@ def table(context, rows):
 
 
 def chart(rows, png):
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        sys.exit("bench_report: no matplotlib for %s (Debian: apt install "
+                 "python3-matplotlib, run with /usr/bin/python3)" % sys.executable)
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     funcs = sorted({k[0] for k in rows}, key=lambda f: (f != "strict", f))
