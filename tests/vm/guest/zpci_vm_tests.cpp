@@ -852,30 +852,36 @@ TEST(Status, SizeIsRespected)
 
 // ---------------------------------------------------------------- stock QEMU (virtio)
 
+// The virtio common configuration (BAR, offset) of a virtio function, found
+// through its vendor capabilities in config space; false if there is none.
+bool virtio_common_cfg(const Function &f, int *bar, std::uint32_t *off)
+{
+	std::uint8_t cfg[256];
+	int err = 0;
+	if (f.config_pread(cfg, sizeof(cfg), 0, &err) != static_cast<long>(sizeof(cfg)))
+		return false;
+	if (cfg[0] != 0xf4 || cfg[1] != 0x1a)
+		return false;
+	for (unsigned p = cfg[0x34], guard = 0; p && p + 16 <= sizeof(cfg) && guard < 48; guard++) {
+		if (cfg[p] == 0x09 && cfg[p + 3] == 1) {
+			*bar = cfg[p + 4];
+			std::memcpy(off, cfg + p + 8, 4);
+			*off = le32toh(*off);
+			return *bar < 6;
+		}
+		p = cfg[p + 1];
+	}
+	return false;
+}
+
 TEST(Stock, VirtioCommonConfigRoundTrip)
 {
 	REQUIRE_STRICT();
 	const Function &f = fns().strict;
-	std::uint8_t cfg[256];
-	int err = 0;
-	ASSERT_EQ(f.config_pread(cfg, sizeof(cfg), 0, &err), static_cast<long>(sizeof(cfg)))
-		<< errno_name(err);
-	if (cfg[0] != 0xf4 || cfg[1] != 0x1a)
-		GTEST_SKIP() << "not a virtio function";
-	// Find the virtio common configuration through the capability list.
 	int bar = -1;
 	std::uint32_t off = 0;
-	for (unsigned p = cfg[0x34], guard = 0; p && p + 16 <= sizeof(cfg) && guard < 48; guard++) {
-		if (cfg[p] == 0x09 && cfg[p + 3] == 1) {
-			bar = cfg[p + 4];
-			std::memcpy(&off, cfg + p + 8, 4);
-			off = le32toh(off);
-			break;
-		}
-		p = cfg[p + 1];
-	}
-	if (bar < 0)
-		GTEST_SKIP() << "no virtio common configuration capability";
+	if (!virtio_common_cfg(f, &bar, &off))
+		GTEST_SKIP() << "not a virtio function with a common configuration";
 	ASSERT_TRUE((f.info().bar_mask >> bar) & 1) << "BAR " << bar << " not reported";
 	// device_feature_select := 1 (PCISTG), read it back and the feature
 	// word 1 (PCILG): VIRTIO_F_VERSION_1 (feature 32) is set on a modern
@@ -892,6 +898,32 @@ TEST(Stock, VirtioCommonConfigRoundTrip)
 }
 
 // ---------------------------------------------------------------- pins
+
+// Stock QEMU: a load from the virtio common configuration pins the
+// destination page as well.
+TEST(Pins, LoadAcquiresAndReleases)
+{
+	REQUIRE_STRICT();
+	const Function &f = fns().strict;
+	int bar = -1;
+	std::uint32_t off = 0;
+	if (has_ram_bar(f)) {
+		bar = kDataBar;
+		off = 0;
+	} else if (!virtio_common_cfg(f, &bar, &off)) {
+		GTEST_SKIP() << "no BAR known to be safe to read";
+	}
+	PinCounters p0 = read_pin_counters();
+	if (!p0.valid)
+		GTEST_SKIP() << "no nr_foll_pin_* in /proc/vmstat";
+	std::uint8_t dst[4];
+	Batch b;
+	b.add(ZPCI_IO_OP_PCILG, bar, off, dst, 4);
+	expect_ok(submit(f, b), b, "PCILG");
+	PinCounters p1 = read_pin_counters();
+	EXPECT_GT(p1.acquired, p0.acquired) << "the destination page was not pinned";
+	EXPECT_EQ(p1.acquired, p1.released) << "pins leaked";
+}
 
 TEST(Pins, StoreAcquiresAndReleases)
 {
