@@ -34,6 +34,12 @@
 
 #include "common.hpp"
 
+#ifdef ZPCI_VM_HAVE_LIBZPCI
+#include <zpci/ism.hpp>
+#include <zpci/path.hpp>
+#include <zpci/vfio.hpp>
+#endif
+
 using namespace zpci_vm;
 
 namespace {
@@ -1374,6 +1380,204 @@ TEST(Concurrency, TwoThreadsDisjointRanges)
 		EXPECT_EQ(p.acquired, p.released);
 	}
 }
+
+// ---------------------------------------------------------------- libzpci
+#ifdef ZPCI_VM_HAVE_LIBZPCI
+
+// The product's own path: libzpci opens the function through vfio, plans
+// the instructions and drives the region (or the 8-byte fallback).  The
+// raw handle of this process is closed meanwhile (one vfio group user).
+class RawClosed {
+public:
+	explicit RawClosed(Function &f) : f_(f), addr_(f.addr()) { f_.close(); }
+	~RawClosed()
+	{
+		std::string why;
+		if (f_.open(addr_, &why) != 0)
+			ADD_FAILURE() << "reopening " << addr_ << ": " << why;
+	}
+
+private:
+	Function &f_;
+	std::string addr_;
+};
+
+std::unique_ptr<zpci::io_path> lib_region_path(const std::string &addr)
+{
+	auto dev = zpci::vfio::open_region_device(addr);
+	if (!dev) {
+		ADD_FAILURE() << "open_region_device(" << addr << "): " << dev.error().message();
+		return nullptr;
+	}
+	auto path = zpci::make_region_path(std::shared_ptr<zpci::region_device>(std::move(*dev)));
+	if (!path) {
+		ADD_FAILURE() << "make_region_path: " << path.error().message();
+		return nullptr;
+	}
+	return std::move(*path);
+}
+
+TEST(Library, RegionPathUnalignedWrite)
+{
+	REQUIRE_STRICT();
+	Function &f = fns().strict;
+	REQUIRE_RAM_BAR(f);
+	std::uint64_t seed = seed_for(test_label());
+	const std::size_t len = 10000;
+	std::uint64_t area = take(f, 16384);
+	const std::uint64_t off = area + 3;	// unaligned: PCISTG edges, PCISTB body
+	std::vector<std::uint8_t> src(len + 5), back(len);
+	pattern_fill(src.data() + 5, len, seed, off);	// odd source address too
+	RawClosed closed(f);
+	auto path = lib_region_path(fns().strict_addr);
+	ASSERT_TRUE(path);
+	zpci::exec_status st;
+	auto w = path->write(kDataBar, off, src.data() + 5, len, &st);
+	ASSERT_TRUE(w) << w.error().message();
+	Manifest::get().written("strict", off, len, seed, off, test_label());
+	auto r = path->read(kDataBar, off, back.data(), len, &st);
+	ASSERT_TRUE(r) << r.error().message();
+	EXPECT_EQ(std::memcmp(back.data(), src.data() + 5, len), 0);
+	const zpci::path_stats &ps = path->stats();
+	std::printf("libzpci region path: %llu instructions in %llu calls\n",
+		    (unsigned long long)ps.instructions, (unsigned long long)ps.calls);
+	EXPECT_LT(ps.calls, ps.instructions) << "the region path did not batch";
+}
+
+TEST(Library, FallbackPathWrite)
+{
+	REQUIRE_STRICT();
+	Function &f = fns().strict;
+	REQUIRE_RAM_BAR(f);
+	std::uint64_t seed = seed_for(test_label());
+	const std::size_t len = 1000;
+	std::uint64_t area = take(f, 4096);
+	const std::uint64_t off = area + 5;
+	std::vector<std::uint8_t> src(len), back(len);
+	pattern_fill(src.data(), len, seed, off);
+	RawClosed closed(f);
+	auto dev = zpci::vfio::open_bar_device(fns().strict_addr);
+	ASSERT_TRUE(dev) << dev.error().message();
+	auto path = zpci::make_fallback_path(std::shared_ptr<zpci::bar_device>(std::move(*dev)));
+	ASSERT_TRUE(path) << path.error().message();
+	auto w = (*path)->write(kDataBar, off, src.data(), len);
+	ASSERT_TRUE(w) << w.error().message();
+	Manifest::get().written("strict", off, len, seed, off, test_label());
+	auto r = (*path)->read(kDataBar, off, back.data(), len);
+	ASSERT_TRUE(r) << r.error().message();
+	EXPECT_EQ(std::memcmp(back.data(), src.data(), len), 0);
+	EXPECT_GE((*path)->stats().calls, len / 8) << "the fallback path should need >= 1 call per 8 bytes";
+}
+
+TEST(Library, FallbackRefusedOnIsmDataSpace)
+{
+	REQUIRE_ISM();
+	Function &f = fns().ism;
+	REQUIRE_RAM_BAR(f);
+	std::uint64_t area = take(f, 4096);
+	std::vector<std::uint8_t> src(256, 0x5a);
+	RawClosed closed(f);
+	auto dev = zpci::vfio::open_bar_device(fns().ism_addr);
+	ASSERT_TRUE(dev) << dev.error().message();
+	auto path = zpci::make_fallback_path(std::shared_ptr<zpci::bar_device>(std::move(*dev)));
+	ASSERT_TRUE(path) << path.error().message();
+	zpci::exec_status st;
+	auto w = (*path)->write(kDataBar, area, src.data(), src.size(), &st);
+	ASSERT_FALSE(w) << "the 8-byte path wrote ISM's PCISTB-only space";
+	EXPECT_EQ(zpci::rule_of(w.error()), static_cast<unsigned>(ZPCI_RULE_NO_PCISTG))
+		<< w.error().message();
+	EXPECT_EQ(st.done, 0u);
+	Manifest::get().untouched("ism", area, 4096, test_label());
+}
+
+// ISM moves through the library: the planner's chunks, the signal only on
+// the last one, nothing after a failed chunk.
+std::vector<zpci::op> planned(const zpci_caps &caps, const zpci::ism::move_request &req)
+{
+	std::vector<zpci::op> ops(64);
+	auto n = zpci::ism::plan_move(caps, req, ops);
+	if (!n) {
+		ADD_FAILURE() << "plan_move: " << n.error().message();
+		return {};
+	}
+	ops.resize(*n);
+	return ops;
+}
+
+TEST(Library, IsmMoveSignalsLastChunk)
+{
+	REQUIRE_ISM();
+	Function &f = fns().ism;
+	REQUIRE_RAM_BAR(f);
+	std::uint64_t seed = seed_for(test_label());
+	const std::size_t len = 10000;
+	std::uint64_t dmb = take(f, 4 * 4096) + 0x77;
+	std::vector<std::uint8_t> src(len);
+	pattern_fill(src.data(), len, seed, dmb);
+	zpci_caps caps = f.caps();
+	RawClosed closed(f);
+	auto path = lib_region_path(fns().ism_addr);
+	ASSERT_TRUE(path);
+	zpci::ism::move_request req;
+	req.offset = dmb;
+	req.len = len;
+	req.signal = true;
+	req.pcias = kDataBar;	// the test function's DMB space is BAR 2
+	req.src = reinterpret_cast<std::uintptr_t>(src.data());
+	auto ops = planned(caps, req);
+	ASSERT_GE(ops.size(), 3u);
+	std::size_t landed = 0;
+	zpci::exec_status st;
+	auto m = zpci::ism::move(*path, req, &landed, &st);
+	ASSERT_TRUE(m) << m.error().message();
+	EXPECT_EQ(landed, len);
+	for (std::size_t i = 0; i < ops.size(); i++) {
+		const bool last = i + 1 == ops.size();
+		EXPECT_EQ((ops[i].offset & kIsmSignalBit) != 0, last) << "chunk " << i;
+		std::uint64_t pos = ops[i].offset & ~kIsmSignalBit;
+		Manifest::get().written("ism", ops[i].offset, ops[i].len, seed, pos, test_label());
+		if (last)
+			Manifest::get().untouched("ism", pos, ops[i].len, test_label() + "/unsignalled");
+	}
+}
+
+TEST(Library, IsmMoveLostChunkNoSignal)
+{
+	REQUIRE_ISM();
+	Function &f = fns().ism;
+	REQUIRE_RAM_BAR(f);
+	std::uint64_t seed = seed_for(test_label());
+	const std::size_t len = 4 * 4096;
+	std::uint64_t dmb = take(f, len);
+	AlignedBuf src(len);
+	pattern_fill(src.data(), len, seed, dmb);
+	ASSERT_EQ(munmap(src.data() + 2 * 4096, 4096), 0);
+	zpci_caps caps = f.caps();
+	RawClosed closed(f);
+	auto path = lib_region_path(fns().ism_addr);
+	ASSERT_TRUE(path);
+	zpci::ism::move_request req;
+	req.offset = dmb;
+	req.len = len;
+	req.signal = true;
+	req.pcias = kDataBar;
+	req.src = reinterpret_cast<std::uintptr_t>(src.data());
+	auto ops = planned(caps, req);
+	std::size_t landed = 0;
+	zpci::exec_status st;
+	auto m = zpci::ism::move(*path, req, &landed, &st);
+	mmap(src.data() + 2 * 4096, 4096, PROT_READ | PROT_WRITE,
+	     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	ASSERT_FALSE(m) << "a move from an unmapped source succeeded";
+	EXPECT_EQ(m.error(), std::error_code(EFAULT, std::system_category())) << m.error().message();
+	EXPECT_EQ(landed, 2 * 4096u);
+	ASSERT_FALSE(ops.empty());
+	Manifest::get().written("ism", dmb, 2 * 4096, seed, dmb, test_label());
+	Manifest::get().untouched("ism", dmb + 2 * 4096, 2 * 4096, test_label());
+	Manifest::get().nosignal("ism", ops.back().offset, ops.back().len, test_label());
+}
+
+#endif  // ZPCI_VM_HAVE_LIBZPCI
 
 // ---------------------------------------------------------------- hot-unplug
 
