@@ -1787,13 +1787,75 @@ TEST(Pins, BalancedAtTheEnd)
 
 }  // namespace
 
+// Marks every test in the kernel log and reads what the kernel logged while
+// it ran: a warning, BUG, oops, lockdep or hung-task report fails the run
+// and is attributed to the test.
+class KernelLogListener : public ::testing::EmptyTestEventListener {
+public:
+	KernelLogListener()
+	{
+		kmsg_w_ = ::open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+		kmsg_r_ = ::open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	}
+	void OnTestStart(const ::testing::TestInfo &ti) override
+	{
+		if (kmsg_r_ >= 0)
+			lseek(kmsg_r_, 0, SEEK_END);
+		mark(std::string("start ") + ti.test_suite_name() + "." + ti.name());
+	}
+	void OnTestEnd(const ::testing::TestInfo &ti) override
+	{
+		std::string name = std::string(ti.test_suite_name()) + "." + ti.name();
+		mark("end " + name);
+		if (kmsg_r_ < 0)
+			return;
+		static const char *const bad[] = {"WARNING:", "BUG:", "Oops", "lockdep",
+						  "possible recursive locking", "blocked for more than",
+						  "KASAN", "refcount_t:", "UBSAN"};
+		char rec[8192];
+		for (;;) {
+			ssize_t n = ::read(kmsg_r_, rec, sizeof(rec) - 1);
+			if (n < 0 && errno == EPIPE)
+				continue;	// overwritten records: go on
+			if (n <= 0)
+				break;
+			rec[n] = 0;
+			for (const char *b : bad)
+				if (std::strstr(rec, b)) {
+					std::printf("KERNEL REPORT during %s: %s", name.c_str(), rec);
+					reports++;
+					break;
+				}
+		}
+	}
+	int reports = 0;
+
+private:
+	void mark(const std::string &what)
+	{
+		if (kmsg_w_ < 0)
+			return;
+		std::string l = "zpci_vm_tests: " + what + "\n";
+		if (::write(kmsg_w_, l.data(), l.size()) < 0) {
+		}
+	}
+	int kmsg_w_ = -1, kmsg_r_ = -1;
+};
+
 int main(int argc, char **argv)
 {
 	::testing::InitGoogleTest(&argc, argv);
+	auto *klog = new KernelLogListener;
+	::testing::UnitTest::GetInstance()->listeners().Append(klog);
 	Functions &f = Functions::get();
 	std::printf("zpci_vm_tests: mode %s, strict %s (%s), ism %s (%s), seed 0x%" PRIx64 "\n",
 		    f.mode.c_str(), f.strict_addr.c_str(),
 		    f.strict_rc ? f.strict_err.c_str() : "open",
 		    f.ism_addr.c_str(), f.ism_rc ? f.ism_err.c_str() : "open", base_seed());
-	return RUN_ALL_TESTS();
+	int rc = RUN_ALL_TESTS();
+	if (klog->reports) {
+		std::printf("zpci_vm_tests: %d kernel reports while the tests ran\n", klog->reports);
+		return 1;
+	}
+	return rc;
 }
