@@ -84,6 +84,8 @@ run() {
 	return $rc
 }
 
+# test marks in the kernel log must not be rate-limited away
+echo on >/proc/sys/kernel/printk_devkmsg 2>/dev/null
 note "mode $MODE, kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPUs, strict=$ZPCI_STRICT ism=$ZPCI_ISM ctl=${ZPCI_CTL:-none}"
 grep -q '^zpci_io ' /proc/modules || fail "zpci_io is not loaded"
 pins0=$(pins_outstanding)

@@ -856,6 +856,53 @@ TEST(Status, SizeIsRespected)
 	}
 }
 
+// ---------------------------------------------------------------- instruction errors
+
+// With the driver told (wrongly) that the ISM-like function's BAR 2 takes
+// PCISTG, the instruction reaches the device, which refuses it: cc 1,
+// status 20.  The driver reports EIO with the condition code and status
+// byte, and nothing lands.
+TEST(InstructionErrors, DeviceRefusesPcistg)
+{
+	REQUIRE_ISM();
+	Function &f = fns().ism;
+	REQUIRE_RAM_BAR(f);
+	const std::string attr = "/sys/bus/pci/devices/" + f.addr() + "/zpci_io_nostg_bars";
+	std::string saved;
+	{
+		std::ifstream in(attr);
+		if (!(in >> saved))
+			GTEST_SKIP() << "no " << attr;
+	}
+	auto set = [&](const std::string &v) {
+		std::ofstream out(attr);
+		out << v << "\n";
+		out.flush();
+		return static_cast<bool>(out);
+	};
+	ASSERT_TRUE(set("0"));
+	std::uint64_t area = take(f, 4096);
+	std::uint8_t v[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	Batch b;
+	b.add(ZPCI_IO_OP_PCISTG, kDataBar, area, v, 8);
+	SubmitResult r = submit(f, b);
+	bool restored = set(saved);
+	EXPECT_EQ(r.rc, -1);
+	EXPECT_EQ(r.err, EIO) << errno_name(r.err);
+	EXPECT_EQ(r.status.error, -EIO);
+	EXPECT_EQ(r.status.done, 0u);
+	EXPECT_TRUE(r.status.flags & ZPCI_IO_STATUS_CC_VALID);
+	EXPECT_FALSE(r.status.flags & ZPCI_IO_STATUS_REJECTED);
+	EXPECT_EQ(r.status.cc, ZPCI_CC_ERROR);
+	EXPECT_EQ(r.status.status, ZPCI_ST_INVALID_AS);
+	ASSERT_TRUE(restored) << "could not restore " << attr;
+	zpci_io_info in{};
+	ASSERT_EQ(f.read_info(&in), 0);
+	EXPECT_FALSE((in.pcistg_mask >> kDataBar) & 1) << "BAR 2 still takes PCISTG after restoring";
+	Manifest::get().untouched("ism", area, 4096, test_label());
+	expect_zero(f, area, 4096, "refused PCISTG");
+}
+
 // ---------------------------------------------------------------- stock QEMU (virtio)
 
 // The virtio common configuration (BAR, offset) of a virtio function, found
