@@ -1375,35 +1375,37 @@ TEST(Fuzz, Ism)
 
 // ---------------------------------------------------------------- concurrency
 
-TEST(Concurrency, TwoThreadsDisjointRanges)
+// Two threads, each storing chunk i (PCISTB) and reading chunk i-1 back
+// (16 PCILG) in one batch, on fn[0] and fn[1] (the same function or two).
+void store_readback_pair(const Function *fn[2])
 {
-	REQUIRE_STRICT();
-	const Function &f = fns().strict;
-	REQUIRE_RAM_BAR(f);
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	::testing::Test::RecordProperty("cpus", std::to_string(cpus));
 	if (cpus < 2)
 		std::printf("note: only %ld CPU online, threads interleave by preemption\n", cpus);
 	const std::size_t per = 128 * 1024;
-	std::uint64_t area[2] = {take(f, per), take(f, per)};
-	std::uint64_t seed[2] = {seed_for(test_label() + "0"), seed_for(test_label() + "1")};
+	std::uint64_t area[2], seed[2];
+	for (int t = 0; t < 2; t++) {
+		area[t] = take(*fn[t], per);
+		seed[t] = seed_for(test_label() + std::to_string(t));
+	}
 	std::atomic<int> failures{0};
 	std::atomic<int> ready{0};
 	std::string why[2];
 	auto worker = [&](int t) {
+		const Function &f = *fn[t];
 		AlignedBuf src(per);
 		pattern_fill(src.data(), per, seed[t], area[t]);
 		std::uint8_t back[128];
+		const std::size_t loads = std::min<std::size_t>(16, f.info().max_ops - 1);
 		ready++;
 		while (ready.load() < 2) {
 		}
-		// Chunk i is stored (PCISTB) and chunk i-1 read back (16 PCILG)
-		// in the same batch while the other thread does the same.
 		for (std::size_t i = 0; i < per / 128; i++) {
 			Batch b;
 			b.add(ZPCI_IO_OP_PCISTB, kDataBar, area[t] + 128 * i, src.data() + 128 * i, 128);
 			std::size_t prev = i ? i - 1 : 0;
-			for (int k = 0; k < 16 && 1u + k < f.info().max_ops; k++)
+			for (std::size_t k = 0; k < loads; k++)
 				b.add(ZPCI_IO_OP_PCILG, kDataBar, area[t] + 128 * prev + 8 * k, back + 8 * k, 8);
 			SubmitResult r = submit(f, b);
 			if (r.rc != static_cast<long>(b.size())) {
@@ -1411,8 +1413,7 @@ TEST(Concurrency, TwoThreadsDisjointRanges)
 				failures++;
 				return;
 			}
-			std::size_t n = std::min<std::size_t>(16, f.info().max_ops - 1) * 8;
-			if (std::memcmp(back, src.data() + 128 * prev, n) != 0) {
+			if (std::memcmp(back, src.data() + 128 * prev, loads * 8) != 0) {
 				why[t] = "readback mismatch at chunk " + std::to_string(prev);
 				failures++;
 				return;
@@ -1424,11 +1425,29 @@ TEST(Concurrency, TwoThreadsDisjointRanges)
 	b.join();
 	EXPECT_EQ(failures.load(), 0) << why[0] << " / " << why[1];
 	for (int t = 0; t < 2; t++)
-		Manifest::get().written("strict", area[t], per, seed[t], area[t], test_label());
+		Manifest::get().written(fname(*fn[t]), area[t], per, seed[t], area[t], test_label());
 	PinCounters p = read_pin_counters();
 	if (p.valid) {
 		EXPECT_EQ(p.acquired, p.released);
 	}
+}
+
+TEST(Concurrency, TwoThreadsDisjointRanges)
+{
+	REQUIRE_STRICT();
+	REQUIRE_RAM_BAR(fns().strict);
+	const Function *fn[2] = {&fns().strict, &fns().strict};
+	store_readback_pair(fn);
+}
+
+TEST(Concurrency, TwoFunctionsAtOnce)
+{
+	REQUIRE_STRICT();
+	REQUIRE_ISM();
+	REQUIRE_RAM_BAR(fns().strict);
+	REQUIRE_RAM_BAR(fns().ism);
+	const Function *fn[2] = {&fns().strict, &fns().ism};
+	store_readback_pair(fn);
 }
 
 // ---------------------------------------------------------------- libzpci
