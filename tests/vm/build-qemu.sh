@@ -66,10 +66,14 @@ log "qemu: building qemu-system-s390x (-j$JOBS)"
 	{ tail -40 "$work/build.log" >&2; die "qemu build failed"; }
 mkdir -p "$work/out"
 cp "$work/src/build/qemu-system-s390x" "$work/out/"
-# the firmware blob for -M s390-ccw-virtio (s390-ccw.img) comes from the
-# source tree; keep it next to the binary and pass -L
-cp "$work/src/pc-bios/s390-ccw.img" "$work/out/" 2>/dev/null || true
+# s390-ccw.img (needed even with -kernel) is not in the dfsg source: run.sh
+# passes -L /usr/share/qemu (package qemu-system-data)
 rm -rf "$out"
 mv "$work/out" "$out"
 log "qemu: built $bin"
+# binaries of older patch versions are of no use any more
+for d in "$ZPCI_VM_DIR"/qemu/*/; do
+	d=${d%/}
+	[ "$d" = "$out" ] || rm -rf "$d"
+done
 echo "$bin"

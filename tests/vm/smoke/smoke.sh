@@ -29,6 +29,17 @@ else
 		bind "$a" vfio-pci || { echo "SMOKE FAIL bind $a"; rc=1; continue; }
 		name=strict; [ "$a" = "$ZPCI_ISM" ] && name=ism
 		seed=$((0x31)); [ $name = ism ] && seed=$((0x52))
+		# what the guest kernel learned through CLP, as vfio reports it
+		want="pft 0 gid 255|imaxstbl 128 "
+		[ $name = ism ] && want="pft 5 gid 224|imaxstbl 4096 "
+		caps=$(/zpci/vfio_poke "$a" 2 0 0 0)
+		echo "$caps"
+		for w in "${want%%|*}" "${want#*|}"; do
+			case "$caps" in
+			*"$w"*) echo "SMOKE $name: '$w' ok" ;;
+			*) echo "SMOKE FAIL: $name: vfio caps lack '$w'"; rc=1 ;;
+			esac
+		done
 		# unaligned start and odd length: exercises 1/2/4/8-byte accesses.
 		# vfio-pci writes with PCISTG, which the ISM-like function refuses
 		# on BAR 2: there the bytes must NOT arrive (host checks zeros).
