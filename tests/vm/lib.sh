@@ -92,14 +92,20 @@ deb_fetch() {
 	echo "$dest"
 }
 
-# deb_unpack DEB DIR: dpkg -x into DIR, once per .deb (stamp file)
+# deb_unpack DEB DIR: dpkg -x DEB into DIR (a directory of its own), once:
+# unpacked into a temp dir renamed into place, so a concurrent run never
+# sees half a package. DIR/.deb names the package version it holds.
 deb_unpack() {
-	local deb=$1 dir=$2 stamp
-	stamp=$dir/.unpacked/$(basename "$deb")
-	[ -e "$stamp" ] && return 0
-	mkdir -p "$dir/.unpacked"
-	dpkg -x "$deb" "$dir"
-	touch "$stamp"
+	local deb=$1 dir=$2 tmp
+	[ "$(cat "$dir/.deb" 2>/dev/null)" = "$(basename "$deb")" ] && return 0
+	mkdir -p "$(dirname "$dir")"
+	tmp=$(mktemp -d "$dir.XXXXXX.part")
+	dpkg -x "$deb" "$tmp" || { rm -rf "$tmp"; return 1; }
+	basename "$deb" >"$tmp/.deb"
+	rm -rf "$dir.old.$$"
+	[ -e "$dir" ] && mv -T "$dir" "$dir.old.$$"
+	mv -T "$tmp" "$dir" || rm -rf "$tmp"
+	rm -rf "$dir.old.$$"
 }
 
 # phase NAME CMD...: run CMD and print its wall time (kept for the summary)
