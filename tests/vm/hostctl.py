@@ -9,6 +9,8 @@ line per request:
   DEVICE_DEL <id>      -> OK <id>        (QMP device_del accepted)
                           ERR <id> <why> (refused, e.g. unknown id)
   later, asynchronously: DELETED <id>    (QMP DEVICE_DELETED event)
+  DEVICE_ADD <id>      -> OK <id> / ERR <id> <why>: plug <id> again with the
+                          device_add specs given by --plug (in order)
   anything else        -> ERR ? unknown request
 
 Every request and answer is logged (with time) to --log. Exits when QEMU
@@ -36,6 +38,23 @@ def connect(path, deadline):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+
+
+def parse_device(text):
+    """'driver,k=v,...' -> QMP device_add arguments (typed values)."""
+    parts = text.split(",")
+    args = {"driver": parts[0]}
+    for kv in parts[1:]:
+        k, _, v = kv.partition("=")
+        if v.isdigit():
+            args[k] = int(v)
+        elif v in ("on", "true"):
+            args[k] = True
+        elif v in ("off", "false"):
+            args[k] = False
+        else:
+            args[k] = v
+    return args
 
 
 class Qmp:
@@ -88,7 +107,13 @@ def main():
     ap.add_argument("--ctl", required=True)
     ap.add_argument("--log", required=True)
     ap.add_argument("--connect-timeout", type=float, default=30)
+    ap.add_argument("--plug", action="append", default=[],
+                    help="ID=DRIVER,K=V,...[;DRIVER,K=V,...] for DEVICE_ADD")
     a = ap.parse_args()
+    plugs = {}
+    for spec in a.plug:
+        dev, _, rest = spec.partition("=")
+        plugs[dev] = [parse_device(d) for d in rest.split(";") if d]
 
     log = open(a.log, "a", buffering=1)
     t0 = time.monotonic()
@@ -142,6 +167,19 @@ def main():
                         answer("ERR %s %s" % (dev, desc))
                     else:
                         answer("OK " + dev)
+                elif len(parts) == 2 and parts[0] == "DEVICE_ADD":
+                    dev = parts[1]
+                    if dev not in plugs:
+                        answer("ERR %s no plug spec" % dev if set(dev) <= ID_OK
+                               else "ERR ? bad id")
+                        continue
+                    err = None
+                    for args in plugs[dev]:
+                        rep = qmp.command("device_add", **args)
+                        if "error" in rep:
+                            err = rep["error"].get("desc", "error").replace("\n", " ")
+                            break
+                    answer("ERR %s %s" % (dev, err) if err else "OK " + dev)
                 else:
                     answer("ERR ? unknown request")
     except (EOFError, ConnectionError, OSError) as e:

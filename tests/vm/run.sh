@@ -190,6 +190,10 @@ do_boot() {
 		-device virtio-blk-ccw,drive=results,serial=zpci-results
 		-chardev "socket,id=ctl,path=$run/ctl.sock,server=on,wait=off"
 		-device virtio-serial-ccw -device virtserialport,chardev=ctl,name=zpci.ctl)
+	# device_add specs for the control port's DEVICE_ADD (re-plug)
+	local plug_strict="strict=zpci,uid=1,fid=1,target=strict;ivshmem-plain,id=strict,memdev=mem-strict"
+	local plug_ism="ism=zpci,uid=2,fid=2,target=ism,pft=5,relaxed-align=on,maxstbl=4096,nostg-bars=4;ivshmem-plain,id=ism,memdev=mem-ism"
+	[ $mode = stock ] && plug_strict="strict=zpci,uid=1,fid=1,target=strict;virtio-rng-pci,id=strict" && plug_ism=
 	if [ $mode = patched ]; then
 		rm -f "$shm_strict" "$shm_ism"
 		truncate -s 16M "$shm_strict" "$shm_ism"
@@ -208,7 +212,8 @@ do_boot() {
 	"$QEMU" "${qargs[@]}" </dev/null >"$run/qemu-stdout.log" 2>&1 &
 	qemu_pid=$!
 	python3 "$VM_SRC/hostctl.py" --qmp "$run/qmp.sock" --ctl "$run/ctl.sock" \
-		--log "$res/hostctl.log" >>"$run/hostctl.out" 2>&1 &
+		--log "$res/hostctl.log" --plug "$plug_strict" ${plug_ism:+--plug "$plug_ism"} \
+		>>"$run/hostctl.out" 2>&1 &
 	ctl_pid=$!
 	# wait for QEMU with a deadline; once the guest printed its status it
 	# has 60 s to power off

@@ -80,6 +80,26 @@ if [ -n "${ZPCI_CTL:-}" ]; then
 			echo "SMOKE FAIL: $ZPCI_ISM still present after DELETED"
 			rc=1
 		fi
+		# plug it again: the guest must see fid 2 with pft 5 again
+		echo "DEVICE_ADD ism" >&3
+		reply=
+		read -t 10 reply <&3
+		echo "SMOKE ctl DEVICE_ADD ism -> $reply"
+		[ "$reply" = "OK ism" ] || rc=1
+		back=
+		for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+			for d in /sys/bus/pci/devices/*; do
+				[ "$(cat "$d/function_id" 2>/dev/null)" = 0x00000002 ] && back=$d
+			done
+			[ -n "$back" ] && break
+			sleep 0.5
+		done
+		if [ -n "$back" ] && [ "$(cat "$back/pft")" = 0x05 ]; then
+			echo "SMOKE re-plugged ism is back as ${back##*/} (pft 5)"
+		else
+			echo "SMOKE FAIL: re-plugged ism not seen (${back:-none})"
+			rc=1
+		fi
 	fi
 	exec 3<&-
 else
