@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
 	--smoke) smoke=1 ;;
 	--keep) keep=1 ;;
 	--no-bench) nobench=1 ;;
-	-h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,16p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 	shift
