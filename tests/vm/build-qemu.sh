@@ -2,7 +2,7 @@
 # Build the test-only qemu-system-s390x: Debian bookworm's qemu 7.2 source
 # package (with Debian's own patches, applied by dpkg-source) plus the small
 # patches in tests/vm/qemu/*.patch. The binary is cached under
-# $ZPCI_VM_DIR/qemu/<source version>-<hash of the patches>/ and reused.
+# $ZPCI_VM_DIR/qemu/<source version>-<hash of patches + configure args>/.
 # Prints the path of the binary on stdout.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -35,7 +35,11 @@ dsc=$srcdl/$(printf '%s\n' "${files[@]}" | grep '\.dsc$')
 
 shopt -s nullglob
 patches=("$VM_SRC"/qemu/*.patch)
-hash=$( { echo "$ver"; cat "${patches[@]}" /dev/null; } | sha256sum | cut -c1-12)
+cfg=(--target-list=s390x-softmmu --without-default-features --disable-docs
+	--disable-werror --enable-tcg --disable-install-blobs)
+# the cache key covers the source version, the patches and the configure
+# arguments
+hash=$( { echo "$ver"; echo "${cfg[*]}"; cat "${patches[@]}" /dev/null; } | sha256sum | cut -c1-12)
 key=$(echo "$ver" | tr ':~+' '___')-$hash
 out=$ZPCI_VM_DIR/qemu/$key
 bin=$out/qemu-system-s390x
@@ -57,9 +61,7 @@ for p in "${patches[@]}"; do
 done
 mkdir -p "$work/src/build"
 (cd "$work/src/build" &&
-	../configure --target-list=s390x-softmmu --without-default-features \
-		--disable-docs --disable-werror --enable-tcg \
-		--disable-install-blobs >"$work/configure.log" 2>&1) ||
+	../configure "${cfg[@]}" >"$work/configure.log" 2>&1) ||
 	{ tail -30 "$work/configure.log" >&2; die "qemu configure failed"; }
 log "qemu: building qemu-system-s390x (-j$JOBS)"
 (cd "$work/src/build" && ninja -j"$JOBS" qemu-system-s390x >"$work/build.log" 2>&1) ||
