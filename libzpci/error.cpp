@@ -108,9 +108,14 @@ std::error_code verdict_exec_error(const zpci_verdict &v) noexcept
 		return {};
 	if (v.rule == ZPCI_RULE_CAPS || v.rule == ZPCI_RULE_INSN)
 		return sys_error(EINVAL);
-	if (v.pgm != ZPCI_PGM_NONE)
+	return insn_exec_error(v.cc, v.pgm);
+}
+
+std::error_code insn_exec_error(unsigned cc, unsigned pgm) noexcept
+{
+	if (pgm != ZPCI_PGM_NONE)
 		return sys_error(EIO);
-	switch (v.cc) {
+	switch (cc) {
 	case ZPCI_CC_BUSY:
 		return sys_error(EBUSY);
 	case ZPCI_CC_INVALID_HANDLE:

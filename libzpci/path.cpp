@@ -53,6 +53,32 @@ std::error_code check_range(const zpci_caps &caps, unsigned pcias,
 	return {};
 }
 
+// Up-front validation of ops as the caller gave them (both paths): every op
+// must be a legal instruction on a BAR; the fallback path additionally
+// needs PCISTG on every BAR it stores to, since it replays stores as such.
+result<void> check_ops(const zpci_caps &caps, std::span<const op> ops,
+		       bool needs_pcistg, exec_status *st) noexcept
+{
+	if (st)
+		st->clear();
+	for (const op &o : ops) {
+		if (o.flags != 0)
+			return fail(st, make_error_code(errc::bad_argument));
+		zpci_verdict v = check(caps, o);
+		if (v.rule != ZPCI_RULE_OK) {
+			if (st)
+				verdict_to_status(v, *st);
+			return fail(st, rule_error(v.rule));
+		}
+		if (o.pcias > ZPCI_PCIAS_BAR_MAX)
+			return fail(st, rule_error(ZPCI_RULE_PCIAS));
+		if (needs_pcistg && o.kind != insn::pcilg &&
+		    !((caps.pcistg_mask >> o.pcias) & 1))
+			return fail(st, rule_error(ZPCI_RULE_NO_PCISTG));
+	}
+	return {};
+}
+
 class region_path final : public io_path {
 public:
 	region_path(std::shared_ptr<region_device> dev, std::vector<op> buf) noexcept
@@ -76,20 +102,8 @@ public:
 
 	result<void> execute(std::span<const op> ops, exec_status *st) noexcept override
 	{
-		if (st)
-			st->clear();
-		for (const op &o : ops) {
-			if (o.flags != 0)
-				return fail(st, make_error_code(errc::bad_argument));
-			zpci_verdict v = check(caps(), o);
-			if (v.rule != ZPCI_RULE_OK) {
-				if (st)
-					verdict_to_status(v, *st);
-				return fail(st, rule_error(v.rule));
-			}
-			if (o.pcias > ZPCI_PCIAS_BAR_MAX)
-				return fail(st, rule_error(ZPCI_RULE_PCIAS));
-		}
+		if (auto r = check_ops(caps(), ops, false, st); !r)
+			return r;
 		std::size_t done = 0;
 		const std::size_t max = dev_->max_ops();
 		while (done < ops.size()) {
@@ -210,22 +224,8 @@ public:
 	// it, then replay it as <= 8-byte accesses.  done counts whole ops.
 	result<void> execute(std::span<const op> ops, exec_status *st) noexcept override
 	{
-		if (st)
-			st->clear();
-		for (const op &o : ops) {
-			if (o.flags != 0)
-				return fail(st, make_error_code(errc::bad_argument));
-			zpci_verdict v = check(caps(), o);
-			if (v.rule != ZPCI_RULE_OK) {
-				if (st)
-					verdict_to_status(v, *st);
-				return fail(st, rule_error(v.rule));
-			}
-			if (o.pcias > ZPCI_PCIAS_BAR_MAX)
-				return fail(st, rule_error(ZPCI_RULE_PCIAS));
-			if (o.kind != insn::pcilg && !((caps().pcistg_mask >> o.pcias) & 1))
-				return fail(st, rule_error(ZPCI_RULE_NO_PCISTG));
-		}
+		if (auto r = check_ops(caps(), ops, true, st); !r)
+			return r;
 		std::size_t done = 0;
 		for (const op &o : ops) {
 			std::size_t pieces = 0;

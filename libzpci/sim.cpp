@@ -283,16 +283,7 @@ std::error_code sim_function::exec_one(const op &o, exec_status &st) noexcept
 		st.pgm = v.pgm;
 		st.cc_valid = true;
 		stats_.refused++;
-		if (v.pgm)
-			return sys_error(EIO);
-		switch (v.cc) {
-		case ZPCI_CC_BUSY:
-			return sys_error(EBUSY);
-		case ZPCI_CC_INVALID_HANDLE:
-			return sys_error(ENODEV);
-		default:
-			return sys_error(EIO);
-		}
+		return insn_exec_error(v.cc, v.pgm);
 	}
 	if (o.flags != 0) {
 		st.rule = 0;

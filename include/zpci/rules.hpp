@@ -33,6 +33,10 @@ inline std::error_code verdict_rule_error(const zpci_verdict &v) noexcept
 // cc 3 -> ENODEV, invalid caps/instruction (never issued) -> EINVAL.
 std::error_code verdict_exec_error(const zpci_verdict &v) noexcept;
 
+// The errno of an issued instruction that did not end with cc 0: a program
+// exception (pgm != 0) or cc 1 -> EIO, cc 2 -> EBUSY, cc 3 -> ENODEV.
+std::error_code insn_exec_error(unsigned cc, unsigned pgm) noexcept;
+
 // Put the verdict into a status (rule, cc, status, pgm, cc_valid).
 void verdict_to_status(const zpci_verdict &v, exec_status &st) noexcept;
 
