@@ -16,42 +16,45 @@ declare -A cmd=(
 	[vm]="make vm-check"
 	[vm-stock]="make vm-stock-check"
 )
-declare -A result secs
+declare -A result secs tests
 total_pass=0
 total_fail=0
+total_skip=0
 
-# Test counts of one phase, from its log (ctest) or the guest's JUnit XML.
+# "passed failed skipped" of one phase, from its ctest log or the guest's
+# JUnit XML files; nothing when the phase ran no test runner.
 count_tests() {
-	local phase=$1 log=$2 xml line t f
+	local phase=$1 log=$2 dir line t f s x
 	case $phase in
 	unit|asan)
 		line=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -1)
-		if [ -n "$line" ]; then
-			f=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/' <<<"$line")
-			t=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2/' <<<"$line")
-			echo "$((t - f)) $f"
-			return
-		fi ;;
+		[ -n "$line" ] || return 0
+		f=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/' <<<"$line")
+		t=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2/' <<<"$line")
+		s=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*\*\*Skipped' "$log")
+		echo "$((t - f - s)) $f $s" ;;
 	vm|vm-stock)
-		[ $phase = vm ] && xml=$BUILD/vm/results/patched/gtest.xml
-		[ $phase = vm-stock ] && xml=$BUILD/vm/results/stock/gtest.xml
-		if [ -s "$xml" ]; then
-			line=$(grep -m1 -o '<testsuites [^>]*>' "$xml")
-			t=$(grep -o 'tests="[0-9]*"' <<<"$line" | tr -dc 0-9)
-			f=$(grep -o 'failures="[0-9]*"' <<<"$line" | tr -dc 0-9)
-			local e d
-			e=$(grep -o 'errors="[0-9]*"' <<<"$line" | tr -dc 0-9)
-			d=$(grep -o 'disabled="[0-9]*"' <<<"$line" | tr -dc 0-9)
-			f=$((f + ${e:-0}))
-			echo "$((t - f - ${d:-0})) $f"
-			return
-		fi ;;
+		dir=$BUILD/vm/results/patched
+		[ $phase = vm-stock ] && dir=$BUILD/vm/results/stock
+		t=0 f=0 s=0
+		for x in "$dir"/gtest*.xml; do
+			[ -s "$x" ] || continue
+			line=$(grep -m1 -o '<testsuites [^>]*>' "$x")
+			t=$((t + $(grep -o ' tests="[0-9]*"' <<<"$line" | tr -dc 0-9)))
+			f=$((f + $(grep -o ' failures="[0-9]*"' <<<"$line" | tr -dc 0-9)))
+			f=$((f + $(grep -o ' errors="[0-9]*"' <<<"$line" | tr -dc 0-9)))
+			s=$((s + $(grep -c 'result="skipped"' "$x")))
+		done
+		[ "$t" -gt 0 ] && echo "$((t - f - s)) $f $s" ;;
 	esac
-	echo ""
+	return 0
 }
 
 for p in "${phases[@]}"; do
 	echo "=== check: phase $p: ${cmd[$p]}"
+	# never count a previous run's guest results
+	[ "$p" = vm ] && rm -rf "$BUILD/vm/results/patched"
+	[ "$p" = vm-stock ] && rm -rf "$BUILD/vm/results/stock"
 	start=$(date +%s)
 	if ${cmd[$p]} 2>&1 | tee "$LOGS/$p.log"; then
 		result[$p]=pass
@@ -61,8 +64,9 @@ for p in "${phases[@]}"; do
 	secs[$p]=$(( $(date +%s) - start ))
 	echo "=== check: phase $p: ${result[$p]} in ${secs[$p]} s"
 	counts=$(count_tests "$p" "$LOGS/$p.log")
+	ns=0
 	if [ -n "$counts" ]; then
-		read -r np nf <<<"$counts"
+		read -r np nf ns <<<"$counts"
 		# A phase that failed after its tests passed still counts a failure.
 		if [ "${result[$p]}" = FAIL ] && [ "$nf" -eq 0 ]; then nf=1; fi
 	else
@@ -71,12 +75,14 @@ for p in "${phases[@]}"; do
 	fi
 	total_pass=$((total_pass + np))
 	total_fail=$((total_fail + nf))
+	total_skip=$((total_skip + ns))
+	tests[$p]="$np passed, $nf failed, $ns skipped"
 done
 
 echo
-echo "phase      result  seconds"
+echo "phase      result  seconds  tests"
 for p in "${phases[@]}"; do
-	printf '%-10s %-7s %7s\n' "$p" "${result[$p]}" "${secs[$p]}"
+	printf '%-10s %-7s %7s  %s\n' "$p" "${result[$p]}" "${secs[$p]}" "${tests[$p]}"
 done
-echo "check: $total_pass passed, $total_fail failed"
+echo "check: $total_pass passed, $total_fail failed, $total_skip skipped"
 [ "$total_fail" -eq 0 ]
