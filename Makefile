@@ -5,7 +5,7 @@ JOBS ?= 2
 PREFIX ?= /usr/local
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build check unit-check asan-check kmod-check vm-check vm-stock-check \
+.PHONY: all deps build check unit-check unit-s390x-check asan-check kmod-check vm-check vm-stock-check \
 	bench install clean kmod
 
 all: build
@@ -32,6 +32,14 @@ asan-check: deps
 		-DZPCI_BUILD_BENCH=OFF
 	cmake --build $(BUILD)-asan -j$(JOBS)
 	ctest --test-dir $(BUILD)-asan --output-on-failure -j$(JOBS)
+
+# The unit tests once more, cross-built for s390x and run big-endian
+# under qemu-user: the simulator, ABI structs and netlink parsing on the
+# byte order the product runs on.
+unit-s390x-check:
+	scripts/install-deps.sh host vm
+	tests/vm/fetch.sh >/dev/null
+	tests/unit/run-s390x.sh $(BUILD)-s390x-unit --gtest_output=xml:$(BUILD)-s390x-unit/gtest.xml
 
 kmod-check:
 	scripts/install-deps.sh kmod

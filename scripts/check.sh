@@ -8,10 +8,11 @@ BUILD=${BUILD:-build}
 LOGS=$BUILD/check-logs
 mkdir -p "$LOGS"
 
-phases=(unit asan kmod vm vm-stock)
+phases=(unit asan unit-s390x kmod vm vm-stock)
 declare -A cmd=(
 	[unit]="make unit-check BUILD=$BUILD"
 	[asan]="make asan-check BUILD=$BUILD"
+	[unit-s390x]="make unit-s390x-check BUILD=$BUILD"
 	[kmod]="make kmod-check"
 	[vm]="make vm-check"
 	[vm-stock]="make vm-stock-check"
@@ -33,9 +34,10 @@ count_tests() {
 		t=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2/' <<<"$line")
 		s=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*\*\*Skipped' "$log")
 		echo "$((t - f - s)) $f $s" ;;
-	vm|vm-stock)
+	unit-s390x|vm|vm-stock)
 		dir=$BUILD/vm/results/patched
 		[ $phase = vm-stock ] && dir=$BUILD/vm/results/stock
+		[ $phase = unit-s390x ] && dir=$BUILD-s390x-unit
 		t=0 f=0 s=0
 		for x in "$dir"/gtest*.xml; do
 			[ -s "$x" ] || continue
@@ -55,6 +57,7 @@ for p in "${phases[@]}"; do
 	# never count a previous run's guest results
 	[ "$p" = vm ] && rm -rf "$BUILD/vm/results/patched"
 	[ "$p" = vm-stock ] && rm -rf "$BUILD/vm/results/stock"
+	[ "$p" = unit-s390x ] && rm -f "$BUILD-s390x-unit/gtest.xml"
 	start=$(date +%s)
 	if ${cmd[$p]} 2>&1 | tee "$LOGS/$p.log"; then
 		result[$p]=pass

@@ -11,7 +11,7 @@ pkgs_kmod=(gcc-s390x-linux-gnu sparse dwarves xz-utils curl ca-certificates perl
 	bc flex bison kmod)
 pkgs_vm=(gcc-s390x-linux-gnu g++-s390x-linux-gnu xz-utils curl ca-certificates
 	zstd cpio python3 ninja-build meson libglib2.0-dev libpixman-1-dev
-	libfdt-dev zlib1g-dev dpkg-dev qemu-system-misc qemu-system-data
+	libfdt-dev zlib1g-dev dpkg-dev qemu-system-misc qemu-system-data qemu-user
 	patch kmod make cmake g++ pkg-config libboost-dev dwarves perl bc flex
 	bison)
 
