@@ -82,12 +82,27 @@ struct zpci_io_device {
 	struct zpci_io_op *ops;		/* ZPCI_IO_MAX_OPS, under lock */
 	struct zpci_io_stats stats;
 	struct list_head node;		/* zpci_io_devices, under list lock */
+	/*
+	 * Set once by the vfio release request (hot-unplug, unbind) and
+	 * never cleared: the device is being unregistered and cannot be
+	 * opened again.  Read locklessly between ops, so that a batch
+	 * stops as soon as the removal waits for user space, instead of
+	 * issuing to a function that is going away.  Lives in the vfio
+	 * device, which is freed only after the last user closed it.
+	 */
+	bool gone;
 };
 
 static inline struct zpci_io_device *
 zpci_io_from_core(struct vfio_pci_core_device *core)
 {
 	return container_of(core, struct zpci_io_device, core);
+}
+
+/* The function is going away: refuse batches, stop between ops. */
+static inline bool zpci_io_gone(const struct zpci_io_device *zio)
+{
+	return READ_ONCE(zio->gone);
 }
 
 /* zpci_io_main.c */

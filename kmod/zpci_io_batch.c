@@ -325,6 +325,17 @@ static int zpci_io_run(struct zpci_io_device *zio, u32 nr_ops,
 	for (i = 0; i < nr_ops; i++) {
 		const struct zpci_io_op *op = &zio->ops[i];
 
+		/*
+		 * Removal started (zpci_io_request()): stop before the next
+		 * op, st->done tells how many ran.  Nothing issued yet means
+		 * the batch was refused as a whole.
+		 */
+		if (zpci_io_gone(zio)) {
+			st->failed = i;
+			if (!i)
+				st->flags |= ZPCI_IO_STATUS_REJECTED;
+			return -ENODEV;
+		}
 		if (i && fatal_signal_pending(current)) {
 			st->failed = i;
 			return -EINTR;
@@ -373,6 +384,11 @@ static int zpci_io_submit_locked(struct zpci_io_device *zio,
 {
 	int err;
 
+	/* the function is going away: refuse before looking at the batch */
+	if (zpci_io_gone(zio)) {
+		st->flags |= ZPCI_IO_STATUS_REJECTED;
+		return -ENODEV;
+	}
 	err = zpci_io_check_header(b, count);
 	if (!err && copy_from_user(zio->ops, buf + sizeof(*b),
 				   (size_t)b->nr_ops * sizeof(*zio->ops)))

@@ -241,6 +241,7 @@ static int zpci_io_init_dev(struct vfio_device *vdev)
 	INIT_LIST_HEAD(&zio->node);
 	zio->relaxed_mode = ZPCI_IO_RELAXED_AUTO;
 	zio->nostg_bars = ZPCI_IO_NOSTG_AUTO;
+	zio->gone = false;
 	/* preallocated: a batch allocates nothing but what it must map */
 	zio->ops = kcalloc(ZPCI_IO_MAX_OPS, sizeof(*zio->ops), GFP_KERNEL);
 	if (!zio->ops) {
@@ -267,6 +268,27 @@ static void zpci_io_release_dev(struct vfio_device *vdev)
 	vfio_pci_core_release_dev(vdev);
 }
 
+/*
+ * vfio asks user space to release the device because the function is being
+ * removed (hot-unplug, unbind) and waits for it.  Mark the function gone
+ * first, so that every batch from now on fails with ENODEV instead of
+ * issuing to a function the platform is taking away; a batch that is
+ * running stops before its next op, so an ISM move cannot signal after the
+ * removal started.  The store is ordered before the user's wake-up by the
+ * eventfd signal in vfio_pci_core_request().  zio stays valid: vfio calls
+ * this while the device is still registered, and frees it only after the
+ * last close (zpci_io_release_dev()).
+ */
+static void zpci_io_request(struct vfio_device *vdev, unsigned int count)
+{
+	struct vfio_pci_core_device *core =
+		container_of(vdev, struct vfio_pci_core_device, vdev);
+	struct zpci_io_device *zio = zpci_io_from_core(core);
+
+	WRITE_ONCE(zio->gone, true);
+	vfio_pci_core_request(vdev, count);
+}
+
 static const struct vfio_device_ops zpci_io_vfio_ops = {
 	.name = "zpci-io-vfio-pci",
 	.init = zpci_io_init_dev,
@@ -281,7 +303,7 @@ static const struct vfio_device_ops zpci_io_vfio_ops = {
 	.read = vfio_pci_core_read,
 	.write = vfio_pci_core_write,
 	.mmap = vfio_pci_core_mmap,
-	.request = vfio_pci_core_request,
+	.request = zpci_io_request,
 	.match = vfio_pci_core_match,
 #ifdef ZPCI_IO_HAVE_MATCH_TOKEN_UUID
 	.match_token_uuid = vfio_pci_core_match_token_uuid,

@@ -32,7 +32,12 @@
  *   EACCES  driver policy: config space, MSI-X table or PBA
  *   EFAULT  a buffer or status address could not be pinned or written
  *   EIO     the instruction ended with cc 1 or an exception (see status)
- *   ENODEV  the function is gone or its handle invalid (cc 3)
+ *   ENODEV  the function is gone or its handle invalid (cc 3), or it is
+ *           being removed (hot-unplug, unbind: vfio asked user space to
+ *           release the device).  From that request on every batch is
+ *           refused before anything is issued (REJECTED), and a running
+ *           batch stops between two ops (status.done tells how many ran);
+ *           the info block still reads.  Release the device (close it).
  *   EBUSY   the function stayed busy (cc 2) after the driver's retries
  *   EINTR   a signal arrived between two ops (status.done tells how many ran)
  *

@@ -1791,11 +1791,14 @@ bool wait_until(const std::function<bool()> &cond, int timeout_ms)
 
 // QMP device_del of the ISM-like function while a thread keeps issuing
 // batches on it.  The guest kernel's removal asks the user to release the
-// device (vfio REQ eventfd) and waits; every call until the release must
-// succeed or fail with a clean errno (ENODEV, EIO, EBUSY); after the
-// release the function disappears, nothing stays pinned and the module's
-// reference count drops back.  Run last (guest.sh sets ZPCI_HOTUNPLUG=1):
-// the function is gone afterwards.
+// device (vfio REQ eventfd) and waits.  The driver marks the function gone
+// before it asks, so from the request on every call fails with ENODEV:
+// a new batch is refused before anything is issued (REJECTED, done 0), a
+// running one stops between ops (done = ops completed).  No call may
+// succeed after the first ENODEV, none may fail otherwise, the info block
+// still reads; after the release the function disappears, nothing stays
+// pinned and the module's reference count drops back.  Run last (guest.sh
+// sets ZPCI_HOTUNPLUG=1): the function is gone afterwards.
 TEST(HotUnplug, IsmDuringIo)
 {
 	if (env_or("ZPCI_HOTUNPLUG", "0") != "1")
@@ -1822,26 +1825,57 @@ TEST(HotUnplug, IsmDuringIo)
 	const std::uint64_t area = kHotUnplugArea;
 	Manifest::get().scratch("ism", area, area_len, test_label());
 	std::atomic<bool> stop{false};
-	std::atomic<std::uint64_t> ok{0}, clean{0}, bad{0};
+	// set once the release request was seen: every batch started after
+	// that must fail with ENODEV
+	std::atomic<bool> req_seen{false};
+	std::atomic<std::uint64_t> ok{0}, enodev{0}, enodev_mid{0}, bad{0}, bad_status{0};
+	std::atomic<std::uint64_t> ok_after_enodev{0}, ok_after_request{0};
 	std::atomic<int> bad_errno{0};
+	std::atomic<std::uint32_t> mid_done{0};	// status.done of the last mid-batch stop
 	std::atomic<bool> finished{false};
 	std::atomic<long> worker_tid{0};
+	std::string bad_status_what;	// the first inconsistent status, by the worker
 	std::thread worker([&] {
 		worker_tid = gettid();
 		AlignedBuf src(4096);
 		pattern_fill(src.data(), 4096, 99, 0);
 		std::uint8_t back[8];
 		for (std::uint64_t i = 0; !stop.load(); i++) {
+			// 240 blocks (the area 15 times) and a load: the batch
+			// takes far longer than the user space around it, so the
+			// request usually lands inside one, which must stop
+			// between two ops
 			Batch b;
-			std::uint64_t off = area + (i % (area_len / 4096)) * 4096;
-			b.add(ZPCI_IO_OP_PCISTB, kDataBar, off, src.data(), 4096);
-			b.add(ZPCI_IO_OP_PCILG, kDataBar, off, back, 8);
+			for (std::uint64_t blk = 0; blk < 15 * (area_len / 4096); blk++)
+				b.add(ZPCI_IO_OP_PCISTB, kDataBar, area + blk % (area_len / 4096) * 4096,
+				      src.data(), 4096);
+			b.add(ZPCI_IO_OP_PCILG, kDataBar, area + (i % (area_len / 4096)) * 4096, back, 8);
+			bool after_request = req_seen.load();
 			SubmitResult r = submit(f, b);
-			if (r.rc == static_cast<long>(b.size()))
+			if (r.rc == static_cast<long>(b.size())) {
 				ok++;
-			else if (r.err == ENODEV || r.err == EIO || r.err == EBUSY)
-				clean++;
-			else {
+				if (enodev.load())
+					ok_after_enodev++;
+				if (after_request)
+					ok_after_request++;
+			} else if (r.err == ENODEV) {
+				enodev++;
+				const zpci_io_status &st = r.status;
+				bool rejected = st.flags & ZPCI_IO_STATUS_REJECTED;
+				if (st.done) {
+					enodev_mid++;
+					mid_done = st.done;
+				}
+				if (st.error != -ENODEV || st.done >= b.nr_ops() || st.failed != st.done ||
+				    (st.flags & ZPCI_IO_STATUS_CC_VALID) || rejected != (st.done == 0)) {
+					if (!bad_status.load())
+						bad_status_what = "status.error " + std::to_string(st.error) +
+								  " done " + std::to_string(st.done) +
+								  " failed " + std::to_string(st.failed) +
+								  " flags " + std::to_string(st.flags);
+					bad_status++;
+				}
+			} else {
 				bad++;
 				bad_errno = r.err;
 			}
@@ -1860,6 +1894,7 @@ TEST(HotUnplug, IsmDuringIo)
 		pollfd p{efd, POLLIN, 0};
 		requested = poll(&p, 1, 60000) == 1;
 		EXPECT_TRUE(requested) << "no vfio release request within 60 s";
+		req_seen = requested;
 		// Keep the I/O going a little while the removal waits for us.
 		usleep(300000);
 	}
@@ -1884,13 +1919,41 @@ TEST(HotUnplug, IsmDuringIo)
 	worker.join();
 	::testing::Test::RecordProperty("ok_before_unplug", std::to_string(ok_before));
 	::testing::Test::RecordProperty("ok_total", std::to_string(ok.load()));
-	::testing::Test::RecordProperty("clean_errors", std::to_string(clean.load()));
-	std::printf("hot-unplug: %llu batches ok (%llu before device_del), %llu clean errors, "
+	::testing::Test::RecordProperty("enodev", std::to_string(enodev.load()));
+	::testing::Test::RecordProperty("enodev_mid_batch", std::to_string(enodev_mid.load()));
+	std::printf("hot-unplug: %llu batches ok (%llu before device_del), %llu ENODEV (%llu mid-batch, done %u of %zu), "
+		    "%llu ok after the first ENODEV, %llu ok after the release request, "
 		    "%llu other errors, release requested: %s\n",
 		    (unsigned long long)ok.load(), (unsigned long long)ok_before,
-		    (unsigned long long)clean.load(), (unsigned long long)bad.load(),
+		    (unsigned long long)enodev.load(), (unsigned long long)enodev_mid.load(), mid_done.load(),
+		    static_cast<std::size_t>(15 * (area_len / 4096) + 1),
+		    (unsigned long long)ok_after_enodev.load(),
+		    (unsigned long long)ok_after_request.load(), (unsigned long long)bad.load(),
 		    requested ? "yes" : "no");
-	EXPECT_EQ(bad.load(), 0u) << "unclean errno " << errno_name(bad_errno.load());
+	EXPECT_EQ(bad.load(), 0u) << "errno other than ENODEV: " << errno_name(bad_errno.load());
+	if (requested) {
+		EXPECT_GE(enodev.load(), 1u) << "no call failed with ENODEV after the release request";
+		EXPECT_EQ(ok_after_request.load(), 0u) << "batches succeeded after the release request";
+	}
+	EXPECT_EQ(ok_after_enodev.load(), 0u) << "batches succeeded after the first ENODEV";
+	EXPECT_EQ(bad_status.load(), 0u) << "inconsistent ENODEV status: " << bad_status_what;
+
+	if (requested) {
+		// Still open, not yet released: a new batch is refused whole,
+		// and the info block still reads.
+		AlignedBuf src(4096);
+		Batch b;
+		b.add(ZPCI_IO_OP_PCISTB, kDataBar, area, src.data(), 4096);
+		SubmitResult r = submit(f, b);
+		EXPECT_EQ(r.err, ENODEV) << errno_name(r.err);
+		EXPECT_EQ(r.status.error, -ENODEV);
+		EXPECT_EQ(r.status.done, 0u);
+		EXPECT_EQ(r.status.failed, 0u);
+		EXPECT_TRUE(r.status.flags & ZPCI_IO_STATUS_REJECTED) << "flags " << r.status.flags;
+		zpci_io_info info{};
+		EXPECT_EQ(f.read_info(&info), 0) << "info block after the release request";
+		EXPECT_EQ(info.fid, f.info().fid);
+	}
 
 	// Release: the removal completes, QEMU reports the device deleted.
 	f.close();
