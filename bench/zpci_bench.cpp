@@ -96,6 +96,21 @@ bool has_flag(int argc, char **argv, const char *prefix)
 	return false;
 }
 
+// The caps of the function behind spec, read from the function itself,
+// into the benchmark context under key_*.
+void add_caps_context(const std::string &key, const std::string &spec)
+{
+	auto p = zpci::open_path(spec);
+	if (!p) {
+		benchmark::AddCustomContext(key, "unavailable: " + p.error().message());
+		return;
+	}
+	const zpci_caps &c = (*p)->caps();
+	benchmark::AddCustomContext(key + "_maxstbl", std::to_string(c.maxstbl));
+	benchmark::AddCustomContext(key + "_relaxed", zpci_caps_relaxed(&c) ? "1" : "0");
+	benchmark::AddCustomContext(key + "_pft", std::to_string(c.pft));
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -168,38 +183,18 @@ int main(int argc, char **argv)
 		}
 		benchmark::AddCustomContext("zpci_backend", "sim");
 		// From the functions themselves, not restated here.
-		for (const char *model : {"strict", "ism"}) {
-			auto p = zpci::open_path(std::string("sim:") + model);
-			std::string key = std::string("zpci_") + model;
-			if (!p) {
-				benchmark::AddCustomContext(key, "unavailable: " + p.error().message());
-				continue;
-			}
-			const zpci_caps &c = (*p)->caps();
-			benchmark::AddCustomContext(key + "_maxstbl", std::to_string(c.maxstbl));
-			benchmark::AddCustomContext(key + "_relaxed",
-						    zpci_caps_relaxed(&c) ? "1" : "0");
-			benchmark::AddCustomContext(key + "_pft", std::to_string(c.pft));
-		}
+		for (const char *model : {"strict", "ism"})
+			add_caps_context(std::string("zpci_") + model,
+					 std::string("sim:") + model);
 		benchmark::AddCustomContext("zpci_sim_syscall",
 			"+sys: one real system call (getppid) per device call");
 	} else {
 		backends.push_back({pci, "region:" + pci, "fallback:" + pci, bar, offset});
 		benchmark::AddCustomContext("zpci_backend", "vfio " + pci);
 		benchmark::AddCustomContext("zpci_bar", std::to_string(bar));
-		for (const char *kind : {"region", "fallback"}) {
-			auto p = zpci::open_path(std::string(kind) + ":" + pci);
-			std::string key = std::string("zpci_") + kind;
-			if (!p) {
-				benchmark::AddCustomContext(key, "unavailable: " + p.error().message());
-				continue;
-			}
-			const zpci_caps &c = (*p)->caps();
-			benchmark::AddCustomContext(key + "_maxstbl", std::to_string(c.maxstbl));
-			benchmark::AddCustomContext(key + "_relaxed",
-						    zpci_caps_relaxed(&c) ? "1" : "0");
-			benchmark::AddCustomContext(key + "_pft", std::to_string(c.pft));
-		}
+		for (const char *kind : {"region", "fallback"})
+			add_caps_context(std::string("zpci_") + kind,
+					 std::string(kind) + ":" + pci);
 	}
 
 	static std::vector<backend> keep;

@@ -344,37 +344,30 @@ result<std::size_t> sim_function::submit(std::span<const op> ops,
 result<void> sim_function::bar_write(unsigned bar, std::uint64_t offset,
 				     const void *src, std::size_t len) noexcept
 {
-	stats_.bar_calls++;
-	if (syscall_)
-		kernel_crossing();
-	if (len == 0 || len > 8 || bar > ZPCI_PCIAS_BAR_MAX || !src)
-		return std::unexpected(sys_error(EINVAL));
-	op o;
-	o.kind = insn::pcistg;
-	o.pcias = static_cast<std::uint8_t>(bar);
-	o.len = static_cast<std::uint32_t>(len);
-	o.offset = offset;
-	o.addr = reinterpret_cast<std::uintptr_t>(src);
-	exec_status st;
-	if (std::error_code ec = exec_one(o, st))
-		return std::unexpected(ec);
-	return {};
+	return bar_access(insn::pcistg, bar, offset, src, len);
 }
 
 result<void> sim_function::bar_read(unsigned bar, std::uint64_t offset,
 				    void *dst, std::size_t len) noexcept
 {
+	return bar_access(insn::pcilg, bar, offset, dst, len);
+}
+
+result<void> sim_function::bar_access(insn kind, unsigned bar,
+				      std::uint64_t offset, const void *buf,
+				      std::size_t len) noexcept
+{
 	stats_.bar_calls++;
 	if (syscall_)
 		kernel_crossing();
-	if (len == 0 || len > 8 || bar > ZPCI_PCIAS_BAR_MAX || !dst)
+	if (len == 0 || len > 8 || bar > ZPCI_PCIAS_BAR_MAX || !buf)
 		return std::unexpected(sys_error(EINVAL));
 	op o;
-	o.kind = insn::pcilg;
+	o.kind = kind;
 	o.pcias = static_cast<std::uint8_t>(bar);
 	o.len = static_cast<std::uint32_t>(len);
 	o.offset = offset;
-	o.addr = reinterpret_cast<std::uintptr_t>(dst);
+	o.addr = reinterpret_cast<std::uintptr_t>(buf);
 	exec_status st;
 	if (std::error_code ec = exec_one(o, st))
 		return std::unexpected(ec);

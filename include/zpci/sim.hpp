@@ -140,6 +140,9 @@ private:
 			  zpci_verdict &v) noexcept;
 	// One instruction; fills st on failure.
 	std::error_code exec_one(const op &o, exec_status &st) noexcept;
+	// One <= 8-byte access of the bar_device interface, as PCISTG/PCILG.
+	result<void> bar_access(insn kind, unsigned bar, std::uint64_t offset,
+				const void *buf, std::size_t len) noexcept;
 	void raise_signal(const op &o) noexcept;
 
 	std::unique_ptr<shm> shm_;

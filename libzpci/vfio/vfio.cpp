@@ -335,6 +335,24 @@ result<device_info> query(vfio_handle &h) noexcept
 	return info;
 }
 
+// The shared handle of a function and what its vfio device reports.
+struct opened {
+	std::shared_ptr<vfio_handle> h;
+	device_info info;
+};
+
+result<opened> acquire_and_query(std::string_view pci_addr,
+				 const open_options &opt) noexcept
+{
+	auto h = acquire(pci_addr, opt);
+	if (!h)
+		return std::unexpected(h.error());
+	auto info = query(**h);
+	if (!info)
+		return std::unexpected(info.error());
+	return opened{std::move(*h), std::move(*info)};
+}
+
 result<device_info> query_device(std::string_view pci_addr,
 				 const open_options &opt) noexcept
 {
@@ -355,26 +373,24 @@ result<device_info> query_device(std::string_view pci_addr,
 result<std::unique_ptr<zpci::region_device>>
 open_region_device(std::string_view pci_addr, const open_options &opt) noexcept
 {
-	auto h = acquire(pci_addr, opt);
-	if (!h)
-		return std::unexpected(h.error());
-	auto info = query(**h);
-	if (!info)
-		return std::unexpected(info.error());
-	if (!info->io_region)
+	auto o = acquire_and_query(pci_addr, opt);
+	if (!o)
+		return std::unexpected(o.error());
+	const device_info &info = o->info;
+	if (!info.io_region)
 		return std::unexpected(sys_error(ENODEV));
-	if (info->io_error)
-		return std::unexpected(info->io_error);
-	auto caps = region_caps(*info->io);
+	if (info.io_error)
+		return std::unexpected(info.io_error);
+	auto caps = region_caps(*info.io);
 	if (!caps)
 		return std::unexpected(caps.error());
 	try {
 		std::size_t bytes = sizeof(zpci_io_batch) +
-				    std::size_t(info->io->max_ops) * sizeof(zpci_io_op);
+				    std::size_t(info.io->max_ops) * sizeof(zpci_io_op);
 		std::vector<std::uint64_t> buf((bytes + 7) / 8);
-		std::uint64_t req = info->io_region->offset + ZPCI_IO_REQ_OFFSET;
+		std::uint64_t req = info.io_region->offset + ZPCI_IO_REQ_OFFSET;
 		return std::make_unique<vfio_region_device>(
-			*h, *caps, *info->io, req, std::move(buf));
+			o->h, *caps, *info.io, req, std::move(buf));
 	} catch (...) {
 		return std::unexpected(sys_error(ENOMEM));
 	}
@@ -383,23 +399,21 @@ open_region_device(std::string_view pci_addr, const open_options &opt) noexcept
 result<std::unique_ptr<zpci::bar_device>>
 open_bar_device(std::string_view pci_addr, const open_options &opt) noexcept
 {
-	auto h = acquire(pci_addr, opt);
-	if (!h)
-		return std::unexpected(h.error());
-	auto info = query(**h);
-	if (!info)
-		return std::unexpected(info.error());
+	auto o = acquire_and_query(pci_addr, opt);
+	if (!o)
+		return std::unexpected(o.error());
+	const device_info &info = o->info;
 	// With the driver bound its info is the better source, if acceptable.
-	zpci_caps caps = fallback_caps(*info);
-	if (info->io && !info->io_error) {
-		if (auto c = region_caps(*info->io))
+	zpci_caps caps = fallback_caps(info);
+	if (info.io && !info.io_error) {
+		if (auto c = region_caps(*info.io))
 			caps = *c;
 	}
 	if (!zpci_caps_valid(&caps))
 		return std::unexpected(proto());
 	try {
-		return std::make_unique<vfio_bar_device>(*h, caps,
-							 info->bars);
+		return std::make_unique<vfio_bar_device>(o->h, caps,
+							 info.bars);
 	} catch (...) {
 		return std::unexpected(sys_error(ENOMEM));
 	}
