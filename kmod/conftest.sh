@@ -6,6 +6,15 @@
 # conftest/<name>.c that compiles (with -Werror) defines
 # ZPCI_IO_HAVE_<NAME> in the generated header.
 #
+# A probe that does not compile is only an answer ("feature absent") when
+# every compiler error points at a source line naming the feature: each
+# probe except baseline carries a line
+#   /* conftest-absent: <extended regex> */
+# and an error on a line that does not match it (a missing header, a
+# broken compiler, an error inside a kernel header, no error message at
+# all) fails the build loudly with the compiler output, instead of
+# silently dropping a feature a newer kernel may require.
+#
 # Usage: conftest.sh OUT_HEADER SCRATCH_DIR -- <kbuild make args (KDIR etc.)>
 #   The make args are passed to `make -C $KDIR M=SCRATCH_DIR`: ARCH,
 #   CROSS_COMPILE, CC ...; KDIR=... must be among them.
@@ -57,11 +66,27 @@ tmp=$(mktemp "$out.tmp.XXXXXX")
 } >"$tmp"
 mv -f "$tmp" "$out"
 
-# The baseline probe must compile; if it does not, the kernel tree (or the
-# compiler) is unusable, and every other answer would be wrong.
-if [ ! -s "$scratch/baseline.o" ]; then
-	echo "conftest: baseline probe failed against $kdir:" >&2
-	grep -E 'error|Error' "$scratch/make.log" | head -n 20 >&2 || tail -n 20 "$scratch/make.log" >&2
+loud() {
+	echo "conftest: $1 against $kdir; compiler output:" >&2
+	sed 's/^/  /' "$scratch/make.log" | tail -n 60 >&2
 	rm -f "$out"
 	exit 1
-fi
+}
+
+# The baseline probe must compile; if it does not, the kernel tree (or the
+# compiler) is unusable, and every other answer would be wrong.
+[ -s "$scratch/baseline.o" ] || loud "baseline probe failed"
+
+for n in "${probes[@]}"; do
+	[ -s "$scratch/$n.o" ] && continue
+	re=$(sed -n 's|^/\* conftest-absent: \(.*\) \*/$|\1|p' "$here/conftest/$n.c")
+	[ -n "$re" ] || loud "probe $n failed and has no conftest-absent line"
+	lines=$(grep -E "(^|/)$n\.c:[0-9]+:[0-9]+: (fatal )?error:" "$scratch/make.log" |
+		sed -E "s/.*$n\.c:([0-9]+):.*/\1/" | sort -un || true)
+	[ -n "$lines" ] || loud "probe $n failed without a compiler error in it"
+	for l in $lines; do
+		src=$(sed -n "${l}p" "$scratch/$n.c")
+		grep -qE -- "$re" <<<"$src" ||
+			loud "probe $n failed at line $l ('$src'), not on a line naming the feature /$re/"
+	done
+done

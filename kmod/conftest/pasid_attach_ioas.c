@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* vfio_device_ops.pasid_attach_ioas with the physical-device helpers */
+/* conftest-absent: pasid_(attach|detach)_ioas */
 #include <linux/vfio.h>
 #include <linux/vfio_pci_core.h>
 
