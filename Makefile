@@ -4,6 +4,9 @@ BUILD ?= build
 JOBS ?= 2
 PREFIX ?= /usr/local
 CMAKE_FLAGS ?=
+# Downloads and expensive builds (kernels, sysroot, the test QEMU) are
+# cached per user, shared by every clone: see scripts/debfetch.sh.
+export ZPCI_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/zpci
 
 .PHONY: all deps build check unit-check unit-s390x-check asan-check kmod-check vm-check vm-stock-check \
 	bench install clean kmod

@@ -2,6 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make -C kmod check: every stage must be clean (no warning at all).
+#   fetcher     scripts/test-debfetch.sh: the Debian fetcher every stage
+#               below depends on, against a fake mirror (missing newest
+#               file -> fallback, checksum mismatch -> refused)
 #   build       cross-build against the reference kernel (Debian
 #               bookworm-backports s390x 6.12), full modpost and BTF
 #   sparse      the same with C=2 CHECK=sparse
@@ -13,19 +16,21 @@
 #               through scripts/s390x-gcc-compat and the kernel's modpost
 #               (built for a newer glibc) is replaced by a check that every
 #               undefined symbol is exported by that kernel
-# Usage: check.sh [stage...]   (default: all four)
+# Usage: check.sh [stage...]   (default: all five)
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 kmod=$(cd "$here/.." && pwd)
 repo=$(cd "$kmod/.." && pwd)
-export ZPCI_CACHE=${ZPCI_CACHE:-$repo/build/cache}
+# ZPCI_CACHE: the user-level download cache (default ~/.cache/zpci)
+# shellcheck source=../../scripts/debfetch.sh
+. "$repo/scripts/debfetch.sh"
 second_suites=${ZPCI_SECOND_SUITES:-sid trixie}
 out=$repo/build/kmod-check
 mkdir -p "$out"
 
 stages=("$@")
-[ ${#stages[@]} -eq 0 ] && stages=(build sparse checkpatch second)
+[ ${#stages[@]} -eq 0 ] && stages=(fetcher build sparse checkpatch second)
 failed=()
 
 note() { echo "kmod-check: $*"; }
@@ -39,6 +44,15 @@ ref_env() {
 	"$here/fetch-kernel.sh" --quiet || return 1
 	# shellcheck disable=SC1091
 	. "$ZPCI_CACHE/kernel/current.env"
+}
+
+stage_fetcher() {
+	local log=$out/fetcher.log
+	if ! "$repo/scripts/test-debfetch.sh" >"$log" 2>&1; then
+		fail fetcher "see $log"
+		return
+	fi
+	note "ok fetcher: $(tail -n 1 "$log")"
 }
 
 stage_build() {
@@ -132,7 +146,7 @@ stage_second() {
 
 for s in "${stages[@]}"; do
 	case "$s" in
-	build|sparse|checkpatch|second) "stage_$s" ;;
+	fetcher|build|sparse|checkpatch|second) "stage_$s" ;;
 	*) echo "kmod-check: unknown stage '$s'" >&2; exit 2 ;;
 	esac
 done

@@ -8,13 +8,16 @@
 #
 # Usage: fetch-checkpatch.sh [--suite SUITE] [--series X.Y]
 #   default: bookworm-backports, 6.12 (the reference kernel's source)
-# Idempotent and safe to run concurrently (flock + temp dir + rename).
+# The .deb comes through scripts/debfetch.sh (SHA256-checked, next-newest
+# version if the archive lost the newest).  Idempotent and safe to run
+# concurrently (flock + temp dir + rename).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-cache=${ZPCI_CACHE:-$repo/build/cache}
-mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# shellcheck source=../../scripts/debfetch.sh
+. "$repo/scripts/debfetch.sh"
+cache=$ZPCI_CACHE
 suite=bookworm-backports
 series=6.12
 
@@ -27,51 +30,41 @@ while [ $# -gt 0 ]; do
 done
 case "$suite" in *[!a-z0-9-]*|'') echo "fetch-checkpatch: bad suite" >&2; exit 2 ;; esac
 case "$series" in *[!0-9.]*|'') echo "fetch-checkpatch: bad series" >&2; exit 2 ;; esac
+debfetch_need || exit 1
+export DEBFETCH_QUIET=1
 
-mkdir -p "$cache/checkpatch" "$cache/index"
+mkdir -p "$cache/checkpatch"
 exec 9>"$cache/checkpatch/.lock"
 flock 9
 
-idx=$cache/index/$suite-s390x.Packages
-if [ ! -s "$idx" ] || [ -n "$(find "$idx" -mmin +60 2>/dev/null)" ]; then
-	tmp=$(mktemp "$idx.tmp.XXXXXX")
-	if curl -fsSL --retry 3 "$mirror/dists/$suite/main/binary-s390x/Packages.xz" |
-	   xz -dc >"$tmp" && [ -s "$tmp" ]; then
-		mv -f "$tmp" "$idx"
-	else
-		rm -f "$tmp"
-		[ -s "$idx" ] || { echo "fetch-checkpatch: no index for $suite" >&2; exit 1; }
+# The version directory is named after the .deb; a cached one is used
+# without downloading the (large) source .deb again.
+index=$(debfetch_index "$suite" s390x) || exit 1
+ver=''
+while IFS=$'\t' read -r v _; do
+	if [ -x "$cache/checkpatch/$v/checkpatch.pl" ]; then
+		ver=$v
+		break
 	fi
-fi
-
-read -r fn sum ver < <(awk -v want="linux-source-$series" '
-	/^Package: / { p = $2; fn = ""; sum = ""; v = "" }
-	/^Version: / { v = $2 }
-	/^Filename: / { fn = $2 }
-	/^SHA256: / { sum = $2 }
-	/^$/ { if (p == want && fn != "") { print fn, sum, v; exit } p = "" }
-	END { if (p == want && fn != "") print fn, sum, v }
-' "$idx") || true
-if [ -z "${fn:-}" ]; then
-	echo "fetch-checkpatch: linux-source-$series not in $suite" >&2
-	exit 1
+done < <(debfetch_records "$index" "linux-source-$series" | cut -f2 | sed 's/$/\t-/' | debfetch_sort_desc)
+if [ -z "$ver" ]; then
+	deb=$(debfetch_deb "$suite" s390x "linux-source-$series") || {
+		echo "fetch-checkpatch: cannot fetch linux-source-$series from $suite" >&2
+		exit 1
+	}
+	ver=$(dpkg-deb -f "$deb" Version)
 fi
 
 dest=$cache/checkpatch/$ver
 if [ ! -x "$dest/checkpatch.pl" ]; then
 	work=$(mktemp -d "$cache/checkpatch/tmp.XXXXXX")
 	trap 'rm -rf "$work"' EXIT
-	echo "fetch-checkpatch: downloading $(basename "$fn")" >&2
-	curl -fsSL --retry 3 -o "$work/src.deb" "$mirror/$fn"
-	echo "$sum  $work/src.deb" | sha256sum -c --status ||
-		{ echo "fetch-checkpatch: checksum mismatch" >&2; exit 1; }
 	# The .deb holds usr/src/linux-source-X.Y.tar.xz; take three files.
-	dpkg-deb --fsys-tarfile "$work/src.deb" |
+	dpkg-deb --fsys-tarfile "$deb" |
 		tar -xO --wildcards './usr/src/linux-source-*.tar.*' |
 		tar -xJ -C "$work" --wildcards --strip-components=2 \
 			'*/scripts/checkpatch.pl' '*/scripts/spelling.txt' \
 			'*/scripts/const_structs.checkpatch'
-	rm -f "$work/src.deb"
 	mkdir -p "$work/out"
 	mv "$work/checkpatch.pl" "$work/spelling.txt" \
 		"$work/const_structs.checkpatch" "$work/out/"

@@ -12,8 +12,11 @@
 #             bookworm-backports, else the newest the suite has)
 #   --env     env file name under $ZPCI_CACHE/kernel (default: "current" for
 #             the reference kernel, the suite's name otherwise)
-# Env:  ZPCI_CACHE (default <repo>/build/cache), DEBIAN_MIRROR
-#       (default http://deb.debian.org/debian).
+# Env:  ZPCI_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/zpci), DEBIAN_MIRROR
+#       (default http://deb.debian.org/debian).  Downloads go through
+#       scripts/debfetch.sh: SHA256-checked, and when the archive no longer
+#       has the newest kernel its index names, the next-newest complete set
+#       is used (and that is said on stderr).
 #
 # Result ($ZPCI_CACHE/kernel/<env>.env, shell syntax, also printed):
 #   ZPCI_KVER      kernel release, e.g. 6.12.95+deb12-s390x (uname -r)
@@ -26,13 +29,15 @@
 # Idempotent and safe to run concurrently: downloads go to a temporary name
 # and are renamed after their SHA256 matched the index, unpacking happens
 # in a temporary directory renamed into place, and one flock serialises
-# the work per kernel version.
+# the work per kernel version.  Unpacked kernels no env file names and
+# unused for 30 days are removed.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-cache=${ZPCI_CACHE:-$repo/build/cache}
-mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# shellcheck source=../../scripts/debfetch.sh
+. "$repo/scripts/debfetch.sh"
+cache=$ZPCI_CACHE
 suite=bookworm-backports
 series=
 envname=
@@ -44,7 +49,7 @@ while [ $# -gt 0 ]; do
 	--series) series=$2; shift 2 ;;
 	--env) envname=$2; shift 2 ;;
 	--quiet) quiet=1; shift ;;
-	-h|--help) sed -n '3,27p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,32p' "$0"; exit 0 ;;
 	*) echo "fetch-kernel: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 done
@@ -62,100 +67,35 @@ if [ -z "$envname" ]; then
 fi
 case "$envname" in *[!A-Za-z0-9._-]*|'') echo "fetch-kernel: bad env name" >&2; exit 2 ;; esac
 
-for tool in curl xz dpkg-deb sha256sum flock awk sort; do
+for tool in dpkg-deb sort; do
 	command -v "$tool" >/dev/null || {
 		echo "fetch-kernel: '$tool' missing (scripts/install-deps.sh kmod)" >&2
 		exit 1
 	}
 done
+debfetch_need || exit 1
+[ "$quiet" = 0 ] || export DEBFETCH_QUIET=1
 
 log() { [ "$quiet" = 1 ] || echo "fetch-kernel: $*" >&2; }
 
 kcache=$cache/kernel
-debs=$cache/debs
-idx=$cache/index
-mkdir -p "$kcache" "$debs" "$idx"
+mkdir -p "$kcache"
 
-# Download $1 (URL) to $2 atomically; $3 = expected sha256 or empty.
-fetch() {
-	local url=$1 dst=$2 sum=${3:-} tmp
-	if [ -s "$dst" ] && { [ -z "$sum" ] || echo "$sum  $dst" | sha256sum -c --status; }; then
-		return 0
-	fi
-	tmp=$(mktemp "$dst.tmp.XXXXXX")
-	log "downloading $url"
-	if ! curl -fsSL --retry 3 -o "$tmp" "$url"; then
-		rm -f "$tmp"
-		echo "fetch-kernel: download failed: $url" >&2
-		return 1
-	fi
-	if [ -n "$sum" ] && ! echo "$sum  $tmp" | sha256sum -c --status; then
-		rm -f "$tmp"
-		echo "fetch-kernel: checksum mismatch: $url" >&2
-		return 1
-	fi
-	mv -f "$tmp" "$dst"
+# A set already unpacked (stamp names the same packages) needs no download.
+have_unpacked() {
+	local stamp=$kcache/$1-s390x/.complete
+	[ -e "$stamp" ] && [ "$(cat "$stamp")" = "$2" ]
 }
-
-# The Packages index of one architecture, refreshed at most every hour.
-index() {
-	local arch=$1 f tmp
-	f=$idx/$suite-$arch.Packages
-	if [ ! -s "$f" ] || [ -n "$(find "$f" -mmin +60 2>/dev/null)" ]; then
-		tmp=$(mktemp "$f.tmp.XXXXXX")
-		log "fetching $suite/$arch Packages index"
-		if curl -fsSL --retry 3 "$mirror/dists/$suite/main/binary-$arch/Packages.xz" |
-		   xz -dc >"$tmp" && [ -s "$tmp" ]; then
-			mv -f "$tmp" "$f"
-		else
-			rm -f "$tmp"
-			# A stale index still names files that exist most of the time.
-			[ -s "$f" ] || { echo "fetch-kernel: no index for $suite/$arch" >&2; return 1; }
-			log "using stale index $f"
-		fi
-	fi
-	echo "$f"
-}
-
-# Print "Filename SHA256" of package $2 in index $1.
-lookup() {
-	awk -v want="$2" '
-		/^Package: / { p = $2; fn = ""; sum = "" }
-		/^Filename: / { fn = $2 }
-		/^SHA256: / { sum = $2 }
-		/^$/ { if (p == want && fn != "") { print fn, sum; exit } p = "" }
-		END { if (p == want && fn != "") print fn, sum }
-	' "$1"
-}
-
-s390_idx=$(index s390x)
-amd64_idx=$(index amd64)
-
-# Newest linux-image-<abi>-s390x of the series (signed images are amd64/arm64
-# only, so s390x has the plain package).
-pattern='^linux-image-[0-9]+\.[0-9]+\.[0-9]+.*-s390x$'
-abi=$(awk '/^Package: /{print $2}' "$s390_idx" | grep -E "$pattern" |
-	sed -e 's/^linux-image-//' -e 's/-s390x$//' |
-	{ if [ -n "$series" ]; then grep -F "$series." || true; else cat; fi } |
-	awk -v s="$series" 'index($0, s ".") == 1 || s == ""' |
-	grep -v -- '-dbg$' | sort -V | tail -n 1)
-if [ -z "$abi" ]; then
-	echo "fetch-kernel: no linux-image-${series:-*}*-s390x in $suite" >&2
+# shellcheck disable=SC2034 # read by debfetch_kernel
+DEBFETCH_KHAVE=have_unpacked
+debfetch_kernel "$suite" "$series" || {
+	echo "fetch-kernel: cannot fetch a ${series:-} kernel from $suite" >&2
 	exit 1
-fi
+}
+abi=$DEBFETCH_KABI
 kver=$abi-s390x
+want_stamp=$DEBFETCH_KSET
 log "kernel $kver from $suite"
-
-pkgs_s390="linux-image-$kver linux-headers-$kver linux-headers-$abi-common"
-# Newer Debian kernels split the image package: linux-image-* is then a
-# small metapackage depending on linux-binary-* (vmlinuz, System.map) and
-# linux-modules-* (the .ko files).  Take them when the suite has them.
-for p in "linux-binary-$kver" "linux-modules-$kver"; do
-	if [ -n "$(lookup "$s390_idx" "$p")" ]; then
-		pkgs_s390="$pkgs_s390 $p"
-	fi
-done
-pkgs_amd64="linux-kbuild-$abi"
 
 root=$kcache/$kver/root
 stamp=$kcache/$kver/.complete
@@ -164,20 +104,15 @@ mkdir -p "$kcache/$kver"
 exec 9>"$kcache/$kver/.lock"
 flock 9
 
-want_stamp="$pkgs_s390 $pkgs_amd64"
 if [ ! -e "$stamp" ] || [ "$(cat "$stamp")" != "$want_stamp" ]; then
-	files=()
-	for p in $pkgs_s390 $pkgs_amd64; do
-		case " $pkgs_amd64 " in *" $p "*) ix=$amd64_idx ;; *) ix=$s390_idx ;; esac
-		read -r fn sum < <(lookup "$ix" "$p") || true
-		if [ -z "${fn:-}" ]; then
-			echo "fetch-kernel: package $p not in $suite index" >&2
-			exit 1
-		fi
-		fetch "$mirror/$fn" "$debs/$(basename "$fn")" "$sum"
-		files+=("$debs/$(basename "$fn")")
-		fn=
-	done
+	files=("${DEBFETCH_KDEBS[@]}")
+	if [ ${#files[@]} -eq 0 ]; then
+		# the stamp changed under us (another run): fetch the set again
+		# shellcheck disable=SC2086
+		out=$(debfetch_fetch_set "$suite" $want_stamp) ||
+			{ echo "fetch-kernel: cannot fetch $kver" >&2; exit 1; }
+		mapfile -t files <<<"$out"
+	fi
 
 	rm -rf "$kcache/$kver"/root.tmp.*
 	tmproot=$(mktemp -d "$kcache/$kver/root.tmp.XXXXXX")
@@ -256,5 +191,15 @@ ZPCI_SYSTEM_MAP=$sysmap
 ZPCI_KCONFIG=$kconfig
 EOT
 mv -f "$tmp" "$envf"
+touch "$stamp"
 flock -u 9
+
+# Unpacked kernels no env file names any more, unused for 30 days: remove.
+for d in "$kcache"/*/; do
+	d=${d%/}
+	[ -e "$d/.complete" ] || continue
+	[ -n "$(find "$d/.complete" -mtime +30)" ] || continue
+	grep -qsxF "ZPCI_KVER=$(basename "$d")" "$kcache"/*.env && continue
+	(flock -n 8 && rm -rf "$d" && echo "fetch-kernel: pruned $d" >&2) 8>"$d/.lock" || true
+done
 [ "$quiet" = 1 ] || cat "$envf"

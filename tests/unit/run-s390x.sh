@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 BUILD=${1:-build/s390x-unit}
 shift || true
 command -v qemu-s390x >/dev/null || { echo "run-s390x: qemu-s390x missing (apt-get install qemu-user)" >&2; exit 2; }
-SYSROOT=$(readlink -f "${ZPCI_SYSROOT:-${ZPCI_CACHE:-build/cache}/s390x-sysroot}")
+SYSROOT=$(readlink -f "${ZPCI_SYSROOT:-${ZPCI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zpci}/s390x-sysroot}")
 [ -d "$SYSROOT/usr/lib/s390x-linux-gnu" ] || { echo "run-s390x: no sysroot at $SYSROOT (tests/vm/fetch.sh)" >&2; exit 2; }
 cmake -S . -B "$BUILD" -DCMAKE_TOOLCHAIN_FILE=tests/vm/s390x-toolchain.cmake \
 	-DZPCI_BUILD_BENCH=OFF >/dev/null

@@ -1,57 +1,79 @@
 #!/bin/bash
 # Build the test-only qemu-system-s390x: Debian bookworm's qemu 7.2 source
 # package (with Debian's own patches, applied by dpkg-source) plus the small
-# patches in tests/vm/qemu/*.patch. The binary is cached under
-# $ZPCI_VM_DIR/qemu/<source version>-<hash of patches + configure args>/.
+# patches in tests/vm/qemu/*.patch.  The binary is cached in the user-level
+# cache, shared by every clone:
+#   $ZPCI_CACHE/vm-qemu/<source version>-<hash>/qemu-system-s390x
+# where the hash covers everything the binary is made of: the source
+# version, the patches, the configure arguments and the compiler's and
+# ninja's versions.  One flock per key: concurrent runs build it once.
+# Entries unused for 14 days are removed, and at most 4 are kept (the
+# patches differ between branches and clones, so older ones still serve).
 # Prints the path of the binary on stdout.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 SUITE=${ZPCI_QEMU_SUITE:-bookworm}
 JOBS=${ZPCI_JOBS:-2}
+KEEP=4
+KEEP_DAYS=14
 
-sidx=$(deb_index "$SUITE" source)
-ver=$(deb_field "$sidx" qemu Version) || die "qemu not in $SUITE Sources"
-dir=$(deb_field "$sidx" qemu Directory)
-# the Files: field is multi-line; pull the three file names of the stanza
-mapfile -t files < <(awk -v want="$ver" '
-	BEGIN { RS = ""; FS = "\n" }
-	$0 ~ /(^|\n)Package: qemu\n/ && index($0, "\nVersion: " want "\n") {
-		infiles = 0
-		for (i = 1; i <= NF; i++) {
-			if ($i ~ /^Files:/) { infiles = 1; continue }
-			if (infiles && $i ~ /^ /) { split($i, a, " "); print a[3]; continue }
-			infiles = 0
-		}
-		exit
-	}' "$sidx")
-[ ${#files[@]} -ge 2 ] || die "cannot parse qemu source files from Sources index"
-
-srcdl=$DEB_DIR/source
-for f in "${files[@]}"; do
-	fetch_url "$DEBIAN_MIRROR/$dir/$f" "$srcdl/$f" || die "cannot fetch $f"
-done
-dsc=$srcdl/$(printf '%s\n' "${files[@]}" | grep '\.dsc$')
+dsc=$(debfetch_src "$SUITE" qemu) || die "cannot fetch the qemu source from $SUITE"
+ver=$(sed -n 's/^Version: //p' "$dsc" | head -n 1)
+[ -n "$ver" ] || die "no Version in $dsc"
 
 shopt -s nullglob
 patches=("$VM_SRC"/qemu/*.patch)
 cfg=(--target-list=s390x-softmmu --without-default-features --disable-docs
 	--disable-werror --enable-tcg --disable-install-blobs)
-# the cache key covers the source version, the patches and the configure
-# arguments
-hash=$( { echo "$ver"; echo "${cfg[*]}"; cat "${patches[@]}" /dev/null; } | sha256sum | cut -c1-12)
+cc_ver=$( (cc --version 2>/dev/null || echo no-cc) | head -n 1)
+ninja_ver=$(ninja --version 2>/dev/null || echo no-ninja)
+hash=$( { echo "recipe 2"; echo "$ver"; echo "${cfg[*]}"; echo "$cc_ver";
+	echo "ninja $ninja_ver"; cat "${patches[@]}" /dev/null; } | sha256sum | cut -c1-12)
 key=$(echo "$ver" | tr ':~+' '___')-$hash
-out=$ZPCI_VM_DIR/qemu/$key
+top=$ZPCI_CACHE/vm-qemu
+out=$top/$key
 bin=$out/qemu-system-s390x
+mkdir -p "$top"
+
+# prune: other entries unused for KEEP_DAYS, and all but the KEEP newest
+prune() {
+	local d n=0
+	while read -r d; do
+		[ "$d" = "$out" ] && continue
+		n=$((n + 1))
+		if [ $n -ge "$KEEP" ] || [ -n "$(find "$d/.used" -mtime +"$KEEP_DAYS" 2>/dev/null)" ]; then
+			# skip it if a run is building it right now
+			(flock -n 8 && rm -rf "$d" && log "qemu: pruned $(basename "$d")") \
+				8>"$d.lock" || true
+		fi
+	done < <(find "$top" -mindepth 1 -maxdepth 1 -type d ! -name '.*' -printf '%T@ %p\n' |
+		sort -rn | cut -d' ' -f2-)
+	# builds killed before their trap ran
+	find "$top" -mindepth 1 -maxdepth 1 -type d -name '.build-*' -mmin +1440 \
+		-exec rm -rf {} + 2>/dev/null
+	return 0
+}
+
 if [ -x "$bin" ]; then
+	touch "$out/.used" "$out"
 	log "qemu: cached $bin"
+	prune
+	echo "$bin"
+	exit 0
+fi
+
+exec 9>"$out.lock"
+flock 9
+if [ -x "$bin" ]; then	# another run built it while this one waited
+	touch "$out/.used" "$out"
+	log "qemu: cached $bin (built by a concurrent run)"
 	echo "$bin"
 	exit 0
 fi
 
 # build in a private temp dir, then rename into place (safe if run twice)
-mkdir -p "$ZPCI_VM_DIR/qemu"
-work=$(mktemp -d "$ZPCI_VM_DIR/qemu/.build-$key.XXXXXX")
+work=$(mktemp -d "$top/.build-$key.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 log "qemu: unpacking $(basename "$dsc") (Debian patches applied by dpkg-source)"
 (cd "$work" && dpkg-source --no-check -x "$dsc" src >/dev/null)
@@ -68,14 +90,11 @@ log "qemu: building qemu-system-s390x (-j$JOBS)"
 	{ tail -40 "$work/build.log" >&2; die "qemu build failed"; }
 mkdir -p "$work/out"
 cp "$work/src/build/qemu-system-s390x" "$work/out/"
+touch "$work/out/.used"
 # s390-ccw.img (needed even with -kernel) is not in the dfsg source: run.sh
 # passes -L /usr/share/qemu (package qemu-system-data)
 rm -rf "$out"
-mv "$work/out" "$out"
+mv -T "$work/out" "$out"
 log "qemu: built $bin"
-# binaries of older patch versions are of no use any more
-for d in "$ZPCI_VM_DIR"/qemu/*/; do
-	d=${d%/}
-	[ "$d" = "$out" ] || rm -rf "$d"
-done
+prune
 echo "$bin"

@@ -12,9 +12,10 @@ pkgs=(libnl-3-dev libnl-3-200 libnl-genl-3-dev libnl-genl-3-200
 
 debs=()
 for p in "${pkgs[@]}"; do
-	debs+=("$(deb_fetch "$SUITE" s390x "$p")")
+	d=$(deb_fetch "$SUITE" s390x "$p") || exit 1
+	debs+=("$d")
 done
-key=$( { printf '%s\n' "${debs[@]##*/}"; echo usrmerge-1; } | sha256sum | cut -c1-12)
+key=$( { printf '%s\n' "${debs[@]##*/}"; echo usrmerge-2; } | sha256sum | cut -c1-12)
 dir=$ZPCI_CACHE/s390x-sysroot-$key
 if [ ! -d "$dir" ]; then
 	tmp=$(mktemp -d "$dir.XXXXXX.part")
@@ -33,9 +34,9 @@ if [ ! -d "$dir" ]; then
 	mkdir -p "$tmp/usr/include"
 	[ -d /usr/include/boost ] && ln -s /usr/include/boost "$tmp/usr/include/boost"
 	# absolute symlinks inside the packages (libfoo.so -> /usr/lib/...)
-	# must point into the sysroot
+	# must point into the sysroot (its final name: $tmp is renamed)
 	find "$tmp" -type l -lname '/usr/lib/*' | while read -r l; do
-		ln -sfn "$tmp$(readlink "$l")" "$l.tmp" && mv -Tf "$l.tmp" "$l"
+		ln -sfn "$dir$(readlink "$l")" "$l.tmp" && mv -Tf "$l.tmp" "$l"
 	done
 	mv -T "$tmp" "$dir" 2>/dev/null || rm -rf "$tmp"   # lost a race: fine
 fi

@@ -5,7 +5,7 @@
 # /usr/s390x-linux-gnu). Other libraries (libnl-3, libnl-genl-3, GTest/GMock,
 # benchmark; boost headers linked from the host) come from the sysroot that
 # tests/vm/fetch.sh unpacks from Debian's s390x .debs: ZPCI_SYSROOT, default
-# <repo>/build/cache/s390x-sysroot.
+# $ZPCI_CACHE/s390x-sysroot (~/.cache/zpci/s390x-sysroot).
 # Static linking works for libnl, gtest and gmock (.a files exist); Debian
 # ships libbenchmark only as a shared library, so a benchmark binary links
 # dynamically (the initramfs script copies the libraries it needs).
@@ -18,9 +18,10 @@ if(DEFINED ENV{ZPCI_SYSROOT})
   set(ZPCI_SYSROOT "$ENV{ZPCI_SYSROOT}")
 elseif(DEFINED ENV{ZPCI_CACHE})
   set(ZPCI_SYSROOT "$ENV{ZPCI_CACHE}/s390x-sysroot")
+elseif(DEFINED ENV{XDG_CACHE_HOME})
+  set(ZPCI_SYSROOT "$ENV{XDG_CACHE_HOME}/zpci/s390x-sysroot")
 else()
-  get_filename_component(ZPCI_SYSROOT
-    "${CMAKE_CURRENT_LIST_DIR}/../../build/cache/s390x-sysroot" ABSOLUTE)
+  set(ZPCI_SYSROOT "$ENV{HOME}/.cache/zpci/s390x-sysroot")
 endif()
 if(NOT EXISTS "${ZPCI_SYSROOT}/usr/lib/s390x-linux-gnu")
   message(FATAL_ERROR "s390x sysroot ${ZPCI_SYSROOT} missing: run tests/vm/fetch.sh")
