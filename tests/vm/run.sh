@@ -11,7 +11,7 @@
 # Env: ZPCI_CACHE, ZPCI_VM_DIR, ZPCI_VM_TIMEOUT (s, default 1800),
 #      ZPCI_VM_SMP (default 2), ZPCI_VM_MEM (MiB, default 1024),
 #      ZPCI_VM_APPEND (extra kernel command line), ZPCI_VM_EXTRA (files
-#      to add to the guest's /zpci, colon-separated).
+#      to add to /zpci, colon-separated), ZPCI_VM_KO (prebuilt zpci_io.ko).
 # Exit 0 only if the guest reported status 0, the host verifier passed and
 # the console log has no kernel warning/bug/lockdep/hung-task report.
 set -euo pipefail
@@ -96,6 +96,14 @@ do_qemu() {
 
 KO=
 do_kmod() {
+	# (pkg) a module built elsewhere, e.g. by DKMS in tests/pkg/native-test.sh:
+	# load that one instead of cross-building kmod/
+	if [ -n "${ZPCI_VM_KO:-}" ]; then
+		[ -f "$ZPCI_VM_KO" ] || { log "kmod: ZPCI_VM_KO=$ZPCI_VM_KO missing"; return 1; }
+		KO=$ZPCI_VM_KO
+		log "kmod: $KO (ZPCI_VM_KO), not built here"
+		return 0
+	fi
 	if [ ! -f "$REPO/kmod/Makefile" ] && [ ! -f "$REPO/kmod/Kbuild" ]; then
 		log "kmod: no kmod/Makefile yet"
 		return 1
