@@ -52,6 +52,18 @@ kmod:
 	scripts/install-deps.sh kmod
 	$(MAKE) -C kmod cross
 
+# The QEMU of the nested end-to-end test: upstream QEMU plus
+# emulators/qemu/patches, linked with libzpci, cross-built for s390x and
+# cached per user; prints the binary's path.  qemu-e2e-stock-build: the
+# same source without libzpci (proves the dependency is optional).
+.PHONY: qemu-e2e-build qemu-e2e-stock-build
+qemu-e2e-build:
+	@scripts/install-deps.sh vm
+	@emulators/qemu/build.sh
+qemu-e2e-stock-build:
+	@scripts/install-deps.sh vm
+	@emulators/qemu/build.sh --without-zpci
+
 vm-check:
 	scripts/install-deps.sh vm
 	tests/vm/run.sh
