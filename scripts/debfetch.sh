@@ -238,6 +238,7 @@ debfetch_get() {
 		rm -f "$tmp"
 		return 3
 	fi
+	chmod 0644 "$tmp"	# mktemp made it private
 	mv -f "$tmp" "$dest"
 }
 

@@ -71,6 +71,8 @@ if [ ! -x "$dest/checkpatch.pl" ]; then
 	chmod +x "$work/out/checkpatch.pl"
 	rm -rf "$dest"
 	mv "$work/out" "$dest"
+	# the three files are what is kept: drop the 150 MB .deb
+	rm -f "$deb"
 fi
 ln -sfn "$ver" "$cache/checkpatch/current.tmp.$$"
 mv -Tf "$cache/checkpatch/current.tmp.$$" "$cache/checkpatch/current"

@@ -159,7 +159,10 @@ if [ ! -s "$moddir/modules.dep" ]; then
 		exit 1
 	fi
 	log "running depmod for $kver"
-	"$depmod" -b "$root" "$kver"
+	# (modules.order/builtin are build-tree files a binary package lacks)
+	"$depmod" -b "$root" "$kver" 2>"$kcache/$kver/depmod.err" ||
+		{ cat "$kcache/$kver/depmod.err" >&2; exit 1; }
+	grep -v 'could not open modules\.' "$kcache/$kver/depmod.err" >&2 || true
 fi
 # pick FILE...: the first that exists (Debian moved these from /boot to the
 # modules directory when it split the image package).
