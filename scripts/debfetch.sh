@@ -22,6 +22,8 @@
 #                                          $DEBFETCH_KEEP_DAYS days
 #
 # Rules:
+# - Indexes are trusted through the suite's InRelease, whose signature gpgv
+#   checks against the Debian archive keyring ($DEBFETCH_KEYRING).
 # - Every file is checked against the SHA256 its index gives; it is
 #   downloaded to a temporary name and renamed into place only when it
 #   matched, so concurrent runs never see half a file.  A mismatch is
@@ -68,7 +70,7 @@ debfetch_warn() { echo "debfetch: $*" >&2; }
 
 debfetch_need() {
 	local t
-	for t in curl xz sha256sum flock awk dpkg; do
+	for t in curl xz sha256sum flock awk dpkg gpgv; do
 		command -v "$t" >/dev/null && continue
 		debfetch_warn "'$t' missing (scripts/install-deps.sh)"
 		return 1
@@ -86,16 +88,15 @@ debfetch_check_name() {	# WHAT VALUE: refuse anything that is not a plain name
 # debfetch_index SUITE ARCH -> path of the uncompressed index.  ARCH=source
 # gives Sources.  Refresh with a lock, so two runs do not fetch it twice.
 debfetch_index() {
-	local suite=$1 arch=$2 force=${3:-0} name url out t0 m
+	local suite=$1 arch=$2 force=${3:-0} name rel url out t0 m
 	debfetch_check_name suite "$suite" || return 1
 	debfetch_check_name arch "$arch" || return 1
 	if [ "$arch" = source ]; then
-		name=Sources
-		url=$DEBIAN_MIRROR/dists/$suite/main/source/Sources.xz
+		name=Sources rel=main/source/Sources.xz
 	else
-		name=Packages
-		url=$DEBIAN_MIRROR/dists/$suite/main/binary-$arch/Packages.xz
+		name=Packages rel=main/binary-$arch/Packages.xz
 	fi
+	url=$DEBIAN_MIRROR/dists/$suite/$rel
 	out=$DEBFETCH_DIR/index/${suite}_${arch}_$name
 	[ "${ZPCI_REFRESH_INDEX:-0}" = 1 ] && force=1
 	if [ -s "$out" ] && [ "$force" = 0 ] &&
@@ -116,13 +117,21 @@ debfetch_index() {
 			fi
 		fi
 		tmp=$(mktemp "$out.XXXXXX.part") || exit 1
+		trap 'rm -f "$tmp" "$tmp".*' EXIT
 		debfetch_log "fetching $suite/$arch $name index"
-		if curl -fsSL --retry 3 --retry-delay 2 "$url" | xz -dc >"$tmp" 2>/dev/null &&
-		   [ -s "$tmp" ] && grep -q '^Package: ' "$tmp"; then
+		# the signed InRelease gives the index's SHA256
+		if debfetch_release "$suite" "$tmp.rel" &&
+		   want=$(awk -v f="$rel" '/^[^ ]/ { in_sha = ($1 == "SHA256:") ; next }
+			in_sha && $3 == f { print $1; exit }' "$tmp.rel") &&
+		   { [ -n "$want" ] || { debfetch_warn "$rel not in $suite's InRelease"; false; }; } &&
+		   curl -fsSL --retry 3 --retry-delay 2 -o "$tmp.xz" "$url" &&
+		   { echo "$want  $tmp.xz" | sha256sum -c --status ||
+			{ debfetch_warn "$url does not match the SHA256 in $suite's InRelease; refused"; false; }; } &&
+		   xz -dc "$tmp.xz" >"$tmp" && [ -s "$tmp" ] && grep -q '^Package: ' "$tmp"; then
+			chmod 0644 "$tmp"
 			mv -f "$tmp" "$out"
 			exit 0
 		fi
-		rm -f "$tmp"
 		if [ -s "$out" ]; then
 			debfetch_warn "cannot refresh $url; using the stale index $out"
 			exit 0
@@ -131,6 +140,32 @@ debfetch_index() {
 		exit 1
 	) 8>"$out.lock" || return 1
 	echo "$out"
+}
+
+# debfetch_release SUITE OUT: the archive's InRelease of SUITE, its OpenPGP
+# signature checked by gpgv against $DEBFETCH_KEYRING (default: the Debian
+# archive keyring); OUT gets the signed text only.
+debfetch_release() {
+	local suite=$1 out=$2 keyring=${DEBFETCH_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
+	local tmp status
+	if ! command -v gpgv >/dev/null || [ ! -r "$keyring" ]; then
+		debfetch_warn "gpgv or the keyring $keyring missing (apt-get install gpgv debian-archive-keyring)"
+		return 1
+	fi
+	tmp=$(mktemp "$out.XXXXXX") || return 1
+	if ! curl -fsSL --retry 3 --retry-delay 2 -o "$tmp" "$DEBIAN_MIRROR/dists/$suite/InRelease"; then
+		debfetch_warn "cannot fetch $DEBIAN_MIRROR/dists/$suite/InRelease"
+		rm -f "$tmp"
+		return 1
+	fi
+	status=$(gpgv --status-fd 1 --keyring "$keyring" --output "$out" "$tmp" 2>/dev/null)
+	local rc=$?
+	rm -f "$tmp"
+	if [ $rc -ne 0 ] || ! grep -q '^\[GNUPG:\] VALIDSIG ' <<<"$status"; then
+		debfetch_warn "$suite's InRelease: bad or unknown signature (keyring $keyring); refused"
+		rm -f "$out"
+		return 1
+	fi
 }
 
 # debfetch_records INDEX NAME...: one line per listed version of the

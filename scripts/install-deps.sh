@@ -8,12 +8,12 @@ set -euo pipefail
 pkgs_host=(cmake g++ make pkg-config libnl-3-dev libnl-genl-3-dev libboost-dev
 	libgtest-dev libgmock-dev googletest libbenchmark-dev python3-matplotlib)
 pkgs_kmod=(gcc-s390x-linux-gnu sparse dwarves xz-utils curl ca-certificates perl
-	bc flex bison kmod)
+	bc flex bison kmod gpgv debian-archive-keyring gpg)
 pkgs_vm=(gcc-s390x-linux-gnu g++-s390x-linux-gnu xz-utils curl ca-certificates
 	zstd cpio python3 ninja-build meson libglib2.0-dev libpixman-1-dev
 	libfdt-dev zlib1g-dev dpkg-dev qemu-system-misc qemu-system-data qemu-user
 	patch kmod make cmake g++ pkg-config libboost-dev dwarves perl bc flex
-	bison)
+	bison gpgv debian-archive-keyring)
 
 want=()
 [ $# -eq 0 ] && set -- host

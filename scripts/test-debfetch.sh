@@ -1,17 +1,33 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# ok() never fails, so "cond && ok || bad" is an if/else here
+# shellcheck disable=SC2015
 #
 # Test of scripts/debfetch.sh against a fake Debian mirror in a temp dir
 # (file:// URLs): indexes that name files the pool does not have, a
 # checksum that does not match, a kernel set with one package missing,
-# Sources entries with only Checksums-Sha256, a refresh that fails.
-# Prints one line per case; exit 1 if any failed.  No network.
+# Sources entries with only Checksums-Sha256, a refresh that fails, an
+# InRelease signed by an unknown key, an index that does not match its
+# InRelease.  The mirror's InRelease files are signed with a throwaway key
+# (gpg).  Prints one line per case; exit 1 if any failed.  No network.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 df=$here/debfetch.sh
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/debfetch-test.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+export GNUPGHOME=$tmp/gnupg
+trap 'gpgconf --kill gpg-agent 2>/dev/null; rm -rf "$tmp"' EXIT
 export DEBIAN_MIRROR=file://$tmp/mirror ZPCI_CACHE=$tmp/cache DEBFETCH_QUIET=1
+export DEBFETCH_KEYRING=$tmp/keyring.gpg
+for t in gpg gpgv gpgconf xz; do
+	command -v $t >/dev/null || { echo "debfetch test: $t missing (apt-get install gpg gpgv)"; exit 1; }
+done
+mkdir -m 700 "$GNUPGHOME"
+# key ids: "good" signs the mirror, "other" is a key the keyring lacks
+for k in good other; do
+	gpg --batch --quiet --passphrase '' --quick-gen-key "debfetch test $k" ed25519 sign 1d 2>/dev/null ||
+		{ echo "debfetch test: cannot make a gpg key"; exit 1; }
+done
+gpg --batch --quiet --export "debfetch test good" >"$DEBFETCH_KEYRING"
 unset ZPCI_REFRESH_INDEX
 mirror=$tmp/mirror
 pass=0 fail=0
@@ -27,10 +43,22 @@ put() {
 }
 # stanza PKG VERSION FILE SHA256
 stanza() { printf 'Package: %s\nVersion: %s\nArchitecture: any\nFilename: %s\nSize: 2048\nSHA256: %s\n\n' "$@"; }
+# release SUITE [KEY]: (re)write the suite's InRelease over its index files
+release() {
+	local d=$mirror/dists/$1 f
+	{
+		printf 'Suite: %s\nSHA256:\n' "$1"
+		for f in "$d"/main/*/*.xz; do
+			printf ' %s %s %s\n' "$(sha256sum <"$f" | cut -c1-64)" "$(stat -c %s "$f")" "${f#"$d"/}"
+		done
+	} | gpg --batch --quiet --yes --local-user "debfetch test ${2:-good}" --clearsign \
+		-o "$d/InRelease" 2>/dev/null
+}
 # index SUITE ARCH <stanzas on stdin>
 index() {
 	mkdir -p "$mirror/dists/$1/main/binary-$2"
 	xz -c >"$mirror/dists/$1/main/binary-$2/Packages.xz"
+	release "$1"
 }
 # listed PKG VERSION FILE: a stanza for FILE; "absent" = not in the pool
 listed() {
@@ -83,7 +111,7 @@ read -r f1 s1 < <(put evil_1-1_s390x.deb)
 { stanza evil 2-1 "$f" "$(printf '%064d' 7)"; stanza evil 1-1 "$f1" "$s1"; } | index t3 s390x
 out=$("$df" deb t3 s390x evil 2>"$tmp/err"); rc=$?
 if [ $rc -eq 3 ] && [ -z "$out" ] && grep -q 'checksum mismatch' "$tmp/err" &&
-   ! ls "$ZPCI_CACHE/debian/pool/" | grep -q '^evil'; then
+   [ -z "$(find "$ZPCI_CACHE/debian/pool/" -name 'evil*')" ]; then
 	ok "checksum mismatch: refused (status 3), no file kept, no fallback"
 else
 	bad "mismatch: rc=$rc out=$out err=$(cat "$tmp/err") pool=$(ls "$ZPCI_CACHE/debian/pool/")"
@@ -148,6 +176,7 @@ src_entry() {	# VERSION ORIG-PRESENT(0/1) FIELDS(both|sha|md5)
 mkdir -p "$mirror/dists/t5/main/source"
 { src_entry 2.0-1 0 sha; src_entry 1.5-1 1 sha; src_entry 1.0-1 1 both; } |
 	xz -c >"$mirror/dists/t5/main/source/Sources.xz"
+release t5
 out=$("$df" src t5 hello 2>"$tmp/err"); rc=$?
 if [ $rc -eq 0 ] && [ "$(basename "$out")" = hello_1.5-1.dsc ] &&
    [ -s "$ZPCI_CACHE/debian/pool/hello_1.5.orig.tar.xz" ] &&
@@ -158,6 +187,7 @@ else
 fi
 mkdir -p "$mirror/dists/t6/main/source"
 src_entry 3.0-1 1 md5 | xz -c >"$mirror/dists/t6/main/source/Sources.xz"
+release t6
 out=$("$df" src t6 hello 2>"$tmp/err"); rc=$?
 [ $rc -eq 3 ] && grep -q 'no SHA256' "$tmp/err" && ok "source without SHA256: refused" ||
 	bad "source without sha: rc=$rc $(cat "$tmp/err")"
@@ -167,6 +197,26 @@ rm -rf "$mirror/dists/t1"
 out=$(ZPCI_REFRESH_INDEX=1 "$df" deb t1 s390x demo 2>"$tmp/err"); rc=$?
 [ $rc -eq 0 ] && grep -q 'using the stale index' "$tmp/err" &&
 	ok "refresh failed: stale index used, said so" || bad "stale index: rc=$rc $(cat "$tmp/err")"
+
+# 7. the index trust chain: an InRelease by a key the keyring lacks, and an
+#    index that does not match its (validly signed) InRelease: refused
+listed signed 1-1 present | index t7 s390x
+release t7 other
+out=$("$df" deb t7 s390x signed 2>"$tmp/err"); rc=$?
+[ $rc -ne 0 ] && [ -z "$out" ] && grep -q 'bad or unknown signature' "$tmp/err" &&
+	[ ! -e "$ZPCI_CACHE/debian/index/t7_s390x_Packages" ] &&
+	ok "InRelease signed by an unknown key: refused, no index kept" ||
+	bad "unknown key: rc=$rc out=$out $(cat "$tmp/err")"
+release t7
+listed signed 2-1 present | xz -c >"$mirror/dists/t7/main/binary-s390x/Packages.xz"
+out=$("$df" deb t7 s390x signed 2>"$tmp/err"); rc=$?
+[ $rc -ne 0 ] && [ -z "$out" ] && grep -q 'does not match the SHA256' "$tmp/err" &&
+	ok "index not matching its InRelease: refused" ||
+	bad "index mismatch: rc=$rc out=$out $(cat "$tmp/err")"
+release t7
+out=$("$df" deb t7 s390x signed 2>"$tmp/err") && [ "$(basename "$out")" = signed_2-1_s390x.deb ] &&
+	ok "re-signed mirror: accepted" || bad "re-signed: $out $(cat "$tmp/err")"
+
 "$df" deb 'a b' s390x demo >/dev/null 2>&1; rc=$?
 [ $rc -ne 0 ] && ok "bad suite name refused" || bad "bad suite accepted"
 
