@@ -1,0 +1,73 @@
+#!/bin/bash
+# Runs inside the s390x root (chroot under qemu-user), started by
+# tests/pkg/native-test.sh with the s390x .debs in /tmp/zpci-debs: the
+# packages as an administrator installs them, the module built by DKMS
+# natively (no ARCH, no CROSS_COMPILE), a kernel headers update, removal,
+# and a C program built through pkg-config.  Any failed check exits 1.
+set -euo pipefail
+kver=$(cat /.zpci-kver)
+out=/tmp/zpci-out
+mkdir -p "$out"
+step() { printf '[s390x %(%H:%M:%S)T] %s\n' -1 "$*"; }
+fail() { printf '[s390x] FAIL: %s\n' "$*"; exit 1; }
+ko() { find "/lib/modules/$kver/updates" -name 'zpci_io.ko*' 2>/dev/null; }
+secs() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+
+[ "$(uname -m)" = s390x ] || fail "uname -m says $(uname -m), not s390x"
+[ -z "${ARCH:-}${CROSS_COMPILE:-}" ] || fail "ARCH/CROSS_COMPILE set in the environment"
+
+step "1. dpkg -i $(cd /tmp/zpci-debs && echo *.deb)"
+dpkg -i /tmp/zpci-debs/*.deb
+dkms status zpci-io | tee "$out/status-1"
+grep -q '^zpci-io/1.0: added' "$out/status-1" || fail "zpci-io/1.0 not added to DKMS"
+[ -z "$(ko)" ] || fail "a module was built before any headers were there"
+[ -f /usr/src/zpci-io-1.0/dkms.conf ] || fail "no /usr/src/zpci-io-1.0/dkms.conf"
+
+step "2. kernel headers $kver arrive: the DKMS hook builds the module"
+t=$(date +%s.%N)
+dpkg -i /var/cache/zpci-headers/*.deb
+echo "hook_build_install_s=$(secs "$t")" >>"$out/times"
+dkms status zpci-io | tee "$out/status-2"
+grep -q "^zpci-io/1.0, $kver, s390x: installed" "$out/status-2" ||
+	fail "the headers' DKMS hook did not install zpci-io for $kver"
+m=$(ko)
+[ -n "$m" ] || fail "no zpci_io.ko under /lib/modules/$kver/updates"
+log=/var/lib/dkms/zpci-io/1.0/build/make.log
+grep -q 'ARCH=' "$log" && { grep 'ARCH=' "$log"; fail "ARCH= on the native kbuild command line"; }
+grep -q 'ZPCI_IO_HAVE_BASELINE 1' /var/lib/dkms/zpci-io/1.0/build/zpci_io_conftest.h ||
+	fail "conftest header missing or without the baseline"
+modinfo -k "$kver" zpci_io | tee "$out/modinfo"
+grep -q "^vermagic: *$kver " "$out/modinfo" || fail "vermagic is not $kver"
+
+step "3. dkms remove"
+dkms remove zpci-io/1.0 -k "$kver"
+[ -z "$(ko)" ] || fail "zpci_io.ko still there after dkms remove"
+
+step "4. dkms build (timed) and install"
+t=$(date +%s.%N)
+dkms build zpci-io/1.0 -k "$kver"
+echo "dkms_build_s=$(secs "$t")" >>"$out/times"
+dkms install zpci-io/1.0 -k "$kver"
+m=$(ko)
+[ -n "$m" ] || fail "dkms install put no module in place"
+case $m in
+*.xz) xz -dc "$m" >"$out/zpci_io.ko" ;;
+*) cp "$m" "$out/zpci_io.ko" ;;
+esac
+od -An -tx1 -j18 -N2 "$out/zpci_io.ko" | grep -q '00 16' ||
+	fail "zpci_io.ko is not an s390 ELF object"
+
+step "5. a C program through pkg-config (libzpci-dev)"
+pkg-config --modversion zpci
+gcc -Wall -Wextra -Werror -o /tmp/consumer /tmp/consumer.c \
+	$(pkg-config --cflags --libs zpci)
+/tmp/consumer
+objdump -p /tmp/consumer | grep -q 'NEEDED *libzpci.so.1' || fail "consumer not linked to libzpci.so.1"
+zpci plan write --offset 0x7f0 --len 300
+
+step "6. dpkg --purge zpci-io-dkms"
+dpkg --purge zpci-io-dkms
+[ -z "$(ko)" ] || fail "zpci_io.ko still there after purging the package"
+[ ! -e /usr/src/zpci-io-1.0 ] || fail "/usr/src/zpci-io-1.0 left behind"
+! dkms status zpci-io | grep -q . || fail "DKMS still knows zpci-io"
+step "all checks passed"

@@ -1,0 +1,58 @@
+#!/bin/bash
+# The native install test: the s390x .debs of `make deb` installed in a
+# bookworm s390x userland (tests/pkg/s390x-root.sh) under qemu-user, the
+# module built there by DKMS for the bookworm-backports 6.12 kernel
+# (tests/pkg/in-root.sh says what is checked).
+#
+#   tests/pkg/native-test.sh [DEB_DIR]   (default $BUILD/deb/s390x)
+#
+# The cached root is never changed: the test runs on an overlay (upper
+# layer in $BUILD/pkg-native, removed afterwards) in a private mount
+# namespace.  Results in $BUILD/pkg-native-out: times, dkms status,
+# modinfo, and the DKMS-built zpci_io.ko (ZPCI_VM_KO for tests/vm/run.sh).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/pkg/lib.sh
+. "$here/lib.sh"
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$REPO/$BUILD ;; esac
+debs=${1:-$BUILD/deb/s390x}
+shopt -s nullglob
+list=("$debs"/*_s390x.deb "$debs"/*_all.deb)
+[ ${#list[@]} -ge 4 ] || die "no s390x packages in $debs (make deb)"
+
+t0=$(date +%s)
+root=$("$here/s390x-root.sh")
+log "root $root ready after $(( $(date +%s) - t0 )) s"
+binfmt_s390x
+
+work=$BUILD/pkg-native
+out=$BUILD/pkg-native-out
+rm -rf "$work" "$out"
+mkdir -p "$work/upper" "$work/work" "$work/merged" "$out"
+t1=$(date +%s)
+rc=0
+unshare --mount --propagation private -- /bin/bash -c '
+	set -e
+	root=$1 work=$2 here=$3 out=$4; shift 4
+	m=$work/merged
+	mount -t overlay overlay \
+		-o "lowerdir=$root,upperdir=$work/upper,workdir=$work/work" "$m"
+	mkdir -p "$m/tmp/zpci-debs"
+	cp "$@" "$m/tmp/zpci-debs/"
+	cp "$here/in-root.sh" "$here/consumer.c" "$m/tmp/"
+	cp -L /etc/resolv.conf "$m/etc/resolv.conf"
+	mount -t proc proc "$m/proc"
+	mount --rbind /sys "$m/sys"
+	mount --rbind /dev "$m/dev"
+	rc=0
+	chroot "$m" /usr/bin/env -i HOME=/root LC_ALL=C.UTF-8 \
+		PATH=/usr/sbin:/usr/bin:/sbin:/bin /tmp/in-root.sh || rc=$?
+	cp -a "$m/tmp/zpci-out/." "$out/" 2>/dev/null || true
+	exit $rc' native-test "$root" "$work" "$here" "$out" "${list[@]}" 2>&1 |
+	tee "$out.log" || rc=$?
+rm -rf "$work"
+log "in-root test: $(( $(date +%s) - t1 )) s (rc=$rc)"
+[ -f "$out/times" ] && sed 's/^/[pkg] /' "$out/times"
+[ $rc -eq 0 ] || die "native s390x package test failed (log $out.log)"
+log "native s390x package test passed in $(( $(date +%s) - t0 )) s; module: $out/zpci_io.ko"
