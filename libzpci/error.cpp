@@ -4,7 +4,10 @@
 #include <zpci/rules.hpp>
 #include <zpci/zpci_rules.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <string>
+#include <string.h>
 
 namespace zpci {
 
@@ -87,6 +90,68 @@ int to_errno(const std::error_code &ec) noexcept
 	if (cond.category() == std::generic_category() && cond.value() > 0)
 		return cond.value();
 	return EIO;
+}
+
+namespace {
+
+// strerror_r is the XSI variant (int) on musl and with glibc in strict
+// modes, the GNU variant (char *) with _GNU_SOURCE (g++'s default): take
+// either result.
+[[maybe_unused]] const char *strerror_result(int rc, const char *buf) noexcept
+{
+	return rc == 0 ? buf : nullptr;
+}
+
+[[maybe_unused]] const char *strerror_result(const char *p, const char *) noexcept
+{
+	return p;
+}
+
+} // namespace
+
+const char *errno_text(int err) noexcept
+{
+	if (err < 0)
+		err = -err;
+	switch (err) {
+	case 0:		return "Success";
+	case EPERM:	return "Operation not permitted";
+	case ENOENT:	return "No such file or directory";
+	case EINTR:	return "Interrupted system call";
+	case EIO:	return "Input/output error";
+	case ENXIO:	return "No such device or address";
+	case E2BIG:	return "Argument list too long";
+	case EBADF:	return "Bad file descriptor";
+	case EAGAIN:	return "Resource temporarily unavailable";
+	case ENOMEM:	return "Cannot allocate memory";
+	case EACCES:	return "Permission denied";
+	case EFAULT:	return "Bad address";
+	case EBUSY:	return "Device or resource busy";
+	case EEXIST:	return "File exists";
+	case ENODEV:	return "No such device";
+	case EINVAL:	return "Invalid argument";
+	case ENOSPC:	return "No space left on device";
+	case ENOTTY:	return "Inappropriate ioctl for device";
+	case ERANGE:	return "Numerical result out of range";
+	case ENOSYS:	return "Function not implemented";
+	case EPROTO:	return "Protocol error";
+	case EOVERFLOW:	return "Value too large for defined data type";
+	case ENOTSUP:	return "Operation not supported";
+	case ETIMEDOUT:	return "Connection timed out";
+	case ECANCELED:	return "Operation canceled";
+	default:
+		break;
+	}
+	thread_local char bufs[4][64];
+	thread_local unsigned next;
+	char *buf = bufs[next++ % 4];
+	buf[0] = '\0';
+	const char *s = strerror_result(strerror_r(err, buf, sizeof(bufs[0])), buf);
+	if (!s || !*s) {
+		std::snprintf(buf, sizeof(bufs[0]), "Unknown error %d", err);
+		s = buf;
+	}
+	return s;
 }
 
 const char *insn_name(insn k) noexcept

@@ -9,14 +9,21 @@ namespace zpci {
 
 namespace {
 
-// Largest power of two <= 8 that pos is aligned to and that fits in rem.
-std::uint32_t natural_size(std::uint64_t pos, std::uint64_t rem) noexcept
+// PCISTG/PCILG length at pos.  The rules only forbid crossing the
+// doubleword, so the k bytes to move in pos's doubleword take popcount(k)
+// power-of-two instructions at best, placed anywhere (4 bytes at offset 1
+// are one PCISTG, as Linux issues them).  Among the choices that keep that
+// count, prefer the naturally aligned one (the largest power of two pos is
+// aligned to), so aligned plans stay what they always were; otherwise the
+// largest power of two that fits.
+std::uint32_t dword_size(std::uint64_t pos, std::uint64_t rem) noexcept
 {
-	std::uint64_t size = 8;
-	if (pos != 0)
-		size = std::min<std::uint64_t>(size, pos & (~pos + 1));
-	size = std::min<std::uint64_t>(size, std::bit_floor(rem));
-	return static_cast<std::uint32_t>(size);
+	const std::uint64_t k = std::min<std::uint64_t>(rem, 8 - (pos & 7));
+	const std::uint64_t aligned = std::min<std::uint64_t>(
+		std::bit_floor(k), (pos & 7) ? pos & (~pos + 1) : 8);
+	if (1 + std::popcount(k - aligned) == std::popcount(k))
+		return static_cast<std::uint32_t>(aligned);
+	return static_cast<std::uint32_t>(std::bit_floor(k));
 }
 
 } // namespace
@@ -33,7 +40,7 @@ bool planner::peek(op &out) const noexcept
 
 	if (req_.dir == direction::read) {
 		out.kind = insn::pcilg;
-		out.len = natural_size(pos_, rem);
+		out.len = dword_size(pos_, rem);
 		return true;
 	}
 
@@ -63,7 +70,7 @@ bool planner::peek(op &out) const noexcept
 	if (!pcistg_)
 		return false;
 	out.kind = insn::pcistg;
-	out.len = natural_size(pos_, rem);
+	out.len = dword_size(pos_, rem);
 	return true;
 }
 
@@ -91,9 +98,9 @@ result<planner> planner::make(const zpci_caps &caps, const plan_request &req,
 	p.pos_ = req.offset;
 	p.end_ = req.offset + req.len;
 
-	// Reads (PCILG of any natural size is legal inside an implemented
-	// BAR), relaxed writes (any PCISTB) and strict writes with PCISTG
-	// (PCISTG of any natural size) always have a sequence; only strict
+	// Reads (PCILG of 1..8 bytes inside a doubleword is legal inside an
+	// implemented BAR), relaxed writes (any PCISTB) and strict writes
+	// with PCISTG (likewise) always have a sequence; only strict
 	// writes without PCISTG need the dry run up front.  Keeps the hot
 	// path to one pass.
 	const bool always = req.dir == direction::read || zpci_caps_relaxed(&caps) ||

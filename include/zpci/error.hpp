@@ -93,6 +93,13 @@ inline bool is_rule_error(const std::error_code &ec) noexcept
 // too_many_ops -> E2BIG).
 int to_errno(const std::error_code &ec) noexcept;
 
+// Text of an errno value (sign ignored), portable to glibc and musl (no
+// strerrordesc_np, no GNU-only strerror_r).  The errnos the library itself
+// returns get a static string; any other value is formatted with
+// strerror_r into one of a few thread-local buffers (valid until the same
+// thread has made 4 more such calls).  Never null, thread-safe.
+const char *errno_text(int err) noexcept;
+
 } // namespace zpci
 
 template <>

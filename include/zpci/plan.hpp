@@ -8,14 +8,22 @@
 // length 8-aligned, relaxed ones take any alignment and length), PCISTG for
 // unaligned heads and tails (and for everything when a strict function's
 // source is misaligned relative to the target: the planner never copies).
-// Reads: PCILG.  Every PCISTG/PCILG is naturally aligned with a power-of-two
-// length (1, 2, 4, 8): the rules would also take lengths 3/5/6/7 inside a
-// doubleword, but Linux never issues them and QEMU 7.2 turns them into a
-// 1-byte access (size_memop()), so they are not safe to rely on.
+// Reads: PCILG.  Every PCISTG/PCILG has a power-of-two length (1, 2, 4, 8)
+// and stays inside one doubleword, at any alignment (4 bytes at offset 1 is
+// one legal PCISTG, as Linux issues it): a doubleword with k bytes to move
+// costs popcount(k) instructions; among equally short splits the naturally
+// aligned one is used (1 + 2 + 4 for bytes 1..7).  The rules would also take lengths 3/5/6/7
+// inside a doubleword, but Linux never issues them and QEMU 7.2 turns them
+// into a 1-byte access (size_memop()), so they are not safe to rely on.
 // Ops come out in ascending order and cover every byte exactly once; each
-// passes zpci_check().  The result never has more instructions than
-// Linux's zpci_memcpy_toio()/zpci_memcpy_fromio() would issue (when
-// maxstbl >= 128 and PCISTG is accepted).
+// passes zpci_check().  "Fewest" is over that instruction set (legal
+// PCISTB, power-of-two PCISTG/PCILG); the tests check it against a
+// brute-force optimum.  The result never has more instructions than
+// Linux's zpci_memcpy_toio()/zpci_memcpy_fromio() (both the current
+// zpci_get_max_io_size() splitter and the older zpci_get_max_write_size())
+// on any request where Linux's own sequence is legal for the function
+// (Linux can issue an 8-byte PCISTG at an unaligned offset, or a PCISTB
+// longer than maxstbl; those sequences fail and are not a bound).
 //
 // Planning does not allocate: a planner is a small value that fills
 // caller-provided spans.  make() validates the whole request first, so a

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
+#include <cstdio>
 #include <random>
 #include <vector>
 
@@ -16,38 +18,81 @@ using namespace zpci;
 
 namespace {
 
-// Reference model of the instruction count of Linux's
-// arch/s390/include/asm/pci_io.h helpers: each step moves the largest power
-// of two (<= max) to which both addresses are aligned and that fits in the
-// rest; > 8 bytes is one PCISTB (zpci_write_block), else one PCISTG/PCILG.
-std::size_t linux_count(std::uint64_t dst, std::uint64_t src, std::uint64_t n,
-			std::uint64_t max)
+// Reference models of Linux's arch/s390/include/asm/pci_io.h helpers, as
+// the op sequences they issue (dst/src: I/O offset and memory address).
+// > 8 bytes is one PCISTB (zpci_write_block), else one PCISTG/PCILG.
+//
+// linux_v1: zpci_get_max_write_size() (older kernels): the largest power
+// of two <= max to which both addresses are aligned and that fits.
+// linux_v2: zpci_get_max_io_size() (current kernels): size = min(n, max,
+// 4 KiB minus the 4 KiB offset of its second argument -- the MEMORY address
+// in both helpers); size itself when both addresses and size are 8-aligned,
+// else 8 when size >= 8, else the largest power of two <= size, at any
+// alignment (e.g. 4 bytes at an odd offset).  v2 can produce illegal ops
+// (8 bytes at an unaligned offset cross a doubleword).
+enum class linux_variant { v1, v2 };
+
+std::vector<op> linux_ops(linux_variant v, direction dir, std::uint64_t io,
+			  std::uint64_t mem, std::uint64_t n, std::uint8_t pcias = 0)
 {
-	std::size_t count = 0;
+	const std::uint64_t max = dir == direction::read ? 8 : 128;
+	std::vector<op> ops;
 	while (n > 0) {
-		std::uint64_t size = 1, d = dst, s = src;
-		std::uint64_t lim = std::min(n, max);
-		while (!(d & 1) && !(s & 1) && (size << 1) <= lim) {
-			d >>= 1;
-			s >>= 1;
-			size <<= 1;
+		std::uint64_t size;
+		if (v == linux_variant::v1) {
+			std::uint64_t d = io, s = mem, lim = std::min(n, max);
+			size = 1;
+			while (!(d & 1) && !(s & 1) && (size << 1) <= lim) {
+				d >>= 1;
+				s >>= 1;
+				size <<= 1;
+			}
+		} else {
+			size = std::min({n, max, 4096 - (mem & 4095)});
+			if (!(io & 7) && !(mem & 7) && !(size & 7))
+				;	// size as is
+			else if (size >= 8)
+				size = 8;
+			else
+				size = std::bit_floor(size);
 		}
-		dst += size;
-		src += size;
+		op o;
+		o.kind = dir == direction::read ? insn::pcilg
+			 : size > 8 ? insn::pcistb : insn::pcistg;
+		o.pcias = pcias;
+		o.len = static_cast<std::uint32_t>(size);
+		o.offset = io;
+		o.addr = mem;
+		ops.push_back(o);
+		io += size;
+		mem += size;
 		n -= size;
-		count++;
 	}
-	return count;
+	return ops;
 }
 
-std::size_t linux_toio(std::uint64_t dst, std::uint64_t src, std::uint64_t n)
+// Would every op of a Linux sequence be legal for the function?
+bool linux_legal(const zpci_caps &caps, const std::vector<op> &ops, bool pcistg)
 {
-	return linux_count(dst, src, n, 128);	// ZPCI_MAX_WRITE_SIZE
+	for (const op &o : ops) {
+		if (o.kind == insn::pcistg && !pcistg)
+			return false;
+		if (check(caps, o).rule != ZPCI_RULE_OK)
+			return false;
+	}
+	return true;
 }
 
-std::size_t linux_fromio(std::uint64_t io, std::uint64_t dst, std::uint64_t n)
+std::size_t linux_toio(std::uint64_t dst, std::uint64_t src, std::uint64_t n,
+		       linux_variant v = linux_variant::v1)
 {
-	return linux_count(io, dst, n, 8);	// ZPCI_MAX_READ_SIZE
+	return linux_ops(v, direction::write, dst, src, n).size();
+}
+
+std::size_t linux_fromio(std::uint64_t io, std::uint64_t dst, std::uint64_t n,
+			 linux_variant v = linux_variant::v1)
+{
+	return linux_ops(v, direction::read, io, dst, n).size();
 }
 
 std::vector<op> plan_all(const zpci_caps &caps, const plan_request &req,
@@ -66,13 +111,15 @@ std::vector<op> plan_all(const zpci_caps &caps, const plan_request &req,
 }
 
 // Brute force: fewest legal instructions covering the range, with the
-// rules (zpci_check) as the only oracle; PCISTG/PCILG restricted to
-// naturally aligned powers of two like the planner.  SIZE_MAX: impossible.
+// rules (zpci_check) as the only oracle; PCISTG/PCILG of every power-of-two
+// length at every offset (aligned or not: zpci_check decides), PCISTB of
+// every length.  SIZE_MAX: impossible.
 std::size_t optimum(const zpci_caps &caps, const plan_request &req, bool pcistg)
 {
 	const std::uint64_t n = req.len;
 	std::vector<std::size_t> best(n + 1, SIZE_MAX);
 	best[0] = 0;
+	const unsigned k = req.dir == direction::read ? ZPCI_INSN_PCILG : ZPCI_INSN_PCISTG;
 	for (std::uint64_t p = 0; p < n; p++) {
 		if (best[p] == SIZE_MAX)
 			continue;
@@ -81,14 +128,10 @@ std::size_t optimum(const zpci_caps &caps, const plan_request &req, bool pcistg)
 			if (best[p] + 1 < best[p + len])
 				best[p + len] = best[p] + 1;
 		};
-		for (std::uint64_t s = 1; s <= 8 && p + s <= n; s <<= 1) {
-			if (pos % s)
-				break;
-			unsigned k = req.dir == direction::read ? ZPCI_INSN_PCILG : ZPCI_INSN_PCISTG;
-			if (k == ZPCI_INSN_PCISTG && !pcistg)
-				break;
-			if (zpci_check(&caps, k, req.pcias, pos, s, 0).rule == ZPCI_RULE_OK)
-				relax(s);
+		if (k == ZPCI_INSN_PCILG || pcistg) {
+			for (std::uint64_t s = 1; s <= 8 && p + s <= n; s <<= 1)
+				if (zpci_check(&caps, k, req.pcias, pos, s, 0).rule == ZPCI_RULE_OK)
+					relax(s);
 		}
 		if (req.dir == direction::write) {
 			for (std::uint64_t len = 1; len <= caps.maxstbl && p + len <= n; len++)
@@ -119,8 +162,9 @@ void check_plan_properties(const zpci_caps &caps, const plan_request &req,
 			<< insn_name(o.kind) << " off " << o.offset << " len " << o.len
 			<< ": " << zpci_rule_name(v.rule);
 		if (o.kind != insn::pcistb) {
-			EXPECT_TRUE(o.len == 1 || o.len == 2 || o.len == 4 || o.len == 8);
-			EXPECT_EQ(o.offset % o.len, 0u) << "not naturally aligned";
+			EXPECT_TRUE(o.len == 1 || o.len == 2 || o.len == 4 || o.len == 8)
+				<< "PCISTG/PCILG length " << o.len << " is not a power of two";
+			EXPECT_LE((o.offset & 7) + o.len, 8u) << "crosses a doubleword";
 		}
 		pos += o.len;
 	}
@@ -144,7 +188,8 @@ TEST(Plan, AlignedStrictWriteUsesMaxstblBlocks)
 TEST(Plan, UnalignedHeadAndTail)
 {
 	zpci_caps caps = strict_caps(128);
-	// 0xff9..0x1125: head 1+2+4 to 0x1000, blocks, tail 4+1.
+	// 0xff9..0x1125: head 1+2+4 to 0x1000 (naturally aligned: as few as
+	// any other split), blocks, tail 4+1.
 	auto ops = plan_all(caps, {direction::write, 0, 0xff9, 300, 0x1});
 	std::vector<std::pair<insn, std::uint32_t>> want = {
 		{insn::pcistg, 1}, {insn::pcistg, 2}, {insn::pcistg, 4},
@@ -227,14 +272,63 @@ TEST(Plan, BadRequestsChangeNothingAndSayWhy)
 		  unsigned(ZPCI_RULE_CAPS));
 }
 
-TEST(Plan, ReadsAreNaturallyAlignedLoads)
+TEST(Plan, ReadsArePowerOfTwoLoadsInsideDoublewords)
 {
 	zpci_caps caps = strict_caps(128);
+	// Bytes 3..24: 5 in the first doubleword (1 at 3, 4 at 4: aligned,
+	// and as few as 4 at 3 + 1 at 7), two full doublewords, 1 byte.
 	auto ops = plan_all(caps, {direction::read, 0, 0x3, 22, 0x100});
-	std::vector<std::uint32_t> want = {1, 4, 8, 8, 1};
+	std::vector<std::pair<std::uint64_t, std::uint32_t>> want = {
+		{3, 1}, {4, 4}, {8, 8}, {16, 8}, {24, 1}};
 	ASSERT_EQ(ops.size(), want.size());
-	for (std::size_t i = 0; i < want.size(); i++)
-		EXPECT_EQ(ops[i].len, want[i]);
+	for (std::size_t i = 0; i < want.size(); i++) {
+		EXPECT_EQ(ops[i].offset, want[i].first) << i;
+		EXPECT_EQ(ops[i].len, want[i].second) << i;
+	}
+}
+
+// The issue-7 cases: power-of-two PCISTG/PCILG at unaligned offsets inside
+// one doubleword, as Linux's zpci_get_max_io_size() splitter issues them.
+TEST(Plan, UnalignedPowerOfTwoInsideADoubleword)
+{
+	zpci_caps caps = strict_caps(128);
+	struct tc {
+		direction dir;
+		std::uint64_t off, len;
+		std::vector<std::uint32_t> lens;
+	} cases[] = {
+		{direction::write, 0x1001, 4, {4}},		// was 1+2+1
+		{direction::write, 0x1003, 4, {4}},
+		{direction::write, 0x1001, 6, {4, 2}},		// was 1+2+2+1
+		{direction::write, 0x1002, 4, {4}},		// was 2+2
+		{direction::write, 0x1001, 7, {1, 2, 4}},	// aligned when as few
+		{direction::write, 0x1005, 4, {1, 2, 1}},	// 3 left in the dword
+		{direction::write, 0x1003, 5, {1, 4}},
+		{direction::write, 0x1002, 6, {2, 4}},
+		{direction::write, 0x1006, 5, {2, 2, 1}},	// 2, then 3 in the next
+		{direction::read, 0x1001, 4, {4}},
+		{direction::read, 0x1006, 2, {2}},
+		{direction::read, 0x1003, 10, {1, 4, 4, 1}},	// 5 + 5
+	};
+	for (const tc &c : cases) {
+		SCOPED_TRACE(::testing::Message() << "dir " << int(c.dir) << " off 0x"
+			     << std::hex << c.off << std::dec << " len " << c.len);
+		plan_request req{c.dir, 0, c.off, c.len, 0x2000 + (c.off & 7)};
+		auto ops = plan_all(caps, req);
+		ASSERT_EQ(ops.size(), c.lens.size());
+		for (std::size_t i = 0; i < ops.size(); i++) {
+			EXPECT_NE(ops[i].kind, insn::pcistb);
+			EXPECT_EQ(ops[i].len, c.lens[i]) << i;
+		}
+		EXPECT_EQ(ops.size(), optimum(caps, req, true));
+		auto lx = linux_ops(linux_variant::v2, c.dir, req.offset, req.addr, req.len);
+		if (linux_legal(caps, lx, true)) {
+			EXPECT_LE(ops.size(), lx.size());
+		}
+	}
+	// The example of the issue: Linux (v2) issues 1 PCISTG here.
+	EXPECT_EQ(linux_toio(0x1001, 0x2001, 4, linux_variant::v2), 1u);
+	EXPECT_EQ(plan_count(caps, {direction::write, 0, 0x1001, 4, 0x2001}).value(), 1u);
 }
 
 TEST(Plan, FillInChunksEqualsNext)
@@ -310,13 +404,14 @@ TEST(PlanProperty, RandomRequests)
 			EXPECT_EQ(ops.size(), optimum(caps, req, pcistg)) << "not the fewest";
 			checked_opt++;
 		}
-		// The bound vs Linux holds where Linux's own output would be
-		// legal for the function: maxstbl >= 128 and PCISTG accepted.
-		if (req.dir == direction::read) {
-			EXPECT_LE(ops.size(), linux_fromio(req.offset, req.addr, req.len));
-			checked_bound++;
-		} else if (maxstbl >= 128 && pcistg) {
-			EXPECT_LE(ops.size(), linux_toio(req.offset, req.addr, req.len));
+		// The bound vs Linux (both splitters) holds wherever Linux's
+		// own sequence is legal for the function.
+		for (auto v : {linux_variant::v1, linux_variant::v2}) {
+			auto lx = linux_ops(v, req.dir, req.offset, req.addr, req.len,
+					    req.pcias);
+			if (!linux_legal(caps, lx, pcistg))
+				continue;
+			EXPECT_LE(ops.size(), lx.size()) << "more than Linux v" << int(v) + 1;
 			checked_bound++;
 		}
 	}
@@ -325,15 +420,99 @@ TEST(PlanProperty, RandomRequests)
 	EXPECT_GT(impossible, 10);	// the generator does reach impossible cases
 }
 
+// Exhaustive over short requests: every offset inside two doublewords next
+// to a 4 KiB boundary and away from it, every length up to 40, every
+// source misalignment, reads and writes, strict (maxstbl 16, 24, 128, with
+// and without PCISTG) and relaxed.  Planner == brute-force optimum, and
+// <= Linux (both splitters) wherever Linux's sequence is legal.
+TEST(PlanProperty, ExhaustiveShortRequests)
+{
+	struct fn {
+		zpci_caps caps;
+		bool pcistg;
+	};
+	std::vector<fn> fns;
+	for (std::uint32_t m : {16u, 24u, 128u})
+		for (bool stg : {true, false})
+			fns.push_back({strict_caps(m), stg});
+	zpci_caps rel = strict_caps(128);
+	rel.flags |= ZPCI_CAPS_RELAXED;
+	fns.push_back({rel, true});
+	std::size_t cases = 0, optimal = 0, bound = 0, linux_illegal = 0;
+	std::size_t max_plan = 0, max_linux = 0, fewer = 0;
+	for (const fn &f : fns)
+		for (auto dir : {direction::write, direction::read})
+			for (std::uint64_t base : {0x2000ull, 0x2ff0ull})
+				for (std::uint64_t o = 0; o < 16; o++)
+					for (std::uint64_t len = 1; len <= 40; len++)
+						for (std::uint64_t sm = 0; sm < 8; sm++) {
+		plan_request req{dir, 0, base + o, len, 0x10000 + sm};
+		plan_options opt{f.pcistg};
+		SCOPED_TRACE(::testing::Message() << "maxstbl " << f.caps.maxstbl
+			     << " relaxed " << zpci_caps_relaxed(&f.caps) << " pcistg "
+			     << f.pcistg << " dir " << int(dir) << " off 0x" << std::hex
+			     << req.offset << " src 0x" << req.addr << std::dec << " len "
+			     << len);
+		cases++;
+		auto p = planner::make(f.caps, req, opt);
+		const std::size_t best = optimum(f.caps, req, f.pcistg);
+		if (!p) {
+			ASSERT_EQ(best, SIZE_MAX) << "planner gave up on a possible request";
+			continue;
+		}
+		std::vector<op> ops;
+		op x;
+		while (p->next(x))
+			ops.push_back(x);
+		check_plan_properties(f.caps, req, ops);
+		ASSERT_EQ(ops.size(), best) << "not the fewest";
+		optimal++;
+		max_plan = std::max(max_plan, ops.size());
+		for (auto v : {linux_variant::v1, linux_variant::v2}) {
+			auto lx = linux_ops(v, dir, req.offset, req.addr, len);
+			if (!linux_legal(f.caps, lx, f.pcistg)) {
+				linux_illegal++;
+				continue;
+			}
+			ASSERT_LE(ops.size(), lx.size()) << "more than Linux v" << int(v) + 1;
+			bound++;
+			fewer += ops.size() < lx.size();
+			max_linux = std::max(max_linux, lx.size());
+		}
+						}
+	std::printf("[ plan ] %zu short requests: %zu optimal, %zu compared with a legal "
+		    "Linux sequence (%zu strictly fewer), %zu Linux sequences illegal; "
+		    "max ops planner %zu, Linux %zu\n", cases, optimal, bound, fewer,
+		    linux_illegal, max_plan, max_linux);
+	EXPECT_EQ(cases, fns.size() * 2 * 2 * 16 * 40 * 8);
+	EXPECT_GT(bound, cases / 2);
+	EXPECT_GT(linux_illegal, 0u);	// the v2 model does reach illegal 8-byte PCISTGs
+}
+
 TEST(PlanProperty, LinuxModelSanity)
 {
-	// The model itself, on hand-computed inputs.
+	// The models themselves, on hand-computed inputs.
+	using enum linux_variant;
 	EXPECT_EQ(linux_toio(0x1000, 0x2000, 4096), 32u);	// 32 x 128
 	EXPECT_EQ(linux_toio(0x1001, 0x2001, 8), 4u);		// 1,2,4,1
 	EXPECT_EQ(linux_toio(0x1000, 0x2004, 16), 4u);		// 4 x 4
 	EXPECT_EQ(linux_toio(0x1000, 0x2000, 24), 2u);		// 16 + 8
 	EXPECT_EQ(linux_fromio(0x1003, 0x0, 8), 8u);		// src 3, dst 0: 1 each
-	// Planner beats it where alignment allows larger blocks.
+	EXPECT_EQ(linux_toio(0x1000, 0x2000, 4096, v2), 32u);
+	EXPECT_EQ(linux_toio(0x1000, 0x2000, 24, v2), 1u);	// one 24-byte PCISTB
+	EXPECT_EQ(linux_toio(0x1001, 0x2001, 4, v2), 1u);	// 4 at an odd offset
+	EXPECT_EQ(linux_toio(0x1001, 0x2001, 6, v2), 2u);	// 4 + 2
+	EXPECT_EQ(linux_toio(0x1000, 0x2004, 16, v2), 2u);	// 8 + 8 (PCISTG)
+	EXPECT_EQ(linux_fromio(0x1003, 0x0, 8, v2), 1u);	// 8 at offset 3
+	// ...which crosses a doubleword: not legal, so not a bound.
 	zpci_caps caps = strict_caps(128);
+	EXPECT_FALSE(linux_legal(caps, linux_ops(v2, direction::read, 0x1003, 0, 8), true));
+	EXPECT_TRUE(linux_legal(caps, linux_ops(v2, direction::write, 0x1001, 0x2001, 6), true));
+	// v2 splits at the MEMORY address's 4 KiB boundary: 0xff8 in memory.
+	auto ops = linux_ops(v2, direction::write, 0x1000, 0x2ff8, 24);
+	ASSERT_EQ(ops.size(), 2u);
+	EXPECT_EQ(ops[0].len, 8u);
+	EXPECT_EQ(ops[1].len, 16u);
+	// Planner beats it where alignment allows larger blocks.
 	EXPECT_EQ(plan_count(caps, {direction::write, 0, 0x1000, 24, 0x2000}).value(), 1u);
 }
