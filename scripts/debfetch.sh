@@ -411,7 +411,7 @@ debfetch_kernel_sets() {
 			case $p in
 			amd64:*) grep -qxF "$p" <<<"$recs" ;;
 			*) grep -qxF "${p#s390x:}" <<<"$recs" ;;
-			esac || { debfetch_log "kernel $abi: $p not listed in $suite; skipped"; continue 2; }
+			esac || { debfetch_warn "kernel $abi: $p not listed in $suite; that ABI skipped"; continue 2; }
 		done
 		echo "$abi $set"
 	done
