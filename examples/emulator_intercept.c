@@ -37,7 +37,7 @@ static struct guest_outcome intercept(struct zpci_handle *h, unsigned int insn,
 				      uint32_t len, void *guest_buf)
 {
 	struct zpci_plan_op op;
-	struct zpci_status st;
+	struct zpci_status st = ZPCI_STATUS_INIT;
 	struct guest_outcome out = { 0, 0, 0, 0 };
 	int rc;
 
@@ -51,7 +51,7 @@ static struct guest_outcome intercept(struct zpci_handle *h, unsigned int insn,
 	rc = zpci_execute(h, &op, 1, &st);
 	if (rc == 0)
 		return out;
-	if (st.cc_valid) {
+	if (st.flags & (ZPCI_STATUS_CC_VALID | ZPCI_STATUS_PGM)) {
 		/* The instruction's own answer: pass it to the guest as is. */
 		out.pgm = st.pgm;
 		out.cc = st.cc;

@@ -7,47 +7,25 @@
 #include <zpci/sim.hpp>
 #include <zpci/zpci.h>
 
+#include "capi_internal.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <string.h>
 
-struct zpci_handle {
-	std::unique_ptr<zpci::io_path> path;
-};
-
 namespace {
+
+using zpci::capi::put_status;
 
 int to_status(const std::error_code &ec, const zpci::exec_status *es,
 	      zpci_status *st) noexcept
 {
-	int rc = -zpci::to_errno(ec);
-	if (st) {
-		std::memset(st, 0, sizeof(*st));
-		st->error = rc;
-		if (es) {
-			st->done = es->done;
-			st->rule = es->rule;
-			st->cc = es->cc;
-			st->status = es->status;
-			st->pgm = es->pgm;
-			st->cc_valid = es->cc_valid;
-		}
-		if (unsigned r = zpci::rule_of(ec))
-			st->rule = r;
-		else if (ec.category() == zpci::category())
-			st->reason = static_cast<std::uint32_t>(ec.value());
-	}
-	return rc;
+	return put_status(st, zpci::capi::outcome(ec, es));
 }
 
 int ok_status(const zpci::exec_status *es, zpci_status *st) noexcept
 {
-	if (st) {
-		std::memset(st, 0, sizeof(*st));
-		if (es)
-			st->done = es->done;
-	}
-	return 0;
+	return put_status(st, zpci::capi::outcome({}, es));
 }
 
 } // namespace
@@ -62,10 +40,9 @@ int zpci_open(const char *spec, zpci_handle **out)
 	auto p = zpci::open_path(spec);
 	if (!p)
 		return -zpci::to_errno(p.error());
-	auto *h = new (std::nothrow) zpci_handle;
+	zpci_handle *h = zpci::capi::make_handle(std::move(*p));
 	if (!h)
 		return -ENOMEM;
-	h->path = std::move(*p);
 	*out = h;
 	return 0;
 }
@@ -79,6 +56,7 @@ int zpci_get_caps(const zpci_handle *h, zpci_caps *out)
 {
 	if (!h || !out)
 		return -EINVAL;
+	std::lock_guard<std::mutex> g(h->lock);
 	*out = h->path->caps();
 	return 0;
 }
@@ -99,7 +77,7 @@ int zpci_plan(const zpci_caps *caps, int is_read, unsigned int pcias,
 	      zpci_plan_op *ops, size_t cap, size_t *n, zpci_status *st)
 {
 	if (!caps || (cap && !ops) || pcias > 0xff)
-		return to_status(zpci::make_error_code(zpci::errc::bad_argument), nullptr, st);
+		return zpci::capi::bad_argument(st);
 	zpci::plan_request req;
 	req.dir = is_read ? zpci::direction::read : zpci::direction::write;
 	req.pcias = static_cast<std::uint8_t>(pcias);
@@ -132,8 +110,9 @@ int zpci_plan(const zpci_caps *caps, int is_read, unsigned int pcias,
 int zpci_write(zpci_handle *h, unsigned int pcias, uint64_t offset,
 	       const void *src, size_t len, zpci_status *st)
 {
-	if (!h)
-		return -EINVAL;
+	if (!h || !src)
+		return zpci::capi::bad_argument(st);
+	std::lock_guard<std::mutex> g(h->lock);
 	zpci::exec_status es;
 	auto r = h->path->write(pcias, offset, src, len, &es);
 	if (!r)
@@ -144,8 +123,9 @@ int zpci_write(zpci_handle *h, unsigned int pcias, uint64_t offset,
 int zpci_read(zpci_handle *h, unsigned int pcias, uint64_t offset, void *dst,
 	      size_t len, zpci_status *st)
 {
-	if (!h)
-		return -EINVAL;
+	if (!h || !dst)
+		return zpci::capi::bad_argument(st);
+	std::lock_guard<std::mutex> g(h->lock);
 	zpci::exec_status es;
 	auto r = h->path->read(pcias, offset, dst, len, &es);
 	if (!r)
@@ -156,13 +136,15 @@ int zpci_read(zpci_handle *h, unsigned int pcias, uint64_t offset, void *dst,
 int zpci_execute(zpci_handle *h, const zpci_plan_op *ops, size_t n, zpci_status *st)
 {
 	if (!h || (n && !ops))
-		return to_status(zpci::make_error_code(zpci::errc::bad_argument), nullptr, st);
+		return zpci::capi::bad_argument(st);
+	std::lock_guard<std::mutex> g(h->lock);
 	// Converted in fixed-size slices: no allocation, and all of them are
 	// checked before the first one is issued.
 	zpci::op buf[64];
 	for (size_t i = 0; i < n; i++) {
-		if (ops[i].reserved != 0)
-			return to_status(zpci::make_error_code(zpci::errc::bad_argument), nullptr, st);
+		// A NULL buffer would be dereferenced by the simulated function.
+		if (ops[i].reserved != 0 || ops[i].addr == 0)
+			return zpci::capi::bad_argument(st);
 		zpci::op o{static_cast<zpci::insn>(ops[i].insn), ops[i].pcias, 0, ops[i].len,
 			   ops[i].offset, ops[i].addr};
 		zpci::exec_status es;
@@ -195,7 +177,8 @@ int zpci_ism_command(zpci_handle *h, const void *req, size_t req_len, void *resp
 		     zpci_status *st)
 {
 	if (!h || !req || !resp)
-		return to_status(zpci::make_error_code(zpci::errc::bad_argument), nullptr, st);
+		return zpci::capi::bad_argument(st);
+	std::lock_guard<std::mutex> g(h->lock);
 	zpci::exec_status es;
 	auto r = zpci::ism::command(
 		*h->path, std::span<const std::byte>(static_cast<const std::byte *>(req), req_len),
@@ -214,7 +197,8 @@ int zpci_ism_move(zpci_handle *h, uint64_t token, uint32_t index,
 	if (landed)
 		*landed = 0;
 	if (!h || !src)
-		return to_status(zpci::make_error_code(zpci::errc::bad_argument), nullptr, st);
+		return zpci::capi::bad_argument(st);
+	std::lock_guard<std::mutex> g(h->lock);
 	zpci::ism::move_request req;
 	req.token = token;
 	req.index = index;
@@ -234,6 +218,7 @@ int zpci_get_sim_stats(const zpci_handle *h, zpci_sim_stats *out)
 {
 	if (!h || !out)
 		return -EINVAL;
+	std::lock_guard<std::mutex> g(h->lock);
 	const zpci::sim_function *sim = h->path->simulator();
 	if (!sim)
 		return -ENOTSUP;
@@ -253,19 +238,20 @@ int zpci_get_sim_stats(const zpci_handle *h, zpci_sim_stats *out)
 
 const char *zpci_strerror(int err)
 {
-	// strerror() text is static for known values in glibc; use the
-	// thread-safe variant's message through strerrordesc_np when there.
-	if (err < 0)
-		err = -err;
-	const char *s = strerrordesc_np(err);
-	return s ? s : "Unknown error";
+	// Static text for the library's errnos, portable to musl
+	// (error.cpp: no strerrordesc_np).
+	return zpci::errno_text(err);
 }
 
 const char *zpci_status_str(int err, const zpci_status *st)
 {
 	if (st && st->rule)
 		return zpci_rule_name(st->rule);
-	if (st && st->reason) {
+	if (st && st->reason == ZPCI_REASON_MSIX)
+		return "MSI-X table or PBA: for the emulator's MSI-X emulation";
+	if (st && st->reason == ZPCI_REASON_CONFIG_SPACE)
+		return "config space: for vfio's config region";
+	if (st && st->reason && st->reason != ZPCI_REASON_HOST) {
 		switch (static_cast<zpci::errc>(st->reason)) {
 		case zpci::errc::no_legal_sequence:
 			return "no legal instruction sequence for this access";

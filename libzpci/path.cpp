@@ -82,10 +82,12 @@ result<void> check_ops(const zpci_caps &caps, std::span<const op> ops,
 class region_path final : public io_path {
 public:
 	region_path(std::shared_ptr<region_device> dev, std::vector<op> buf) noexcept
-		: dev_(std::move(dev)), buf_(std::move(buf)) {}
+		: io_path(dev->caps()), dev_(std::move(dev)), buf_(std::move(buf)) {}
 
 	std::string_view kind() const noexcept override { return "region"; }
-	const zpci_caps &caps() const noexcept override { return dev_->caps(); }
+	const zpci_caps &device_caps() const noexcept override { return dev_->caps(); }
+	const zpci_io_info *io_info() const noexcept override { return dev_->io_info(); }
+	std::uint32_t max_ops() const noexcept override { return dev_->max_ops(); }
 
 	result<void> write(unsigned pcias, std::uint64_t offset, const void *src,
 			   std::size_t len, exec_status *st) noexcept override
@@ -183,10 +185,11 @@ private:
 
 class fallback_path final : public io_path {
 public:
-	explicit fallback_path(std::shared_ptr<bar_device> dev) noexcept : dev_(std::move(dev)) {}
+	explicit fallback_path(std::shared_ptr<bar_device> dev) noexcept
+		: io_path(dev->caps()), dev_(std::move(dev)) {}
 
 	std::string_view kind() const noexcept override { return "fallback"; }
-	const zpci_caps &caps() const noexcept override { return dev_->caps(); }
+	const zpci_caps &device_caps() const noexcept override { return dev_->caps(); }
 
 	result<void> write(unsigned pcias, std::uint64_t offset, const void *src,
 			   std::size_t len, exec_status *st) noexcept override
@@ -265,6 +268,7 @@ private:
 	std::shared_ptr<bar_device> dev_;
 };
 
+#ifndef ZPCI_NO_SIM	// built without the simulator: sim specs fail ENOTSUP
 // "key=value" options of a sim spec.
 result<void> apply_sim_option(std::string_view kv, sim_config &cfg) noexcept
 {
@@ -329,8 +333,39 @@ result<std::unique_ptr<io_path>> open_sim(std::string_view rest, bool fallback) 
 		(*path)->set_simulator(raw);
 	return path;
 }
+#endif
+
+// "fid:N" / "uid:N" -> the PCI address; anything else is taken as one.
+result<std::string> function_address(std::string_view rest) noexcept
+{
+	if (rest.starts_with("fid:") || rest.starts_with("uid:"))
+		return vfio::resolve_function(rest);
+	try {
+		return std::string(rest);
+	} catch (...) {
+		return std::unexpected(sys_error(ENOMEM));
+	}
+}
 
 } // namespace
+
+result<void> io_path::narrow(std::uint32_t maxstbl, bool relaxed) noexcept
+{
+	const zpci_caps &dev = device_caps();
+	zpci_caps c = caps_;
+	if (maxstbl) {
+		if (maxstbl < 16 || maxstbl > dev.maxstbl)
+			return std::unexpected(make_error_code(errc::bad_argument));
+		c.maxstbl = maxstbl;
+	}
+	if (relaxed && !(dev.flags & ZPCI_CAPS_RELAXED))
+		return std::unexpected(make_error_code(errc::bad_argument));
+	c.flags = relaxed ? (c.flags | ZPCI_CAPS_RELAXED) : (c.flags & ~ZPCI_CAPS_RELAXED);
+	if (!zpci_caps_valid(&c))
+		return std::unexpected(make_error_code(errc::bad_argument));
+	caps_ = c;
+	return {};
+}
 
 result<std::unique_ptr<io_path>> make_region_path(std::shared_ptr<region_device> dev) noexcept
 {
@@ -360,18 +395,33 @@ result<std::unique_ptr<io_path>> open_path(std::string_view spec) noexcept
 	if (colon == std::string_view::npos || colon + 1 == spec.size())
 		return std::unexpected(make_error_code(errc::bad_spec));
 	std::string_view scheme = spec.substr(0, colon), rest = spec.substr(colon + 1);
+#ifdef ZPCI_NO_SIM
+	if (scheme == "sim" || scheme == "sim-fallback")
+		return std::unexpected(sys_error(ENOTSUP));
+#else
 	if (scheme == "sim")
 		return open_sim(rest, false);
 	if (scheme == "sim-fallback")
 		return open_sim(rest, true);
+#endif
+	if (scheme == "fid" || scheme == "uid") {
+		rest = spec;
+		scheme = "region";
+	}
 	if (scheme == "region") {
-		auto dev = vfio::open_region_device(rest);
+		auto addr = function_address(rest);
+		if (!addr)
+			return std::unexpected(addr.error());
+		auto dev = vfio::open_region_device(*addr);
 		if (!dev)
 			return std::unexpected(dev.error());
 		return make_region_path(std::shared_ptr<region_device>(std::move(*dev)));
 	}
 	if (scheme == "fallback") {
-		auto dev = vfio::open_bar_device(rest);
+		auto addr = function_address(rest);
+		if (!addr)
+			return std::unexpected(addr.error());
+		auto dev = vfio::open_bar_device(*addr);
 		if (!dev)
 			return std::unexpected(dev.error());
 		return make_fallback_path(std::shared_ptr<bar_device>(std::move(*dev)));

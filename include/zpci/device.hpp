@@ -22,6 +22,7 @@
 #include <system_error>
 
 #include <zpci/error.hpp>
+#include <zpci/zpci_abi.h>
 #include <zpci/zpci_rules.h>
 
 namespace zpci {
@@ -81,6 +82,10 @@ public:
 	// tells how many ops completed.  status may be null.
 	virtual result<std::size_t> submit(std::span<const op> ops,
 					   exec_status *status) noexcept = 0;
+
+	// The zpci_io driver's info block (fid, uid, MSI-X ranges, ABI
+	// version), or null when the device is not the driver's region.
+	virtual const zpci_io_info *io_info() const noexcept { return nullptr; }
 };
 
 // Plain BAR access, <= 8 bytes per call.

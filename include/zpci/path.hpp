@@ -26,6 +26,7 @@
 
 #include <zpci/device.hpp>
 #include <zpci/error.hpp>
+#include <zpci/zpci_abi.h>
 #include <zpci/zpci_rules.h>
 
 namespace zpci {
@@ -45,7 +46,15 @@ public:
 
 	// "region" or "fallback".
 	virtual std::string_view kind() const noexcept = 0;
-	virtual const zpci_caps &caps() const noexcept = 0;
+	// The caps every access is checked and planned against: the
+	// function's, or narrower after narrow().
+	const zpci_caps &caps() const noexcept { return caps_; }
+	// The function's own caps.
+	virtual const zpci_caps &device_caps() const noexcept = 0;
+	// Narrow caps() to what a guest was told: maxstbl 16..the device's
+	// (0 keeps the current one), relaxed only if the device is relaxed.
+	// errc::bad_argument otherwise, and nothing changes.
+	result<void> narrow(std::uint32_t maxstbl, bool relaxed) noexcept;
 
 	// Store len bytes from src at offset of address space pcias.
 	virtual result<void> write(unsigned pcias, std::uint64_t offset,
@@ -60,6 +69,12 @@ public:
 	virtual result<void> execute(std::span<const op> ops,
 				     exec_status *st = nullptr) noexcept = 0;
 
+	// Instructions per device call: the region device's max_ops, 1 for
+	// the fallback path.
+	virtual std::uint32_t max_ops() const noexcept { return 1; }
+	// The zpci_io driver's info block behind a region path, else null.
+	virtual const zpci_io_info *io_info() const noexcept { return nullptr; }
+
 	const path_stats &stats() const noexcept { return stats_; }
 	void reset_stats() noexcept { stats_ = {}; }
 
@@ -68,8 +83,11 @@ public:
 	void set_simulator(sim_function *s) noexcept { sim_ = s; }
 
 protected:
+	explicit io_path(const zpci_caps &caps) noexcept : caps_(caps) {}
+
 	path_stats stats_;
 	sim_function *sim_ = nullptr;
+	zpci_caps caps_;
 };
 
 // A region path over dev (kept alive by the path).  Allocates its batch
@@ -86,6 +104,10 @@ result<std::unique_ptr<io_path>> make_fallback_path(std::shared_ptr<bar_device> 
 //     (e.g. "sim:strict,maxstbl=4096")
 //   region:<dddd:bb:dd.f>            zpci_io region (vfio)
 //   fallback:<dddd:bb:dd.f>          vfio-pci BAR pread/pwrite
+//   fid:<N> | uid:<N>                zpci_io region of the function with
+//                                    that FID / UID (sysfs function_id /
+//                                    uid); region:fid:<N>, fallback:uid:<N>
+//                                    ... work too
 // Errors: errc::bad_spec for anything malformed, else what opening fails
 // with.
 result<std::unique_ptr<io_path>> open_path(std::string_view spec) noexcept;

@@ -121,6 +121,12 @@ zpci_caps fallback_caps(const device_info &info) noexcept;
 // (version handshake of zpci_abi.h, invalid values): EPROTO.
 result<zpci_caps> region_caps(const zpci_io_info &io) noexcept;
 
+// "fid:N" or "uid:N" (decimal or 0x-hex) -> the PCI address of the
+// function whose sysfs function_id / uid has that value (s390 only:
+// /sys/bus/pci/devices/*/function_id, uid).  ENODEV when no function has
+// it, EEXIST when several do, errc::bad_spec when malformed.
+result<std::string> resolve_function(std::string_view key) noexcept;
+
 // Devices bound to vfio (vfio-pci, zpci_io or another variant driver):
 // PCI addresses from /sys/bus/pci/devices, sorted.
 result<std::vector<std::string>> list_vfio_functions() noexcept;

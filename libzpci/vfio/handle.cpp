@@ -446,6 +446,20 @@ result<vfio_handle> vfio_handle::open(std::string_view addr,
 	return std::unexpected(r.error());
 }
 
+vfio_handle vfio_handle::borrow(int device_fd, const sys_ops *sys) noexcept
+{
+	vfio_handle h;
+	h.sys_ = sys ? sys : &real_sys();
+	// No sys_ops in the unique_fd: it never closes the caller's fd.
+	h.device_ = unique_fd(nullptr, device_fd);
+	try {
+		h.access_ = "borrowed fd " + std::to_string(device_fd);
+	} catch (...) {
+		// The description is cosmetic; an empty one is fine.
+	}
+	return h;
+}
+
 result<void> vfio_handle::read_exact(void *buf, std::size_t len,
 				     std::uint64_t off) const noexcept
 {

@@ -3,7 +3,10 @@
 // `zpci info` uses.
 #include "vfio.hpp"
 
+#include <fcntl.h>
 #include <linux/vfio.h>
+
+#include <zpci/parse.hpp>
 
 #include <algorithm>
 #include <array>
@@ -44,6 +47,7 @@ public:
 
 	const zpci_caps &caps() const noexcept override { return caps_; }
 	std::uint32_t max_ops() const noexcept override { return io_.max_ops; }
+	const zpci_io_info *io_info() const noexcept override { return &io_; }
 
 	result<std::size_t> submit(std::span<const op> ops,
 				   exec_status *status) noexcept override
@@ -101,6 +105,10 @@ public:
 					es.cc_valid = true;
 					es.cc = st_.cc;
 					es.status = st_.status;
+					es.pgm = st_.pgm;
+				} else if (st_.flags & ZPCI_IO_STATUS_PGM) {
+					// ABI v2: a program exception, no cc
+					es.cc_valid = true;
 					es.pgm = st_.pgm;
 				}
 			}
@@ -370,13 +378,13 @@ result<device_info> query_device(std::string_view pci_addr,
 	return info;
 }
 
+namespace {
+
+// The region device of an open handle, from what query() found: one
+// implementation for the spec-based open and for a borrowed fd.
 result<std::unique_ptr<zpci::region_device>>
-open_region_device(std::string_view pci_addr, const open_options &opt) noexcept
+make_region_device(std::shared_ptr<vfio_handle> h, const device_info &info) noexcept
 {
-	auto o = acquire_and_query(pci_addr, opt);
-	if (!o)
-		return std::unexpected(o.error());
-	const device_info &info = o->info;
 	if (!info.io_region)
 		return std::unexpected(sys_error(ENODEV));
 	if (info.io_error)
@@ -390,7 +398,102 @@ open_region_device(std::string_view pci_addr, const open_options &opt) noexcept
 		std::vector<std::uint64_t> buf((bytes + 7) / 8);
 		std::uint64_t req = info.io_region->offset + ZPCI_IO_REQ_OFFSET;
 		return std::make_unique<vfio_region_device>(
-			o->h, *caps, *info.io, req, std::move(buf));
+			std::move(h), *caps, *info.io, req, std::move(buf));
+	} catch (...) {
+		return std::unexpected(sys_error(ENOMEM));
+	}
+}
+
+// A small sysfs attribute through sys_ops (so tests can fake it).
+result<std::string> read_attr(const sys_ops &sys, const std::string &path) noexcept
+{
+	int fd = sys.open(path.c_str(), O_RDONLY);
+	if (fd < 0)
+		return std::unexpected(neg_errno(fd));
+	char buf[64];
+	ssize_t n;
+	int eintr = 0;
+	do
+		n = sys.pread(fd, buf, sizeof(buf) - 1, 0);
+	while (n == -EINTR && ++eintr < MAX_EINTR);
+	sys.close(fd);
+	if (n < 0)
+		return std::unexpected(neg_errno(n));
+	try {
+		std::string v(buf, static_cast<std::size_t>(n));
+		while (!v.empty() && (v.back() == '\n' || v.back() == ' '))
+			v.pop_back();
+		return v;
+	} catch (...) {
+		return std::unexpected(sys_error(ENOMEM));
+	}
+}
+
+} // namespace
+
+result<std::unique_ptr<zpci::region_device>>
+open_region_device(std::string_view pci_addr, const open_options &opt) noexcept
+{
+	auto o = acquire_and_query(pci_addr, opt);
+	if (!o)
+		return std::unexpected(o.error());
+	return make_region_device(std::move(o->h), o->info);
+}
+
+result<std::unique_ptr<zpci::region_device>>
+borrow_region_device(int device_fd, const sys_ops *sys) noexcept
+{
+	if (device_fd < 0)
+		return std::unexpected(sys_error(EBADF));
+	std::shared_ptr<vfio_handle> h;
+	try {
+		h = std::make_shared<vfio_handle>(vfio_handle::borrow(device_fd, sys));
+	} catch (...) {
+		return std::unexpected(sys_error(ENOMEM));
+	}
+	auto info = query(*h);
+	if (!info)
+		return std::unexpected(info.error());
+	return make_region_device(std::move(h), *info);
+}
+
+result<std::string> resolve_function(std::string_view key, const sys_ops &sys,
+				     std::string_view sysfs_root) noexcept
+{
+	const char *attr;
+	if (key.starts_with("fid:"))
+		attr = "function_id";
+	else if (key.starts_with("uid:"))
+		attr = "uid";
+	else
+		return std::unexpected(make_error_code(errc::bad_spec));
+	auto want = parse_u64(key.substr(4));
+	if (!want || *want > UINT32_MAX)
+		return std::unexpected(make_error_code(errc::bad_spec));
+	try {
+		std::string root(sysfs_root);
+		std::vector<std::string> all;
+		int rc = sys.list_dir(root.c_str(), all);
+		if (rc < 0)
+			return std::unexpected(neg_errno(rc));
+		std::sort(all.begin(), all.end());
+		std::string found;
+		for (const auto &a : all) {
+			if (!valid_pci_addr(a))
+				continue;
+			auto v = read_attr(sys, root + "/" + a + "/" + attr);
+			if (!v)
+				continue;	// not a zPCI function, or unreadable
+			auto n = parse_u64(*v);
+			if (!n || *n != *want)
+				continue;
+			if (!found.empty())
+				return std::unexpected(sys_error(EEXIST));
+			found = a;
+		}
+		if (found.empty())
+			return std::unexpected(sys_error(ENODEV));
+		return found;
 	} catch (...) {
 		return std::unexpected(sys_error(ENOMEM));
 	}
@@ -466,6 +569,11 @@ open_bar_device(std::string_view pci_addr) noexcept
 result<std::vector<std::string>> list_vfio_functions() noexcept
 {
 	return list_vfio_functions(real_sys());
+}
+
+result<std::string> resolve_function(std::string_view key) noexcept
+{
+	return resolve_function(key, real_sys(), "/sys/bus/pci/devices");
 }
 
 } // namespace zpci::vfio

@@ -33,6 +33,9 @@ class vfio_handle {
 public:
 	static result<vfio_handle> open(std::string_view pci_addr,
 					const open_options &opt) noexcept;
+	// Use a device fd somebody else opened (an emulator's): it is never
+	// closed, and no container, group or iommufd is touched.
+	static vfio_handle borrow(int device_fd, const sys_ops *sys) noexcept;
 
 	// VFIO_DEVICE_GET_INFO with the argsz grow-and-retry loop and the
 	// zPCI capability chain; fills flags/num_*/zdev of info.
@@ -81,5 +84,18 @@ open_region_device(std::string_view pci_addr, const open_options &opt) noexcept;
 result<std::unique_ptr<zpci::bar_device>>
 open_bar_device(std::string_view pci_addr, const open_options &opt) noexcept;
 result<std::vector<std::string>> list_vfio_functions(const sys_ops &sys) noexcept;
+
+// A region device on a borrowed vfio device fd (zpci_borrow_fd): ENODEV if
+// the device has no zPCI I/O region, EPROTO if its ABI is refused, EINVAL
+// for a negative fd.  The fd is never closed.
+result<std::unique_ptr<zpci::region_device>>
+borrow_region_device(int device_fd, const sys_ops *sys = nullptr) noexcept;
+
+// "fid:N" / "uid:N" -> the PCI address of the one function under
+// sysfs_root (normally /sys/bus/pci/devices) whose function_id / uid
+// attribute has that value.  ENODEV: none; EEXIST: more than one (uid not
+// unique); errc::bad_spec: malformed key.
+result<std::string> resolve_function(std::string_view key, const sys_ops &sys,
+				     std::string_view sysfs_root) noexcept;
 
 } // namespace zpci::vfio

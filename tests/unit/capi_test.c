@@ -19,7 +19,7 @@ int capi_test_check_and_plan(void)
 	struct zpci_caps caps;
 	struct zpci_verdict v;
 	struct zpci_plan_op ops[16];
-	struct zpci_status st;
+	struct zpci_status st = ZPCI_STATUS_INIT;
 	size_t n = 0;
 
 	memset(&caps, 0, sizeof(caps));
@@ -58,7 +58,7 @@ int capi_test_check_and_plan(void)
 int capi_test_sim_io(void)
 {
 	struct zpci_handle *h = NULL;
-	struct zpci_status st;
+	struct zpci_status st = ZPCI_STATUS_INIT;
 	struct zpci_sim_stats ss;
 	struct zpci_caps caps;
 	/* Source at 1 mod 8 like the target 0xff9: PCISTB possible. */

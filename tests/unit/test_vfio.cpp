@@ -9,6 +9,8 @@
 #include <linux/vfio.h>
 #include <linux/vfio_zdev.h>
 #include <sys/ioctl.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -23,6 +25,7 @@
 #include <vector>
 
 #include <zpci/path.hpp>
+#include <zpci/zpci.h>
 #include <zpci/zpci_abi.h>
 
 #include "vfio/vfio.hpp"
@@ -1383,4 +1386,119 @@ TEST(VfioReal, LibraryPathsOverTheVfioDevices)
 	EXPECT_EQ(std::memcmp(src + 1, dst, len), 0) << "region read != region write";
 	EXPECT_LT((*rp)->stats().calls, (*fp)->stats().calls)
 		<< "the region path should need fewer device calls";
+}
+
+// --- zpci_borrow_fd(): a device fd the emulator opened itself ---
+
+namespace {
+
+// What an emulator does in group mode, on the fake kernel: group fd, then
+// the device fd; returns the device fd (the group stays the caller's).
+int emulator_device_fd(const fake_sys &s, int &group_fd)
+{
+	group_fd = s.open("/dev/vfio/7", O_RDWR);
+	std::string name = ADDR;
+	return s.ioctl(group_fd, VFIO_GROUP_GET_DEVICE_FD, name.data());
+}
+
+} // namespace
+
+TEST(VfioBorrow, FindsTheRegionAndNeverClosesOrTouchesTheContainer)
+{
+	fake_sys s;
+	s.zpci_caps_default();
+	s.io.flags = ZPCI_IO_INFO_MSIX;
+	s.io.msix_table_bar = 2;
+	s.io.msix_table_offset = 0x1000;
+	s.io.msix_table_size = 0x100;
+	int gfd = -1;
+	int dfd = emulator_device_fd(s, gfd);
+	ASSERT_GE(dfd, 0);
+	const int fds = s.open_fds;
+	const auto ioctls_before = s.ioctls;
+	{
+		auto d = borrow_region_device(dfd, &s);
+		ASSERT_TRUE(d) << d.error().message();
+		EXPECT_EQ((*d)->caps().maxstbl, 4096u);
+		ASSERT_NE((*d)->io_info(), nullptr);
+		EXPECT_EQ((*d)->io_info()->fid, 0x10u);
+		EXPECT_EQ((*d)->io_info()->msix_table_offset, 0x1000u);
+		// Instructions go through the borrowed fd: one pwrite.
+		alignas(8) std::uint8_t buf[64] = {};
+		std::vector<op> ops(2, make_op(insn::pcistg, 0, 8, 0, buf));
+		auto r = (*d)->submit(ops, nullptr);
+		ASSERT_TRUE(r) << r.error().message();
+		EXPECT_EQ(s.batches.size(), 1u);
+	}
+	// The fds are all still open, nothing but device queries was issued.
+	EXPECT_EQ(s.open_fds, fds);
+	for (unsigned long req : {VFIO_GROUP_SET_CONTAINER, VFIO_SET_IOMMU,
+				  VFIO_GROUP_GET_DEVICE_FD, VFIO_CHECK_EXTENSION})
+		EXPECT_EQ(s.ioctls[req], ioctls_before.count(req) ? ioctls_before.at(req) : 0)
+			<< req;
+	EXPECT_EQ(s.opened.count("/dev/vfio/vfio"), 0u);
+	EXPECT_EQ(s.close(dfd), 0);	// still ours to close
+	EXPECT_EQ(s.close(gfd), 0);
+}
+
+TEST(VfioBorrow, NoRegionIsEnodev)
+{
+	fake_sys s;
+	s.regions.erase(IO_INDEX);
+	s.num_regions = 9;
+	int gfd = -1;
+	int dfd = emulator_device_fd(s, gfd);
+	const int fds = s.open_fds;
+	auto d = borrow_region_device(dfd, &s);
+	ASSERT_FALSE(d);
+	EXPECT_EQ(d.error(), std::errc::no_such_device);
+	EXPECT_EQ(s.open_fds, fds);
+	// Another vendor's region is not ours either.
+	fake_sys o;
+	o.add_io_region(0x12345678);
+	dfd = emulator_device_fd(o, gfd);
+	d = borrow_region_device(dfd, &o);
+	ASSERT_FALSE(d);
+	EXPECT_EQ(d.error(), std::errc::no_such_device);
+}
+
+TEST(VfioBorrow, MalformedRegionCapsAreEproto)
+{
+	fake_sys s;
+	// The region's capability chain points before the fixed struct.
+	vfio_info_cap_header h;
+	std::memcpy(&h, s.regions[IO_INDEX].caps.data(), sizeof(h));
+	h.next = 4;
+	std::memcpy(s.regions[IO_INDEX].caps.data(), &h, sizeof(h));
+	int gfd = -1;
+	int dfd = emulator_device_fd(s, gfd);
+	auto d = borrow_region_device(dfd, &s);
+	ASSERT_FALSE(d);
+	EXPECT_EQ(d.error(), std::errc::protocol_error);
+	// A refused driver ABI too.
+	fake_sys o;
+	o.io.abi_version = ZPCI_IO_ABI_MIN_DRIVER - 1;
+	dfd = emulator_device_fd(o, gfd);
+	d = borrow_region_device(dfd, &o);
+	ASSERT_FALSE(d);
+	EXPECT_EQ(d.error(), std::errc::protocol_error);
+}
+
+TEST(VfioBorrow, NotAVfioDeviceFd)
+{
+	fake_sys s;
+	auto d = borrow_region_device(-1, &s);
+	ASSERT_FALSE(d);
+	EXPECT_EQ(d.error(), std::errc::bad_file_descriptor);
+	d = borrow_region_device(12345, &s);	// the fake knows no such fd
+	ASSERT_FALSE(d);
+	EXPECT_EQ(d.error(), std::errc::bad_file_descriptor);
+	// A real fd that is not a vfio device (the real system calls).
+	int fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	zpci_handle *h = nullptr;
+	EXPECT_EQ(zpci_borrow_fd(fd, 0, &h), -ENOTTY);
+	EXPECT_EQ(h, nullptr);
+	EXPECT_EQ(::fcntl(fd, F_GETFD), FD_CLOEXEC);	// still open
+	::close(fd);
 }

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+// Internal: the C API's handle and the one place where a C++ outcome
+// (error_code + exec_status) becomes a struct zpci_status with its action.
+#pragma once
+
+#include <zpci/device.hpp>
+#include <zpci/path.hpp>
+#include <zpci/zpci.h>
+
+#include <memory>
+#include <mutex>
+#include <system_error>
+
+struct zpci_handle {
+	std::unique_ptr<zpci::io_path> path;
+	std::uint32_t backend = 0;	// ZPCI_BACKEND_*
+	// Serializes every call on the handle (zpci.h: "Threads").
+	mutable std::mutex lock;
+};
+
+namespace zpci::capi {
+
+// Backend of a freshly opened path.
+std::uint32_t backend_of(const io_path &p) noexcept;
+
+// A new handle around p (null on allocation failure).
+zpci_handle *make_handle(std::unique_ptr<io_path> p) noexcept;
+
+// The whole status of an outcome: error, done, rule, reason, action,
+// cc/status/pgm, flags.  ec empty: success.  es may be null.
+// guest_checked: the instruction already passed the guest's verdict, so a
+// later rule refusal is the path's limitation, not the guest's fault.
+zpci_status outcome(const std::error_code &ec, const exec_status *es,
+		    bool guest_checked = false) noexcept;
+
+// Copy at most st->size bytes (0: the 1.0 size) of full into st (may be
+// null); returns full.error.
+int put_status(zpci_status *st, const zpci_status &full) noexcept;
+
+// -EINVAL, reason BAD_ARGUMENT, HOST_ERROR, REJECTED.
+int bad_argument(zpci_status *st) noexcept;
+
+// A refusal with a guest outcome from the rules' verdict (REJECTED).
+int verdict_outcome(const zpci_verdict &v, zpci_status *st) noexcept;
+
+// ACT_EMULATE (-EACCES, REJECTED) with reason r.
+int emulate(std::uint32_t reason, zpci_status *st) noexcept;
+
+} // namespace zpci::capi
+
+namespace zpci::capi {
+
+// Host MIO from a /proc/cpuinfo-format file: 1 when its s390 "features"
+// line lists "pcimio", 0 when it does not or there is no such line (not
+// s390), -errno when the file cannot be read.
+int host_mio_from_cpuinfo(const char *path) noexcept;
+
+} // namespace zpci::capi
