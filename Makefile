@@ -9,7 +9,7 @@ CMAKE_FLAGS ?=
 export ZPCI_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/zpci
 
 .PHONY: all deps build check unit-check unit-s390x-check asan-check kmod-check vm-check vm-stock-check \
-	bench install clean kmod
+	bench install clean kmod deb pkg-check
 
 all: build
 
@@ -71,6 +71,19 @@ vm-check:
 vm-stock-check:
 	scripts/install-deps.sh vm
 	tests/vm/run.sh --stock
+
+# Debian packages (debian/) for this machine and cross-built for s390x,
+# lintian-checked, in $(BUILD)/deb/<arch>/ (scripts/deb.sh).
+deb:
+	scripts/install-deps.sh pkg
+	BUILD=$(BUILD) scripts/deb.sh
+
+# Man pages render without warnings, make deb, and the s390x packages
+# installed in an s390x userland under qemu-user with the module built
+# natively by DKMS (tests/pkg/native-test.sh).
+pkg-check:
+	scripts/install-deps.sh pkg
+	BUILD=$(BUILD) scripts/pkg-check.sh
 
 # The main job: block path against the 8-byte fallback path on the default
 # (simulated) backend; prints a table and writes $(BUILD)/bench.json.

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Install the Debian packages this project needs, only those missing.
-# Usage: scripts/install-deps.sh [host|kmod|vm|all]...   (default: host)
+# Usage: scripts/install-deps.sh [host|kmod|vm|pkg|all]...   (default: host)
 # Never changes the host's apt sources or architectures: s390x files are
 # downloaded as .debs into the build directory by the kmod and vm scripts.
 set -euo pipefail
@@ -14,6 +14,12 @@ pkgs_vm=(gcc-s390x-linux-gnu g++-s390x-linux-gnu xz-utils curl ca-certificates
 	libfdt-dev zlib1g-dev dpkg-dev qemu-system-misc qemu-system-data qemu-user
 	patch kmod make cmake g++ pkg-config libboost-dev dwarves perl bc flex
 	bison gpgv debian-archive-keyring)
+# make deb / make pkg-check: packaging, lintian, man pages, the s390x
+# cross compilers and sysroot tools, the s390x userland under qemu-user
+pkgs_pkg=(debhelper dh-dkms dpkg-dev fakeroot lintian man-db groff-base
+	debootstrap qemu-user-static xz-utils curl ca-certificates
+	gcc-s390x-linux-gnu g++-s390x-linux-gnu cmake g++ pkg-config
+	libboost-dev libnl-3-dev libnl-genl-3-dev libbenchmark-dev)
 
 want=()
 [ $# -eq 0 ] && set -- host
@@ -22,8 +28,9 @@ for part in "$@"; do
 	host) want+=("${pkgs_host[@]}") ;;
 	kmod) want+=("${pkgs_kmod[@]}") ;;
 	vm) want+=("${pkgs_vm[@]}") ;;
-	all) want+=("${pkgs_host[@]}" "${pkgs_kmod[@]}" "${pkgs_vm[@]}") ;;
-	*) echo "install-deps: unknown part '$part' (host|kmod|vm|all)" >&2; exit 2 ;;
+	pkg) want+=("${pkgs_pkg[@]}") ;;
+	all) want+=("${pkgs_host[@]}" "${pkgs_kmod[@]}" "${pkgs_vm[@]}" "${pkgs_pkg[@]}") ;;
+	*) echo "install-deps: unknown part '$part' (host|kmod|vm|pkg|all)" >&2; exit 2 ;;
 	esac
 done
 
