@@ -16,6 +16,7 @@
 
 #include <zpci/stats.hpp>
 #include <zpci/vfio.hpp>
+#include <zpci/zpci.h>
 #include <zpci/zpci_abi.h>
 
 #include "args.hpp"
@@ -169,6 +170,48 @@ bool driver_missing(const std::error_code &ec)
 	return ec == std::errc::no_such_file_or_directory;
 }
 
+// ---- the path decision (zpci_decide, docs/ARCHITECTURE.md) ----
+
+// An MSI-X capability in the function's config space (sysfs; only root
+// reads past the first 64 bytes, so without root this may say no).
+bool has_msix_cap(const std::string &addr)
+{
+	std::string p = "/sys/bus/pci/devices/" + addr + "/config";
+	std::FILE *f = std::fopen(p.c_str(), "rb");
+	if (!f)
+		return false;
+	unsigned char c[256] = {};
+	std::size_t n = std::fread(c, 1, sizeof(c), f);
+	std::fclose(f);
+	if (n < 64 || !(c[6] & 0x10))	// status: capabilities list
+		return false;
+	unsigned pos = c[0x34] & 0xfc;
+	for (int guard = 0; pos >= 0x40 && pos + 1 < n && guard < 48; guard++) {
+		if (c[pos] == 0x11)	// PCI_CAP_ID_MSIX
+			return true;
+		pos = c[pos + 1] & 0xfc;
+	}
+	return false;
+}
+
+zpci_decision decide_for(bool region, bool msix, bool relaxed, unsigned pft,
+			 bool pcistb_only)
+{
+	zpci_decision_input in{};
+	in.size = sizeof(in);
+	in.host_mio = zpci_host_has_mio() > 0;
+	in.has_msix = msix;
+	in.relaxed = relaxed;
+	in.pft = static_cast<std::uint8_t>(pft);
+	in.pcistb_only = pcistb_only;
+	in.region = region;
+	zpci_decision d{};
+	d.size = sizeof(d);
+	if (zpci_decide(&in, &d) != 0)
+		d.reason = "?";
+	return d;
+}
+
 // ---- zpci info (list) ----
 
 int info_list(bool as_json)
@@ -212,6 +255,16 @@ int info_list(bool as_json)
 			j.obj();
 			j.str("pci_addr", a);
 			j.str("driver", driver_of(a));
+			{
+				const auto *f = find(a);
+				unsigned pft = f && f->pft ? *f->pft : 0;
+				zpci_decision d = decide_for(driver_of(a) == "zpci_io",
+							     has_msix_cap(a),
+							     f && f->relaxed && *f->relaxed,
+							     pft, pft == ZPCI_PFT_ISM);
+				j.str("path", zpci_path_name(d.path));
+				j.str("path_reason", d.reason);
+			}
 			if (const auto *f = find(a)) {
 				j.num("fid", f->fid);
 				if (f->uid)
@@ -246,8 +299,9 @@ int info_list(bool as_json)
 		std::printf("no PCI function is bound to vfio\n");
 		return exit_ok;
 	}
-	std::printf("%-13s %-18s %-10s %-10s %-3s %-7s %-7s %s\n", "PCI address",
-		    "driver", "fid", "uid", "pft", "maxstbl", "relaxed", "BARs");
+	std::printf("%-13s %-18s %-10s %-10s %-3s %-7s %-7s %-20s %s\n", "PCI address",
+		    "driver", "fid", "uid", "pft", "maxstbl", "relaxed", "path", "BARs");
+	std::vector<std::string> reasons;
 	for (const auto &a : addrs) {
 		const auto *f = find(a);
 		std::string bars;
@@ -256,14 +310,23 @@ int info_list(bool as_json)
 				if (f->bar_size[i])
 					bars += (bars.empty() ? "" : " ") + std::to_string(i) +
 						":" + size_str(f->bar_size[i]);
-		std::printf("%-13s %-18s %-10s %-10s %-3s %-7s %-7s %s\n", a.c_str(),
+		unsigned pft = f && f->pft ? *f->pft : 0;
+		zpci_decision d = decide_for(driver_of(a) == "zpci_io", has_msix_cap(a),
+					     f && f->relaxed && *f->relaxed, pft,
+					     pft == ZPCI_PFT_ISM);
+		std::printf("%-13s %-18s %-10s %-10s %-3s %-7s %-7s %-20s %s\n", a.c_str(),
 			    driver_of(a).c_str(), f ? hex(f->fid).c_str() : "-",
 			    f && f->uid ? hex(*f->uid).c_str() : "-",
 			    f && f->pft ? std::to_string(*f->pft).c_str() : "-",
 			    f && f->maxstbl ? std::to_string(*f->maxstbl).c_str() : "-",
 			    f && f->relaxed ? (*f->relaxed ? "yes" : "no") : "-",
-			    bars.empty() ? "-" : bars.c_str());
+			    zpci_path_name(d.path), bars.empty() ? "-" : bars.c_str());
+		reasons.push_back(a + ": " + zpci_path_name(d.path) + ": " + d.reason);
 	}
+	std::printf("path decision (host MIO: %s):\n",
+		    zpci_host_has_mio() > 0 ? "yes" : "no");
+	for (const auto &r : reasons)
+		std::printf("  %s\n", r.c_str());
 	return exit_ok;
 }
 
@@ -323,6 +386,11 @@ int info_device(const std::string &addr, bool as_json)
 	if (d.io && !d.io_error)
 		if (auto c = vfio::region_caps(*d.io))
 			rc = *c;
+	const zpci_caps &eff = rc ? *rc : fb;
+	const bool msix = d.io ? (d.io->flags & ZPCI_IO_INFO_MSIX) != 0 : has_msix_cap(addr);
+	const zpci_decision dec =
+		decide_for(rc.has_value(), msix, eff.flags & ZPCI_CAPS_RELAXED, eff.pft,
+			   (eff.bar_mask & ~eff.pcistg_mask) != 0);
 
 	if (as_json) {
 		json j;
@@ -412,6 +480,12 @@ int info_device(const std::string &addr, bool as_json)
 		caps_json(j, "fallback_caps", fb);
 		if (rc)
 			caps_json(j, "region_caps", *rc);
+		j.obj("decision");
+		j.str("path", zpci_path_name(dec.path));
+		j.str("reason", dec.reason);
+		j.boolean("host_mio", zpci_host_has_mio() > 0);
+		j.boolean("has_msix", msix);
+		j.end();
 		j.end();
 		j.print();
 		return exit_ok;
@@ -478,6 +552,7 @@ int info_device(const std::string &addr, bool as_json)
 	caps_text("fallback path caps", fb);
 	if (rc)
 		caps_text("region path caps", *rc);
+	std::printf("path decision: %s: %s\n", zpci_path_name(dec.path), dec.reason);
 	return exit_ok;
 }
 
