@@ -291,12 +291,17 @@ debfetch_mark_missing() {
 # debfetch_pool_get FILE SHA256 INDEX: fetch $DEBIAN_MIRROR/FILE into the
 # pool; print the local path.  Same status as debfetch_get.
 debfetch_pool_get() {
-	local file=$1 sum=$2 index=$3 dest rc=0
+	local file=$1 sum=$2 index=$3 dest rc=0 lock
 	dest=$DEBFETCH_DIR/pool/$(basename "$file")
 	if [ ! -s "$dest" ] && debfetch_known_missing "$file" "$index"; then
 		return 2
 	fi
+	# one download per file: a concurrent run waits, then finds it cached
+	mkdir -p "$DEBFETCH_DIR/locks" || return 1
+	exec {lock}>"$DEBFETCH_DIR/locks/$(basename "$file").lock"
+	flock "$lock"
 	debfetch_get "$DEBIAN_MIRROR/$file" "$dest" "$sum" || rc=$?
+	exec {lock}>&-
 	[ $rc -eq 2 ] && debfetch_mark_missing "$file"
 	[ $rc -eq 0 ] && echo "$dest"
 	return $rc
@@ -492,6 +497,7 @@ debfetch_prune() {
 		sed 's/^/debfetch: pruned /' >&2
 	# leftovers of interrupted downloads
 	find "$DEBFETCH_DIR/pool" -maxdepth 1 -name '*.part*' -mmin +240 -delete 2>/dev/null
+	find "$DEBFETCH_DIR/locks" -maxdepth 1 -name '*.lock' -mtime +"$DEBFETCH_KEEP_DAYS" -delete 2>/dev/null
 	return 0
 }
 
