@@ -212,7 +212,12 @@ struct zpci_sim_stats {
 };
 
 /* Open a path by spec ("sim:strict", "sim:ism", "sim-fallback:strict",
- * "region:0000:00:00.0", "fallback:0000:00:00.0"). */
+ * "region:0000:00:00.0", "fallback:0000:00:00.0").  On IBM Z a function is
+ * known by FID/UID (its PCI address is synthetic): "fid:0x10" and "uid:5"
+ * open the region path of the function whose sysfs function_id / uid has
+ * that value ("fallback:fid:0x10" the 8-byte path); -ENODEV if none has
+ * it, -EEXIST if several do.  zpci_close() closes what zpci_open() opened;
+ * for a borrowed fd (zpci_borrow_fd) it frees the handle only. */
 int zpci_open(const char *spec, struct zpci_handle **out);
 void zpci_close(struct zpci_handle *h);
 
