@@ -59,7 +59,7 @@ for arch in $arches; do
 		env=(DEB_BUILD_OPTIONS="nocheck parallel=${JOBS:-2}")
 	else
 		sysroot=$(tests/vm/fetch.sh)
-		args=(-us -uc -B -a "$arch" -Pcross,nocheck -d)
+		args=(-us -uc -B -a "$arch" "-Pcross,nocheck" -d)
 		env=(DEB_BUILD_OPTIONS="nocheck parallel=${JOBS:-2}" ZPCI_SYSROOT="$sysroot")
 	fi
 	echo "deb: building $arch in $src"
@@ -75,7 +75,7 @@ for arch in $arches; do
 	if [ "$lint" = 1 ]; then
 		changes=$(ls "$dir"/*.changes)
 		# errors fail; warnings are printed (the justifications: debian/README.source)
-		lintian --fail-on error --info --display-info "$changes" \
+		lintian --fail-on error --display-info "$changes" \
 			>"$dir/lintian.log" 2>&1 ||
 			{ echo "deb: lintian errors for $arch:" >&2; rc=1; }
 		echo "deb: lintian $arch: $(grep -c '^E:' "$dir/lintian.log" || true) errors," \

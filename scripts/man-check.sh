@@ -1,7 +1,7 @@
 #!/bin/bash
 # The man pages (man/) render without a single warning from man/groff.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 rc=0 n=0
 for f in man/*.[1-9]; do
 	n=$((n + 1))

@@ -4,7 +4,7 @@
 # install and build the module by DKMS natively in an s390x userland
 # (tests/pkg/native-test.sh).  Each step prints its time.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 export BUILD=${BUILD:-build}
 rc=0
 run() {

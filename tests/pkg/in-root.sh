@@ -39,6 +39,17 @@ grep -q 'ZPCI_IO_HAVE_BASELINE 1' /var/lib/dkms/zpci-io/1.0/build/zpci_io_confte
 modinfo -k "$kver" zpci_io | tee "$out/modinfo"
 grep -q "^vermagic: *$kver " "$out/modinfo" || fail "vermagic is not $kver"
 
+old=$(cat /.zpci-kver-old)
+step "2b. kernel headers $old arrive (no CONFIG_VFIO_PCI_CORE): DKMS skips that kernel"
+dpkg -i /var/cache/zpci-headers-old/*.deb
+dkms status zpci-io | tee "$out/status-2b"
+grep -q "^zpci-io/1.0, $old, s390x: installed" "$out/status-2b" &&
+	fail "zpci-io installed for $old, which has no vfio-pci-core"
+grep -q "^zpci-io/1.0, $kver, s390x: installed" "$out/status-2b" ||
+	fail "zpci-io for $kver gone after installing the $old headers"
+[ -z "$(find "/lib/modules/$old" -name 'zpci_io.ko*' 2>/dev/null)" ] ||
+	fail "a zpci_io.ko for $old"
+
 step "3. dkms remove"
 dkms remove zpci-io/1.0 -k "$kver"
 [ -z "$(ko)" ] || fail "zpci_io.ko still there after dkms remove"
@@ -59,6 +70,7 @@ od -An -tx1 -j18 -N2 "$out/zpci_io.ko" | grep -q '00 16' ||
 
 step "5. a C program through pkg-config (libzpci-dev)"
 pkg-config --modversion zpci
+# shellcheck disable=SC2046  # pkg-config's words are separate flags
 gcc -Wall -Wextra -Werror -o /tmp/consumer /tmp/consumer.c \
 	$(pkg-config --cflags --libs zpci)
 /tmp/consumer

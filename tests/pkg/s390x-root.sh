@@ -14,8 +14,9 @@
 #                     the headers packages themselves are downloaded into
 #                     /var/cache/zpci-headers but not installed, so that the
 #                     test can install them after the DKMS package, as a
-#                     kernel update does (key: base key, this script, the
-#                     kernel version bookworm-backports lists)
+#                     kernel update does; so are bookworm's 6.1 headers (no
+#                     vfio-pci-core) in /var/cache/zpci-headers-old (key:
+#                     base key, this script, the two kernel versions)
 # The host's apt sources and architectures are not touched; the root has
 # its own sources.list.
 #
@@ -29,14 +30,18 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 base_args=(--foreign --arch=s390x --variant=minbase
-	--include=gcc,make,dkms,pkg-config,libc6-dev,kmod,patch,openssl
+	"--include=gcc,make,dkms,pkg-config,libc6-dev,kmod,patch,openssl"
 	bookworm)
 kver=$(newest_bpo_headers)
 [ -n "$kver" ] || die "no linux-headers-6.12.*-s390x in bookworm-backports"
+# a second kernel: bookworm's own 6.1, which has no vfio-pci-core
+old=$(sed -n 's/^Package: linux-headers-\(6\.1\.0-[0-9]*-s390x\)$/\1/p' \
+	"$(deb_index bookworm s390x)" | sort -V | tail -1)
+[ -n "$old" ] || die "no linux-headers-6.1.0-*-s390x in bookworm"
 bkey=$(echo "${base_args[*]}" | sha256sum | cut -c1-12)
 base=$ZPCI_CACHE/s390x-base-$bkey
 rkey=$( { echo "$bkey"; sha256sum "$here/s390x-root.sh" | cut -d' ' -f1;
-	echo "$kver"; } | sha256sum | cut -c1-12)
+	echo "$kver $old"; } | sha256sum | cut -c1-12)
 root=$ZPCI_CACHE/s390x-root-$rkey
 if [ -f "$root/.zpci-complete" ]; then
 	echo "$root"
@@ -98,17 +103,24 @@ in_root "$tmp" env DEBIAN_FRONTEND=noninteractive sh -ec "
 	rm /tmp/stub.deb
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends $hdrs \
-		libnl-3-200 libnl-genl-3-200 libbenchmark1debian
-	mkdir -p /var/cache/zpci-headers
+		libnl-3-200 libnl-genl-3-200 libbenchmark1debian \
+		linux-compiler-gcc-12-s390
+	mkdir -p /var/cache/zpci-headers /var/cache/zpci-headers-old
 	for p in $hdrs; do
 		cp /var/cache/apt/archives/\${p}_*.deb /var/cache/zpci-headers/
 	done
 	dpkg --purge $hdrs
+	cd /var/cache/zpci-headers-old
+	apt-get download -qq linux-headers-$old linux-headers-${old%-s390x}-common \
+		linux-kbuild-6.1
 	apt-get clean" >"$tmp.log" 2>&1 ||
 	{ tail -20 "$tmp.log" >&2; die "installing the kernel packages failed"; }
-[ "$(ls "$tmp"/var/cache/zpci-headers/*.deb | wc -l)" = 3 ] ||
-	die "the three headers packages are not in the root's /var/cache/zpci-headers"
+for d in zpci-headers zpci-headers-old; do
+	[ "$(find "$tmp/var/cache/$d" -name '*.deb' | wc -l)" = 3 ] ||
+		die "the three headers packages are not in the root's /var/cache/$d"
+done
 echo "$kver" >"$tmp/.zpci-kver"
+echo "$old" >"$tmp/.zpci-kver-old"
 touch "$tmp/.zpci-complete"
 mv -T "$tmp" "$root"
 mv -f "$tmp.log" "$root.log"
