@@ -8,7 +8,7 @@ BUILD=${BUILD:-build}
 LOGS=$BUILD/check-logs
 mkdir -p "$LOGS"
 
-phases=(unit asan unit-s390x kmod vm vm-stock)
+phases=(unit asan unit-s390x kmod vm vm-stock pkg)
 declare -A cmd=(
 	[unit]="make unit-check BUILD=$BUILD"
 	[asan]="make asan-check BUILD=$BUILD"
@@ -16,6 +16,7 @@ declare -A cmd=(
 	[kmod]="make kmod-check"
 	[vm]="make vm-check"
 	[vm-stock]="make vm-stock-check"
+	[pkg]="make pkg-check BUILD=$BUILD"
 )
 declare -A result secs tests
 total_pass=0
