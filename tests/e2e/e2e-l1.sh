@@ -1,0 +1,180 @@
+#!/bin/sh
+# L1 side of the nested end-to-end test, run by tests/vm/init
+# (zpci.script=/zpci/e2e-l1.sh). See tests/e2e/README.md.
+#
+# Reads /e2e/config (written by tests/e2e/run.sh):
+#   E2E_FUNCS      "fid:name:mode ..." (mode forwarded|stock)
+#   E2E_QEMU       directory of the L2 QEMU (bin/ lib/ share/qemu)
+#   E2E_FWD_PROP   zpci device property that turns forwarding off (patched QEMU),
+#                  empty with a stock QEMU (then only stock functions go to L2)
+#   E2E_L2_MEM, E2E_L2_TIMEOUT, E2E_KSTART_TIMEOUT (s), E2E_L2_APPEND
+# Binds the functions (forwarded and ISM-like: zpci_io, stock: vfio-pci),
+# checks whether a stock QEMU can serve the ISM-like function, boots L2 once
+# (one retry if its kernel has not started within E2E_KSTART_TIMEOUT), answers
+# L2's ZE2E-SYNC lines after reading zpci_io's counters, and leaves
+# everything in $ZPCI_RESULTS/e2e.
+. /e2e/config
+R=$ZPCI_RESULTS/e2e
+mkdir -p "$R"
+BIN=/zpci/bin
+CR=$(printf '\r')
+
+note() { echo "ZPCI-VM: e2e: $*"; echo "$*" >>"$R/l1.log"; }
+now() { read -r up _ </proc/uptime; echo "${up%.*}"; }
+fail=0
+
+addr_of() {
+	for d in /sys/bus/pci/devices/*; do
+		[ -e "$d/function_id" ] || continue
+		[ $(($(cat "$d/function_id"))) -eq "$1" ] && { echo "${d##*/}"; return 0; }
+	done
+	return 1
+}
+
+bind() {	# addr driver
+	d=/sys/bus/pci/devices/$1
+	if [ -e "$d/driver" ]; then
+		echo "$1" >"$d/driver/unbind" || return 1
+	fi
+	echo "$2" >"$d/driver_override"
+	echo "$1" >/sys/bus/pci/drivers_probe 2>/dev/null
+	[ "$(basename "$(readlink "$d/driver" 2>/dev/null)")" = "$2" ]
+}
+
+# ---------------------------------------------------------------- bind
+ROLES=
+DEVARGS=
+ISM_ADDR=
+for f in $E2E_FUNCS; do
+	fid=${f%%:*}; rest=${f#*:}; name=${rest%%:*}; mode=${rest#*:}
+	addr=$(addr_of "$fid") || { note "function fid $fid ($name $mode) not found"; fail=1; continue; }
+	drv=zpci_io
+	[ "$mode" = stock ] && drv=vfio-pci
+	if bind "$addr" $drv; then
+		note "fid $fid $name $mode: $addr bound to $drv"
+	else
+		note "fid $fid $name $mode: $addr cannot be bound to $drv"
+		fail=1
+		continue
+	fi
+	[ "$name" = ism ] && ISM_ADDR=$addr
+	# a stock QEMU serves only the stock functions
+	[ "$mode" = forwarded ] && [ -z "$E2E_FWD_PROP" ] && continue
+	prop=
+	[ "$mode" = stock ] && [ -n "$E2E_FWD_PROP" ] && prop=",$E2E_FWD_PROP"
+	ROLES="$ROLES${ROLES:+,}$fid:$name:$mode"
+	DEVARGS="$DEVARGS -device zpci,uid=$fid,fid=$fid,target=f$fid$prop -device vfio-pci,host=$addr,id=f$fid"
+done
+echo "$ROLES" >"$R/roles.txt"
+QBIN="$E2E_QEMU/lib/ld64.so.1 --library-path $E2E_QEMU/lib $E2E_QEMU/bin/qemu-system-s390x"
+QCOMMON="-M s390-ccw-virtio -cpu max -accel tcg,thread=single -nodefaults -display none -L $E2E_QEMU/share/qemu"
+
+# ------------------------------------------- can stock QEMU serve the ISM-like function?
+if [ -n "$ISM_ADDR" ]; then
+	prop=
+	[ -n "$E2E_FWD_PROP" ] && prop=",$E2E_FWD_PROP"
+	t0=$(now)
+	# shellcheck disable=SC2086
+	echo quit | $QBIN $QCOMMON -m 128 -S -monitor stdio \
+		-device "zpci,uid=2,fid=2,target=ismprobe$prop" \
+		-device "vfio-pci,host=$ISM_ADDR,id=ismprobe" >"$R/ism-stock-probe.log" 2>&1
+	rc=$?
+	echo "$rc" >"$R/ism-stock-probe.rc"
+	note "ISM-like function with forwarding off: QEMU exit $rc in $(($(now) - t0)) s: $(grep -v '^(qemu)\|^QEMU' "$R/ism-stock-probe.log" | head -n 2 | tr '\n' ' ')"
+fi
+
+# ---------------------------------------------------------------- L2
+stats() {	# tag
+	[ -x "$BIN/zpci" ] || return 0
+	"$BIN/zpci" stats --json >"$R/stats-$1.json" 2>>"$R/stats.err" ||
+		echo "stats $1 failed" >>"$R/stats.err"
+}
+
+reader() {	# attempt
+	while IFS= read -r line; do
+		line=${line%"$CR"}
+		echo "$line" >>"$R/l2-console-$1.log"
+		case "$line" in
+		*"ZE2E-SYNC "*)
+			# shellcheck disable=SC2086
+			set -- "$1" ${line##*ZE2E-SYNC }
+			stats "$2-$3-$4"
+			echo go >/tmp/l2con.in
+			set -- "$1"
+			;;
+		*"ZE2E-INIT: "*start|*"Linux version"*|*"ZE2E-INIT: "*"done status"*)
+			echo "$(cat /proc/uptime) $line" >>"$R/timing-$1.txt"
+			;;
+		esac
+	done </tmp/l2con.out
+}
+
+run_l2() {	# attempt
+	rm -f /tmp/l2con.in /tmp/l2con.out
+	mkfifo /tmp/l2con.in /tmp/l2con.out
+	: >"$R/l2-console-$1.log"
+	echo "$(cat /proc/uptime) qemu start" >"$R/timing-$1.txt"
+	# shellcheck disable=SC2086
+	$QBIN $QCOMMON -smp 1 -m "$E2E_L2_MEM" -no-reboot \
+		-kernel /e2e/l2/vmlinuz -initrd /e2e/l2/initrd.cpio \
+		-append "console=ttysclp0 panic=-1 ze2e.roles=$ROLES ze2e.sync=1 $E2E_L2_APPEND" \
+		-serial pipe:/tmp/l2con $DEVARGS </dev/null >"$R/l2-qemu-$1.log" 2>&1 &
+	qpid=$!
+	reader "$1" &
+	rpid=$!
+	t0=$(now)
+	result=timeout
+	while kill -0 $qpid 2>/dev/null; do
+		t=$(($(now) - t0))
+		if [ $t -ge "$E2E_KSTART_TIMEOUT" ] && ! grep -q 'Linux version' "$R/l2-console-$1.log"; then
+			note "attempt $1: the L2 kernel has not started after $t s"
+			result=nostart
+			break
+		fi
+		if [ $t -ge "$E2E_L2_TIMEOUT" ]; then
+			note "attempt $1: L2 still running after $t s"
+			break
+		fi
+		sleep 2
+	done
+	if kill -0 $qpid 2>/dev/null; then
+		kill $qpid; sleep 3; kill -9 $qpid 2>/dev/null
+	else
+		result=exited
+	fi
+	wait $qpid
+	qrc=$?
+	# the reader ends at EOF once it has drained the console; it never
+	# sees one if QEMU died before opening the pipe
+	i=0
+	while kill -0 $rpid 2>/dev/null && [ $i -lt 10 ]; do
+		sleep 1
+		i=$((i + 1))
+	done
+	kill $rpid 2>/dev/null
+	wait $rpid
+	note "attempt $1: L2 QEMU $result (exit $qrc) after $(($(now) - t0)) s"
+	echo "$result $qrc" >"$R/l2-result-$1.txt"
+	[ $result != nostart ]
+}
+
+if [ -z "$ROLES" ]; then
+	note "no function for L2"
+	fail=1
+else
+	stats begin
+	note "L2: roles $ROLES"
+	attempt=1
+	if ! run_l2 1; then
+		attempt=2
+		run_l2 2
+	fi
+	echo $attempt >"$R/l2-attempts.txt"
+	cp "$R/l2-console-$attempt.log" "$R/l2-console.log"
+	cp "$R/l2-qemu-$attempt.log" "$R/l2-qemu.log"
+	stats end
+	grep -q 'ZE2E-INIT: .*done status 0' "$R/l2-console.log" || { note "L2 did not finish with status 0"; fail=1; }
+fi
+dmesg >"$R/l1-dmesg.txt"
+note "e2e-l1 done, fail=$fail"
+exit $fail

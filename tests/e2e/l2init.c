@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: MIT
+/*
+ * /init of the L2 guest of the nested end-to-end test (tests/e2e), static:
+ * in nested TCG every process start costs seconds, so this one process does
+ * everything. It loads /ze2e.ko with the roles from the kernel command line
+ * (ze2e.roles=fid:name:mode,...), asks the module to run the functional
+ * tests of every function ("verify <fid>") and the benchmark rows
+ * ("bench <fid> <size>"), and powers off.
+ *
+ * With ze2e.sync=1 every benchmark row is bracketed by
+ *   ZE2E-SYNC pre|post <fid> <size>
+ * lines on the console, each answered by a line from L1 on the console's
+ * input (any text), so that L1 can read zpci_io's counters around exactly
+ * one row. Console lines of this program start with "ZE2E-INIT: "; the last
+ * one is "ZE2E-INIT: done status N".
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+static int con = -1;
+
+static double uptime(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void say(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "ZE2E-INIT: [%.1f] ", uptime());
+	va_start(ap, fmt);
+	n += vsnprintf(buf + n, sizeof(buf) - (size_t)n - 2, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(buf) - 2)
+		n = (int)sizeof(buf) - 2;
+	buf[n++] = '\n';
+	if (write(con >= 0 ? con : 2, buf, (size_t)n) < 0)
+		return;
+}
+
+/* wait for one line from L1 on the console */
+static int wait_go(void)
+{
+	char c;
+	ssize_t r;
+
+	for (;;) {
+		r = read(con, &c, 1);
+		if (r == 1 && c == '\n')
+			return 0;
+		if (r == 0 || (r < 0 && errno != EINTR))
+			return -1;
+	}
+}
+
+static int command(int dev, const char *cmd)
+{
+	ssize_t r = write(dev, cmd, strlen(cmd));
+
+	if (r < 0) {
+		say("command '%s' failed: %s", cmd, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int main(void)
+{
+	static char cmdline[4096], roles[1024], params[1100], cmd[64];
+	unsigned int fids[16];
+	int nfid = 0, do_sync = 0, status = 0, fd, dev = -1, i, s;
+	static const unsigned int sizes[] = { 128, 4096, 65536 };
+	struct termios t;
+	char *tok, *p;
+
+	mount("proc", "/proc", "proc", 0, NULL);
+	mount("sysfs", "/sys", "sysfs", 0, NULL);
+	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+	con = open("/dev/console", O_RDWR | O_NOCTTY);
+	if (con >= 0 && tcgetattr(con, &t) == 0) {
+		t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+		tcsetattr(con, TCSANOW, &t);
+	}
+	say("start");
+
+	fd = open("/proc/cmdline", O_RDONLY);
+	if (fd < 0 || read(fd, cmdline, sizeof(cmdline) - 1) < 0) {
+		say("cannot read /proc/cmdline");
+		status = 1;
+		goto out;
+	}
+	close(fd);
+	for (tok = strtok(cmdline, " \n"); tok; tok = strtok(NULL, " \n")) {
+		if (!strncmp(tok, "ze2e.roles=", 11))
+			snprintf(roles, sizeof(roles), "%s", tok + 11);
+		else if (!strcmp(tok, "ze2e.sync=1"))
+			do_sync = 1;
+	}
+	for (p = roles; *p && nfid < 16;) {
+		fids[nfid++] = (unsigned int)strtoul(p, &p, 10);
+		p = strchr(p, ',');
+		if (!p)
+			break;
+		p++;
+	}
+	if (!nfid) {
+		say("no ze2e.roles= on the command line");
+		status = 1;
+		goto out;
+	}
+
+	snprintf(params, sizeof(params), "roles=%s", roles);
+	fd = open("/ze2e.ko", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || syscall(SYS_finit_module, fd, params, 0) != 0) {
+		say("loading /ze2e.ko failed: %s", strerror(errno));
+		status = 1;
+		goto out;
+	}
+	close(fd);
+	say("ze2e.ko loaded (%s)", params);
+	for (i = 0; i < 50 && dev < 0; i++) {
+		dev = open("/dev/ze2e", O_WRONLY);
+		if (dev < 0)
+			usleep(100000);
+	}
+	if (dev < 0) {
+		say("no /dev/ze2e: %s", strerror(errno));
+		status = 1;
+		goto out;
+	}
+
+	for (i = 0; i < nfid; i++) {
+		snprintf(cmd, sizeof(cmd), "verify %u", fids[i]);
+		if (command(dev, cmd))
+			status = 1;
+		say("verify %u done", fids[i]);
+	}
+	for (i = 0; i < nfid; i++) {
+		for (s = 0; s < 3; s++) {
+			if (do_sync) {
+				say("ZE2E-SYNC pre %u %u", fids[i], sizes[s]);
+				if (wait_go())
+					do_sync = 0;
+			}
+			snprintf(cmd, sizeof(cmd), "bench %u %u", fids[i], sizes[s]);
+			if (command(dev, cmd))
+				status = 1;
+			if (do_sync) {
+				say("ZE2E-SYNC post %u %u", fids[i], sizes[s]);
+				if (wait_go())
+					do_sync = 0;
+			}
+		}
+	}
+out:
+	say("done status %d", status);
+	sync();
+	reboot(RB_POWER_OFF);
+	return 0;
+}

@@ -1,0 +1,548 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ze2e: the L2 guest's test module of the nested end-to-end test
+ * (tests/e2e). It binds to the ivshmem functions QEMU passed through
+ * (1af4:1110), maps the RAM BAR (BAR 2) and writes deterministic patterns
+ * through Linux's own zPCI code, the way drivers do: memcpy_toio
+ * (zpci_memcpy_toio: PCISTBs of at most 128 bytes, 8-byte and smaller
+ * stores where unaligned), writeq/iowrite32 with read-back, and
+ * __zpci_store_block in blocks of the function's advertised maxstbl as the
+ * ISM driver does. Every write is announced on the console as a manifest
+ * line so the host can check every byte of the shm file behind the BAR.
+ *
+ * Roles come from the module parameter roles="fid:name:mode,..." (name
+ * strict|wide|ism, mode forwarded|stock). Commands are written to
+ * /dev/ze2e by the L2 /init, one per write():
+ *   verify <fid>          functional tests, read back in L2
+ *   bench <fid> <size>    timed block writes of size bytes
+ * Console lines (prefix "ZE2E: "):
+ *   F <fid> <name> <mode> <maxstbl> <pft> <barlen>     a function found
+ *   M <fid> <offset> <len> <seed> <pos> <label>        bytes written
+ *   R <fid> <test> ok|fail <rc> <insns>                a test's outcome
+ *   B <fid> <name> <mode> <size> <reps> <ns> <insns>   a benchmark row
+ *   E <fid> <label> <text>                             an error
+ * <insns> counts the zPCI instructions the module issued (block stores
+ * counted per call, memcpy_toio/fromio by Linux's own split function).
+ */
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/miscdevice.h>
+#include <linux/ktime.h>
+#include <linux/slab.h>
+#include <linux/mutex.h>
+#include <linux/uaccess.h>
+#include <linux/unaligned.h>
+#include <asm/pci.h>
+#include <asm/pci_io.h>
+#include <asm/pci_insn.h>
+#include "ze2e_pattern.h"
+
+#define ZE2E_BAR	2
+#define ZE2E_MAXFN	8
+#define ZE2E_BUFSZ	(64 * 1024)
+#define ZE2E_SIGNAL	BIT_ULL(23)	/* ISM-like: signal flag of a DMB write */
+#define ZE2E_BENCH_NS	(300 * NSEC_PER_MSEC)
+
+static char *roles = "";
+module_param(roles, charp, 0444);
+MODULE_PARM_DESC(roles, "fid:name:mode,... (name strict|wide|ism, mode forwarded|stock)");
+
+struct ze2e_fn {
+	struct pci_dev *pdev;
+	void __iomem *bar;
+	resource_size_t barlen;
+	u32 fid;
+	char name[8];
+	char mode[12];
+	u64 insns;
+};
+
+static struct ze2e_fn ze2e_fns[ZE2E_MAXFN];
+static int ze2e_nfns;
+static DEFINE_MUTEX(ze2e_lock);
+static u8 *srcbuf, *rdbuf;
+
+/* the role of fid in roles ("fid:name:mode,..."), into name and mode */
+static bool ze2e_role(u32 fid, char *name, char *mode)
+{
+	char buf[256], *rest = buf, *ent, *f, *n;
+	unsigned int v;
+
+	strscpy(buf, roles, sizeof(buf));
+	while ((ent = strsep(&rest, ","))) {
+		f = strsep(&ent, ":");
+		n = strsep(&ent, ":");
+		if (!f || !n || !ent || kstrtouint(f, 10, &v) || v != fid)
+			continue;
+		strscpy(name, n, 8);
+		strscpy(mode, ent, 12);
+		return true;
+	}
+	return false;
+}
+
+static struct ze2e_fn *ze2e_find(u32 fid)
+{
+	int i;
+
+	for (i = 0; i < ze2e_nfns; i++)
+		if (ze2e_fns[i].fid == fid)
+			return &ze2e_fns[i];
+	return NULL;
+}
+
+static bool ze2e_relaxed(struct ze2e_fn *f)
+{
+	return !strcmp(f->name, "ism");
+}
+
+static u16 ze2e_maxstbl(struct ze2e_fn *f)
+{
+	return to_zpci(f->pdev)->maxstbl;
+}
+
+static u64 ze2e_req(struct ze2e_fn *f, unsigned int len)
+{
+	return ZPCI_CREATE_REQ(READ_ONCE(to_zpci(f->pdev)->fh), ZE2E_BAR, len);
+}
+
+/* instructions zpci_memcpy_toio/fromio issue, by Linux's own split rule */
+static u64 ze2e_split(u64 a, u64 b, unsigned long n, int max)
+{
+	u64 count = 0;
+	int size;
+
+	while (n > 0) {
+		size = zpci_get_max_io_size(a, b, n, max);
+		a += size;
+		b += size;
+		n -= size;
+		count++;
+	}
+	return count;
+}
+
+static void ze2e_manifest(struct ze2e_fn *f, u64 off, size_t len, u64 seed,
+			  u64 pos, const char *label)
+{
+	pr_info("ZE2E: M %u %llu %zu %llu %llu %s\n", f->fid, off, len, seed,
+		pos, label);
+}
+
+/* seeds differ per function and test, so a write that lands on the wrong
+ * function or area is seen
+ */
+static u64 ze2e_seed(struct ze2e_fn *f, unsigned int test)
+{
+	return (u64)f->fid << 16 | test;
+}
+
+/*
+ * Read [off, off + len) back through PCILG and compare with the pattern.
+ * The read covers the enclosing doublewords: zpci_memcpy_fromio issues
+ * 8-byte loads, which must not cross a doubleword of the BAR.
+ */
+static int ze2e_readback(struct ze2e_fn *f, u64 off, size_t len, u64 seed,
+			 u64 pos, const char *label)
+{
+	u64 start = round_down(off, 8), skip = off - start;
+	size_t i, alen = round_up(off + len, 8) - start;
+	int rc;
+
+	rc = zpci_memcpy_fromio(rdbuf, f->bar + start, alen);
+	f->insns += ze2e_split((u64 __force)(f->bar + start), (u64)rdbuf, alen,
+			       ZPCI_MAX_READ_SIZE);
+	if (rc) {
+		pr_err("ZE2E: E %u %s read-back rc %d\n", f->fid, label, rc);
+		return rc;
+	}
+	for (i = 0; i < len; i++) {
+		if (rdbuf[skip + i] != ze2e_byte(seed, pos + i)) {
+			pr_err("ZE2E: E %u %s read-back differs at +%zu (0x%02x, expected 0x%02x)\n",
+			       f->fid, label, i, rdbuf[skip + i], ze2e_byte(seed, pos + i));
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+/* memcpy_toio from srcbuf + srcoff (any alignment) to off */
+static int ze2e_toio(struct ze2e_fn *f, u64 off, unsigned int srcoff,
+		     size_t len, unsigned int test, const char *label)
+{
+	u64 seed = ze2e_seed(f, test);
+	const u8 *src = srcbuf + srcoff;
+	int rc;
+
+	ze2e_fill(srcbuf + srcoff, len, seed, off);
+	rc = zpci_memcpy_toio(f->bar + off, src, len);
+	f->insns += ze2e_split((u64 __force)(f->bar + off), (u64)src, len,
+			       ZPCI_MAX_WRITE_SIZE);
+	if (rc) {
+		pr_err("ZE2E: E %u %s memcpy_toio rc %d\n", f->fid, label, rc);
+		return rc;
+	}
+	ze2e_manifest(f, off, len, seed, off, label);
+	return ze2e_readback(f, off, len, seed, off, label);
+}
+
+/*
+ * Block stores as the ISM driver issues them: chunks of at most the
+ * advertised maxstbl that never cross 4 KiB, one __zpci_store_block each.
+ * Counts the chunks in *n.
+ */
+static int ze2e_blocks(struct ze2e_fn *f, u64 off, const u8 *src, size_t len,
+		       u64 *n)
+{
+	unsigned int max = ze2e_maxstbl(f), chunk;
+	int rc;
+
+	while (len) {
+		chunk = min3((size_t)max, len, (size_t)(PAGE_SIZE - (off & ~PAGE_MASK)));
+		rc = __zpci_store_block((const u64 *)src, ze2e_req(f, chunk), off);
+		(*n)++;
+		if (rc)
+			return rc;
+		src += chunk;
+		off += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+static int ze2e_block_test(struct ze2e_fn *f, u64 off, size_t len,
+			   unsigned int srcoff, unsigned int test,
+			   const char *label)
+{
+	u64 seed = ze2e_seed(f, test), n = 0;
+	int rc;
+
+	ze2e_fill(srcbuf + srcoff, len, seed, off);
+	rc = ze2e_blocks(f, off, srcbuf + srcoff, len, &n);
+	f->insns += n;
+	if (rc) {
+		pr_err("ZE2E: E %u %s block store rc %d after %llu blocks\n",
+		       f->fid, label, rc, n);
+		return rc;
+	}
+	ze2e_manifest(f, off, len, seed, off, label);
+	return ze2e_readback(f, off, len, seed, off, label);
+}
+
+/*
+ * writeq/readq, iowrite32/ioread32 and iowrite8/ioread8 of step bytes
+ * each (8, 4, 1): little-endian on the bus, so the bytes of the pattern
+ * arrive in order; every value is read back.
+ */
+static int ze2e_single_test(struct ze2e_fn *f, u64 off, size_t len,
+			    unsigned int test, unsigned int step, const char *label)
+{
+	u64 seed = ze2e_seed(f, test);
+	void __iomem *a;
+	u64 v, got;
+	size_t i;
+
+	ze2e_fill(srcbuf, len, seed, off);
+	for (i = 0; i < len; i += step) {
+		a = f->bar + off + i;
+		if (step == 8)
+			writeq(get_unaligned_le64(srcbuf + i), a);
+		else if (step == 4)
+			iowrite32(get_unaligned_le32(srcbuf + i), a);
+		else
+			iowrite8(srcbuf[i], a);
+		f->insns++;
+	}
+	ze2e_manifest(f, off, len, seed, off, label);
+	for (i = 0; i < len; i += step) {
+		a = f->bar + off + i;
+		if (step == 8) {
+			v = get_unaligned_le64(srcbuf + i);
+			got = readq(a);
+		} else if (step == 4) {
+			v = get_unaligned_le32(srcbuf + i);
+			got = ioread32(a);
+		} else {
+			v = srcbuf[i];
+			got = ioread8(a);
+		}
+		f->insns++;
+		if (got != v) {
+			pr_err("ZE2E: E %u %s read +%zu: 0x%llx, expected 0x%llx\n",
+			       f->fid, label, i, got, v);
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+/* print a test's outcome and instruction count; 1 if it failed */
+static int ze2e_result(struct ze2e_fn *f, const char *test, int rc)
+{
+	pr_info("ZE2E: R %u %s %s %d %llu\n", f->fid, test, rc ? "fail" : "ok",
+		rc, f->insns);
+	f->insns = 0;
+	return !!rc;
+}
+
+/* strict and wide: strict alignment, 8-byte multiples for PCISTB */
+static int ze2e_verify_strict(struct ze2e_fn *f)
+{
+	int bad = 0;
+
+	f->insns = 0;
+	/* memcpy_toio: 4 KiB aligned (32 PCISTBs of 128 B) */
+	bad += ze2e_result(f, "toio-4k", ze2e_toio(f, 0x0, 0, 4096, 1, "toio-4k"));
+	/*
+	 * An odd length: 128-byte PCISTBs, then 8/4/1-byte PCISTGs. Linux
+	 * splits an unaligned target into 8-byte stores that cross a
+	 * doubleword (an operand exception), so unaligned targets are only
+	 * written in pieces that stay inside one: 4 + 1 bytes at 0x3ffb, and
+	 * single bytes.
+	 */
+	bad += ze2e_result(f, "toio-odd", ze2e_toio(f, 0x1000, 0, 4093, 2, "toio-odd"));
+	bad += ze2e_result(f, "toio-tail", ze2e_toio(f, 0x3ffb, 3, 5, 3, "toio-tail"));
+	bad += ze2e_result(f, "iowrite8",
+			   ze2e_single_test(f, 0x7001, 13, 9, 1, "iowrite8"));
+	bad += ze2e_result(f, "writeq",
+			   ze2e_single_test(f, 0x5000, 256, 4, 8, "writeq"));
+	bad += ze2e_result(f, "iowrite32",
+			   ze2e_single_test(f, 0x6000, 256, 5, 4, "iowrite32"));
+	/* the ISM driver's way: blocks of the advertised maxstbl */
+	bad += ze2e_result(f, "block-4k",
+			   ze2e_block_test(f, 0x8000, 4096, 0, 6, "block-4k"));
+	bad += ze2e_result(f, "block-64k",
+			   ze2e_block_test(f, 0x10000, 65536, 0, 7, "block-64k"));
+	/* an odd block size that is still a multiple of 8, across 4 KiB */
+	bad += ze2e_result(f, "block-odd",
+			   ze2e_block_test(f, 0x20f88, 2216, 0, 8, "block-odd"));
+	return bad ? -EIO : 0;
+}
+
+/* one DMB-style move: split at 4 KiB boundaries of the DMB offset, the
+ * signal flag on the last chunk only (it lands at dmb | bit 23)
+ */
+static int ze2e_ism_move(struct ze2e_fn *f, u64 dmb, size_t size, u64 seed)
+{
+	unsigned int max = ze2e_maxstbl(f), chunk;
+	u64 pos = dmb, target;
+	const u8 *src = srcbuf + 1;	/* relaxed: any source alignment */
+	int rc;
+
+	ze2e_fill(srcbuf + 1, size, seed, dmb);
+	while (size) {
+		chunk = min3((size_t)max, size, (size_t)(PAGE_SIZE - (pos & ~PAGE_MASK)));
+		target = pos | (chunk == size ? ZE2E_SIGNAL : 0);
+		rc = __zpci_store_block((const u64 *)src, ze2e_req(f, chunk), target);
+		f->insns++;
+		if (rc) {
+			pr_err("ZE2E: E %u dmb-move chunk at %llu rc %d\n", f->fid, pos, rc);
+			return rc;
+		}
+		ze2e_manifest(f, target, chunk, seed, pos,
+			      chunk == size ? "dmb-move-signal" : "dmb-move");
+		rc = ze2e_readback(f, target, chunk, seed, pos, "dmb-move");
+		if (rc)
+			return rc;
+		src += chunk;
+		pos += chunk;
+		size -= chunk;
+	}
+	return 0;
+}
+
+/* ISM-like: relaxed PCISTB of any length/alignment, PCISTG refused */
+static int ze2e_verify_ism(struct ze2e_fn *f)
+{
+	int rc, bad = 0;
+
+	f->insns = 0;
+	bad += ze2e_result(f, "relaxed-4k",
+			   ze2e_block_test(f, 0x20000, 4096, 0, 1, "relaxed-4k"));
+	bad += ze2e_result(f, "relaxed-odd",
+			   ze2e_block_test(f, 0x21003, 4093, 5, 2, "relaxed-odd"));
+	bad += ze2e_result(f, "relaxed-64k",
+			   ze2e_block_test(f, 0x30000, 65536, 0, 3, "relaxed-64k"));
+	bad += ze2e_result(f, "dmb-move",
+			   ze2e_ism_move(f, 0x50123, 10000, ze2e_seed(f, 4)));
+	/* PCISTG to the data BAR must be refused (cc 1) and change nothing */
+	rc = __zpci_store(ze2e_seed(f, 5),
+			  ZPCI_CREATE_REQ(READ_ONCE(to_zpci(f->pdev)->fh), ZE2E_BAR, 8),
+			  0x60000);
+	f->insns++;
+	bad += ze2e_result(f, "pcistg-refused", rc ? 0 : -EIO);
+	return bad ? -EIO : 0;
+}
+
+static u64 ze2e_bench_off(size_t size)
+{
+	return size <= 128 ? SZ_1M : size <= 4096 ? 2 * SZ_1M : 3 * SZ_1M;
+}
+
+static int ze2e_bench(struct ze2e_fn *f, size_t size)
+{
+	u64 off = ze2e_bench_off(size), seed = ze2e_seed(f, 100), n = 0;
+	u64 t0, dt, reps = 0;
+	int rc;
+
+	if (size > ZE2E_BUFSZ || size < 16 || size % 8)
+		return -EINVAL;
+	ze2e_fill(srcbuf, size, seed, off);
+	t0 = ktime_get_ns();
+	do {
+		rc = ze2e_blocks(f, off, srcbuf, size, &n);
+		reps++;
+		dt = ktime_get_ns() - t0;
+	} while (!rc && (reps < 2 || dt < ZE2E_BENCH_NS) && reps < 100000);
+	if (rc) {
+		pr_err("ZE2E: E %u bench-%zu block store rc %d\n", f->fid, size, rc);
+		return rc;
+	}
+	ze2e_manifest(f, off, size, seed, off, "bench");
+	pr_info("ZE2E: B %u %s %s %zu %llu %llu %llu\n", f->fid, f->name,
+		f->mode, size, reps, dt, n);
+	return ze2e_readback(f, off, size, seed, off, "bench");
+}
+
+static ssize_t ze2e_write(struct file *file, const char __user *ubuf,
+			  size_t count, loff_t *ppos)
+{
+	char cmd[64], op[16];
+	unsigned int fid;
+	size_t size = 0;
+	struct ze2e_fn *f;
+	int n, rc;
+
+	if (count >= sizeof(cmd))
+		return -EINVAL;
+	if (copy_from_user(cmd, ubuf, count))
+		return -EFAULT;
+	cmd[count] = 0;
+	n = sscanf(cmd, "%15s %u %zu", op, &fid, &size);
+	if (n < 2)
+		return -EINVAL;
+	f = ze2e_find(fid);
+	if (!f)
+		return -ENODEV;
+	mutex_lock(&ze2e_lock);
+	if (!strcmp(op, "verify"))
+		rc = ze2e_relaxed(f) ? ze2e_verify_ism(f) : ze2e_verify_strict(f);
+	else if (!strcmp(op, "bench") && n == 3)
+		rc = ze2e_bench(f, size);
+	else
+		rc = -EINVAL;
+	mutex_unlock(&ze2e_lock);
+	return rc ? rc : count;
+}
+
+static const struct file_operations ze2e_fops = {
+	.owner = THIS_MODULE,
+	.write = ze2e_write,
+};
+
+static struct miscdevice ze2e_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "ze2e",
+	.fops = &ze2e_fops,
+};
+
+static int ze2e_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct zpci_dev *zdev = to_zpci(pdev);
+	struct ze2e_fn *f;
+	int rc;
+
+	if (ze2e_nfns >= ZE2E_MAXFN)
+		return -ENOSPC;
+	f = &ze2e_fns[ze2e_nfns];
+	memset(f, 0, sizeof(*f));
+	if (!ze2e_role(zdev->fid, f->name, f->mode)) {
+		pci_info(pdev, "ze2e: fid %u has no role, not used\n", zdev->fid);
+		return -ENODEV;
+	}
+	rc = pci_enable_device(pdev);
+	if (rc)
+		return rc;
+	rc = pci_request_region(pdev, ZE2E_BAR, "ze2e");
+	if (rc)
+		goto disable;
+	f->bar = pci_iomap(pdev, ZE2E_BAR, 0);
+	if (!f->bar) {
+		rc = -ENOMEM;
+		goto release;
+	}
+	f->pdev = pdev;
+	f->fid = zdev->fid;
+	f->barlen = pci_resource_len(pdev, ZE2E_BAR);
+	pci_set_drvdata(pdev, f);
+	ze2e_nfns++;
+	pr_info("ZE2E: F %u %s %s %u %u %llu\n", f->fid, f->name, f->mode,
+		zdev->maxstbl, zdev->pft, (u64)f->barlen);
+	return 0;
+release:
+	pci_release_region(pdev, ZE2E_BAR);
+disable:
+	pci_disable_device(pdev);
+	return rc;
+}
+
+static void ze2e_remove(struct pci_dev *pdev)
+{
+	struct ze2e_fn *f = pci_get_drvdata(pdev);
+
+	pci_iounmap(pdev, f->bar);
+	pci_release_region(pdev, ZE2E_BAR);
+	pci_disable_device(pdev);
+	f->pdev = NULL;
+}
+
+static const struct pci_device_id ze2e_ids[] = {
+	{ PCI_DEVICE(0x1af4, 0x1110) },	/* ivshmem */
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, ze2e_ids);
+
+static struct pci_driver ze2e_driver = {
+	.name = "ze2e",
+	.id_table = ze2e_ids,
+	.probe = ze2e_probe,
+	.remove = ze2e_remove,
+};
+
+static int __init ze2e_init(void)
+{
+	int rc;
+
+	srcbuf = kmalloc(ZE2E_BUFSZ + PAGE_SIZE, GFP_KERNEL);
+	rdbuf = kmalloc(ZE2E_BUFSZ + PAGE_SIZE, GFP_KERNEL);
+	if (!srcbuf || !rdbuf) {
+		rc = -ENOMEM;
+		goto free;
+	}
+	rc = pci_register_driver(&ze2e_driver);
+	if (rc)
+		goto free;
+	rc = misc_register(&ze2e_misc);
+	if (rc) {
+		pci_unregister_driver(&ze2e_driver);
+		goto free;
+	}
+	return 0;
+free:
+	kfree(srcbuf);
+	kfree(rdbuf);
+	return rc;
+}
+
+static void __exit ze2e_exit(void)
+{
+	misc_deregister(&ze2e_misc);
+	pci_unregister_driver(&ze2e_driver);
+	kfree(srcbuf);
+	kfree(rdbuf);
+}
+
+module_init(ze2e_init);
+module_exit(ze2e_exit);
+MODULE_DESCRIPTION("zpci end-to-end test: writes through Linux's zPCI helpers (L2 guest)");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,290 @@
+#!/bin/bash
+# Nested end-to-end test: L0 (this host) runs the test QEMU with five zPCI
+# functions backed by /dev/shm files; L1 (Debian's s390x 6.12 + zpci_io)
+# runs a qemu-system-s390x that passes them through to L2 (the same kernel,
+# a static /init and the ze2e module), which writes through Linux's own zPCI
+# code; the host checks every byte of the shm files. See README.md.
+#
+# Usage: tests/e2e/run.sh [--keep]
+# Env: ZPCI_E2E_QEMU     directory of an s390x QEMU for L1 (bin/qemu-system-s390x,
+#                        lib/ with ld64.so.1, share/qemu/s390-ccw.img); default:
+#                        the QEMU linked with libzpci (emulators/qemu/build.sh)
+#      ZPCI_E2E_FWD_PROP zpci device property that turns forwarding off in
+#                        ZPCI_E2E_QEMU (empty: a stock QEMU, no forwarding)
+#      ZPCI_E2E_STOCK_ONLY=1  Debian bookworm's stock 7.2 in L1
+#                        (fetch-l1-qemu.sh): forwarded functions unused
+#      ZPCI_E2E_TIMEOUT  L0 deadline in s (default 1500)
+#      ZPCI_E2E_L2_TIMEOUT L2 deadline in s (default 900)
+#      ZPCI_VM_MEM (MiB, default 1536), ZPCI_VM_SMP (default 2), ZPCI_JOBS
+# Results: $ZPCI_VM_DIR/results/e2e (summary.json, bench.json, bench.png,
+# logs). Exit 0 only if verify.py passes.
+set -euo pipefail
+E2E_SRC=$(cd "$(dirname "$0")" && pwd)
+. "$E2E_SRC/../vm/lib.sh"
+
+keep=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--keep) keep=1 ;;
+	-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+	*) echo "e2e/run.sh: unknown argument '$1'" >&2; exit 2 ;;
+	esac
+	shift
+done
+TIMEOUT=${ZPCI_E2E_TIMEOUT:-1500}
+L2_TIMEOUT=${ZPCI_E2E_L2_TIMEOUT:-900}
+SMP=${ZPCI_VM_SMP:-2}
+MEM=${ZPCI_VM_MEM:-1536}
+JOBS=${ZPCI_JOBS:-2}
+for v in "$TIMEOUT" "$L2_TIMEOUT" "$SMP" "$MEM" "$JOBS"; do
+	case "$v" in ''|*[!0-9]*) die "e2e: timeouts, ZPCI_VM_SMP/MEM and ZPCI_JOBS must be numbers" ;; esac
+done
+
+mkdir -p "$ZPCI_VM_DIR"
+exec 9>"$ZPCI_VM_DIR/.run.lock"
+if ! flock -n 9; then
+	log "another VM run is going on; waiting for it"
+	flock 9
+fi
+
+OUT=$ZPCI_VM_DIR/e2e
+RES=$ZPCI_VM_DIR/results/e2e
+mkdir -p "$OUT"
+# the L0 functions: name fid zpci-options
+FUNCS=("strict 1 " "ism 2 pft=5,relaxed-align=on,maxstbl=4096,nostg-bars=4"
+	"wide 3 maxstbl=4096" "strict-stock 11 " "wide-stock 13 maxstbl=4096")
+# what L1 does with them (fid:name:mode)
+L1_FUNCS="1:strict:forwarded 3:wide:forwarded 2:ism:forwarded 11:strict:stock 13:wide:stock"
+SHM=/dev/shm/zpci-e2e-$$
+qemu_pid=
+srv_pid=
+cleanup() {
+	[ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null
+	[ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null
+	[ $keep = 1 ] || rm -f "$SHM"-*
+}
+trap cleanup EXIT
+
+summary() {
+	echo "---- tests/e2e/run.sh wall time per phase"
+	printf '  %s\n' "${PHASE_LOG[@]}"
+}
+
+# ---------------------------------------------------------------- phases
+do_fetch() {
+	local envf
+	"$REPO/kmod/scripts/fetch-kernel.sh" --quiet >/dev/null || return 1
+	envf=$ZPCI_CACHE/kernel/current.env
+	# shellcheck disable=SC1090
+	. "$envf"
+	[ -f "$ZPCI_VMLINUZ" ] && [ -d "$ZPCI_MODDIR" ] || die "kernel image/modules missing ($envf)"
+	ZPCI_SYSROOT=$("$VM_SRC/fetch.sh") || return 1
+	export ZPCI_SYSROOT
+	deb_fetch bookworm s390x busybox-static >/dev/null
+}
+
+QEMU0=
+do_qemu0() {
+	QEMU0=$("$VM_SRC/build-qemu.sh") || return 1
+	[ -x "$QEMU0" ]
+}
+
+L1Q=
+FWD_PROP=
+do_qemu1() {
+	local stock bin
+	stock=$("$E2E_SRC/fetch-l1-qemu.sh") || return 1
+	if [ -n "${ZPCI_E2E_QEMU:-}" ]; then
+		L1Q=$ZPCI_E2E_QEMU
+		FWD_PROP=${ZPCI_E2E_FWD_PROP:-}
+	elif [ "${ZPCI_E2E_STOCK_ONLY:-0}" != 1 ] && [ -x "$REPO/emulators/qemu/build.sh" ]; then
+		# the QEMU linked with libzpci (make qemu-e2e-build), forwarding
+		# off per function with the zpci device's zpci-io=off
+		bin=$("$REPO/emulators/qemu/build.sh" | tail -n 1) || return 1
+		[ -x "$bin" ] && [ -e "$(dirname "$bin")/lib/ld64.so.1" ] ||
+			{ log "qemu1: emulators/qemu/build.sh gave no binary with lib/ld64.so.1 ($bin)"; return 1; }
+		L1Q=$OUT/l1qemu
+		rm -rf "$L1Q"
+		mkdir -p "$L1Q/bin"
+		cp "$bin" "$L1Q/bin/qemu-system-s390x"
+		cp -a "$(dirname "$bin")/lib" "$L1Q/lib"
+		# firmware (s390-ccw.img): the build's own if it has one, else
+		# bookworm's
+		if [ -e "$(dirname "$bin")/share/qemu/s390-ccw.img" ]; then
+			cp -a "$(dirname "$bin")/share" "$L1Q/share"
+		else
+			cp -a "$stock/share" "$L1Q/share"
+		fi
+		FWD_PROP=zpci-io=off
+	else
+		L1Q=$stock
+	fi
+	[ -x "$L1Q/bin/qemu-system-s390x" ] && [ -e "$L1Q/lib/ld64.so.1" ] &&
+		[ -e "$L1Q/share/qemu/s390-ccw.img" ] ||
+		{ log "qemu1: $L1Q lacks bin/qemu-system-s390x, lib/ld64.so.1 or share/qemu/s390-ccw.img"; return 1; }
+	log "qemu1: L2 runs under $L1Q (${FWD_PROP:+forwarding, off with $FWD_PROP}${FWD_PROP:-stock: forwarded functions unused})"
+}
+
+KO=
+do_build() {
+	make -C "$REPO/kmod" KDIR="$ZPCI_KDIR" ARCH=s390 BUILD="$OUT/kmod" \
+		CROSS_COMPILE=s390x-linux-gnu- -j"$JOBS" >"$OUT/kmod-build.log" 2>&1 ||
+		{ tail -30 "$OUT/kmod-build.log" >&2; return 1; }
+	KO=$OUT/kmod/zpci_io.ko
+	make -C "$E2E_SRC/l2mod" KDIR="$ZPCI_KDIR" BUILD="$OUT/l2mod" >"$OUT/l2mod-build.log" 2>&1 ||
+		{ tail -30 "$OUT/l2mod-build.log" >&2; return 1; }
+	s390x-linux-gnu-gcc -O2 -Wall -Wextra -static -o "$OUT/l2init" "$E2E_SRC/l2init.c" ||
+		return 1
+	# the zpci CLI for zpci_io's counters in L1
+	cmake -S "$REPO" -B "$OUT/cli-build" -DCMAKE_BUILD_TYPE=Release \
+		-DCMAKE_TOOLCHAIN_FILE="$VM_SRC/s390x-toolchain.cmake" \
+		-DZPCI_BUILD_TESTS=OFF -DZPCI_BUILD_BENCH=OFF -DZPCI_BUILD_TOOLS=ON \
+		>"$OUT/cli-configure.log" 2>&1 &&
+		cmake --build "$OUT/cli-build" -j"$JOBS" --target zpci_cli >"$OUT/cli-build.log" 2>&1 ||
+		{ tail -30 "$OUT/cli-configure.log" "$OUT/cli-build.log" >&2; return 1; }
+	rm -rf "$OUT/bin"
+	mkdir -p "$OUT/bin"
+	cp "$OUT/cli-build/tools/zpci" "$OUT/bin/zpci"
+}
+
+INITRD=
+do_initramfs() {
+	local l2=$OUT/l2root e2e=$OUT/e2eroot
+	# L2: /init and the module, nothing else
+	rm -rf "$l2" "$e2e"
+	mkdir -p "$l2"/{proc,sys,dev}
+	cp "$OUT/l2init" "$l2/init"
+	cp "$OUT/l2mod/ze2e.ko" "$l2/ze2e.ko"
+	mkdir -p "$e2e/e2e/l2"
+	(cd "$l2" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet -R 0:0) \
+		>"$e2e/e2e/l2/initrd.cpio"
+	cp "$ZPCI_VMLINUZ" "$e2e/e2e/l2/vmlinuz"
+	cp -a "$L1Q" "$e2e/e2e/qemu"
+	cat >"$e2e/e2e/config" <<EOF
+E2E_FUNCS="$L1_FUNCS"
+E2E_QEMU=/e2e/qemu
+E2E_FWD_PROP="$FWD_PROP"
+E2E_L2_MEM=256
+E2E_L2_TIMEOUT=$L2_TIMEOUT
+E2E_KSTART_TIMEOUT=120
+E2E_L2_APPEND=""
+EOF
+	# L1: the test machine's initramfs plus /e2e (a second cpio archive
+	# appended: the kernel unpacks both)
+	"$VM_SRC/initramfs.sh" --out "$OUT/initrd-l1-base.cpio" --kver "$ZPCI_KVER" \
+		--moddir "$ZPCI_MODDIR" --ko "$KO" --bin "$OUT/bin" \
+		--extra "$E2E_SRC/e2e-l1.sh" || return 1
+	(cd "$e2e" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet -R 0:0) \
+		>"$OUT/initrd-e2e.cpio"
+	cat "$OUT/initrd-l1-base.cpio" "$OUT/initrd-e2e.cpio" >"$OUT/initrd-l1.cpio"
+	INITRD=$OUT/initrd-l1.cpio
+	log "initramfs: $INITRD ($(du -h "$INITRD" | cut -f1))"
+}
+
+do_boot() {
+	local disk=$OUT/results.img append qargs=() rc=0 t=0 done_at= f name fid opts
+	local msix=plain srv_args=()
+	rm -rf "$RES"
+	mkdir -p "$RES"
+	rm -f "$disk"
+	truncate -s 256M "$disk"
+	# MSI-X on ivshmem-plain (test QEMU patch) if the binary has it, else
+	# ivshmem-doorbell (MSI-X) fed by a minimal ivshmem server
+	if "$QEMU0" -device ivshmem-plain,help 2>/dev/null | grep -q vectors; then
+		msix=plain
+	else
+		msix=doorbell
+	fi
+	for f in "${FUNCS[@]}"; do
+		read -r name fid opts <<<"$f"
+		rm -f "$SHM-$name"
+		truncate -s 16M "$SHM-$name"
+		qargs+=(-device "zpci,uid=$fid,fid=$fid,target=$name${opts:+,$opts}")
+		if [ "$name" = ism ]; then
+			qargs+=(-object "memory-backend-file,id=mem-$name,share=on,mem-path=$SHM-$name,size=16M"
+				-device "ivshmem-plain,id=$name,memdev=mem-$name")
+		elif [ $msix = plain ]; then
+			qargs+=(-object "memory-backend-file,id=mem-$name,share=on,mem-path=$SHM-$name,size=16M"
+				-device "ivshmem-plain,id=$name,memdev=mem-$name,vectors=2")
+		else
+			srv_args+=("$OUT/ivshmem-$name.sock=$SHM-$name")
+			qargs+=(-chardev "socket,id=chr-$name,path=$OUT/ivshmem-$name.sock"
+				-device "ivshmem-doorbell,id=$name,chardev=chr-$name,vectors=1")
+		fi
+	done
+	echo "$msix" >"$RES/l0-msix.txt"
+	if [ ${#srv_args[@]} -gt 0 ]; then
+		/usr/bin/python3 "$E2E_SRC/ivshmem_server.py" "${srv_args[@]}" >"$OUT/ivshmem-server.log" 2>&1 &
+		srv_pid=$!
+		for t in $(seq 50); do
+			[ -S "$OUT/ivshmem-wide-stock.sock" ] && break
+			sleep 0.1
+		done
+	fi
+	append="console=ttysclp0 panic=-1 zpci.mode=patched zpci.script=/zpci/e2e-l1.sh"
+	qargs=(-M s390-ccw-virtio -cpu max -accel tcg,thread=single -smp "$SMP" -m "$MEM"
+		-L /usr/share/qemu -display none -monitor none -no-reboot
+		-serial "file:$RES/console.log"
+		-kernel "$ZPCI_VMLINUZ" -initrd "$INITRD" -append "$append"
+		-drive "file=$disk,format=raw,if=none,id=results"
+		-device virtio-blk-ccw,drive=results,serial=zpci-results "${qargs[@]}")
+	printf '%q ' "$QEMU0" "${qargs[@]}" >"$OUT/qemu-cmdline.txt"
+	echo >>"$OUT/qemu-cmdline.txt"
+	"$QEMU0" "${qargs[@]}" </dev/null >"$RES/l0-qemu.log" 2>&1 &
+	qemu_pid=$!
+	t=0
+	while kill -0 "$qemu_pid" 2>/dev/null; do
+		if [ -z "$done_at" ] && grep -aq 'ZPCI-VM: status ' "$RES/console.log" 2>/dev/null; then
+			done_at=$t
+		fi
+		if [ $t -ge "$TIMEOUT" ] || { [ -n "$done_at" ] && [ $((t - done_at)) -ge 60 ]; }; then
+			log "boot: killing L0 QEMU (${done_at:+no poweroff 60 s after the status}${done_at:-deadline ${TIMEOUT}s})"
+			kill "$qemu_pid" 2>/dev/null
+			sleep 5
+			kill -9 "$qemu_pid" 2>/dev/null
+			rc=124
+			break
+		fi
+		if [ $((t % 60)) -eq 0 ] && [ $t -gt 0 ]; then
+			log "boot: ${t}s: $(grep -a 'ZPCI-VM: ' "$RES/console.log" 2>/dev/null | tail -n 1 | cut -c1-150)"
+		fi
+		sleep 1
+		t=$((t + 1))
+	done
+	wait "$qemu_pid" 2>/dev/null || { [ $rc -ne 0 ] || rc=$?; }
+	qemu_pid=
+	if [ -s "$RES/l0-qemu.log" ]; then
+		sed 's/^/  qemu: /' "$RES/l0-qemu.log" | tail -20 >&2
+	fi
+	tar -xf "$disk" -C "$RES" 2>/dev/null || log "boot: no results archive on the disk"
+	rm -f "$disk"
+	return $rc
+}
+
+do_verify() {
+	local args=() f name fid opts
+	for f in "${FUNCS[@]}"; do
+		read -r name fid opts <<<"$f"
+		args+=(--shm "$fid=$SHM-$name")
+	done
+	/usr/bin/python3 "$E2E_SRC/verify.py" --results "$RES" "${args[@]}" \
+		--phase-times "$(printf '%s;' "${PHASE_LOG[@]}")"
+}
+
+# ---------------------------------------------------------------- main
+rc=0
+phase fetch do_fetch || { summary; exit 1; }
+phase "qemu L0" do_qemu0 || { summary; exit 1; }
+phase "qemu L1" do_qemu1 || { summary; exit 1; }
+phase build do_build || { summary; exit 1; }
+phase initramfs do_initramfs || { summary; exit 1; }
+phase "boot L1+L2" do_boot || rc=1
+phase verify do_verify || rc=1
+summary
+[ $keep = 1 ] && echo "kept: $SHM-*"
+if [ $rc -eq 0 ]; then
+	echo "e2e: PASS, results in $RES"
+else
+	echo "e2e: FAIL, results in $RES"
+fi
+exit $rc
