@@ -59,7 +59,7 @@ for arch in $arches; do
 		env=(DEB_BUILD_OPTIONS="nocheck parallel=${JOBS:-2}")
 	else
 		sysroot=$(tests/vm/fetch.sh)
-		args=(-us -uc -B -a "$arch" "-Pcross,nocheck" -d)
+		args=(-us -uc -b -a "$arch" "-Pcross,nocheck" -d)
 		env=(DEB_BUILD_OPTIONS="nocheck parallel=${JOBS:-2}" ZPCI_SYSROOT="$sysroot")
 	fi
 	echo "deb: building $arch in $src"

@@ -4,7 +4,7 @@
 # module built there by DKMS for the bookworm-backports 6.12 kernel
 # (tests/pkg/in-root.sh says what is checked).
 #
-#   tests/pkg/native-test.sh [DEB_DIR]   (default $BUILD/deb, as make deb leaves it)
+#   tests/pkg/native-test.sh [DEB_DIR]   (default $BUILD/deb/s390x)
 #
 # The cached root is never changed: the test runs on an overlay (upper
 # layer in $BUILD/pkg-native, removed afterwards) in a private mount
@@ -16,15 +16,13 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib.sh"
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$REPO/$BUILD ;; esac
-debs=${1:-$BUILD/deb}
+debs=${1:-$BUILD/deb/s390x}
 shopt -s nullglob
-# the s390x build is arch-only; the DKMS package (all) comes from the
-# native build
 list=()
-for f in "$debs"/s390x/*_s390x.deb "$debs"/*/zpci-io-dkms_*_all.deb; do
+for f in "$debs"/*_s390x.deb "$debs"/*_all.deb; do
 	case $f in *-dbgsym_*) ;; *) list+=("$f") ;; esac
 done
-[ ${#list[@]} -eq 4 ] || die "want 4 packages (3 s390x, zpci-io-dkms) under $debs, found ${#list[@]} (make deb)"
+[ ${#list[@]} -eq 4 ] || die "want 4 packages (3 s390x, zpci-io-dkms) in $debs, found ${#list[@]} (make deb)"
 
 t0=$(date +%s)
 root=$("$here/s390x-root.sh")
