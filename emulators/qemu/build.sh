@@ -12,9 +12,9 @@
 # Prints the path of the binary on stdout; progress and phase times go to
 # stderr.  The result is cached in
 #   ${ZPCI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zpci}/qemu-e2e/<key>/
-# where <key> hashes every input: QEMU source version, the patch series,
-# libzpci's sources, configure arguments, compiler and meson versions, the
-# sysroot packages and this script.  Concurrent runs serialise on a flock per
+# where <key> hashes every input: QEMU source version, the Debian patches
+# used, the patch series, libzpci's sources, CMake and configure arguments,
+# compiler and meson versions, the sysroot packages.  Concurrent runs serialise on a flock per
 # key; a build happens in a temp dir renamed into place.  Next to the binary:
 # NEEDED (its direct shared libraries), lib/ (all of them, recursively, and
 # the loader: run it as lib/ld64.so.1 --library-path lib qemu-system-s390x),
@@ -189,7 +189,10 @@ zpci_src_hash() {
 		-o -name '*.cmake' -o -name '*.in' \) -print0 | sort -z |
 		xargs -0 sha256sum | sha256sum | cut -c1-16)
 }
+# bump when a change of this script changes what it builds
+RECIPE=1
 key_inputs() {
+	echo "recipe $RECIPE"
 	echo "qemu $qver"
 	echo "debian patches ${DEBIAN_PATCHES[*]}"
 	echo "variant $variant"
@@ -204,7 +207,6 @@ key_inputs() {
 	s390x-linux-gnu-gcc --version | head -1
 	echo "meson $meson_ver"
 	echo "sysroot $sr_key"
-	sha256sum "$0" "$HERE/fetch-source.sh" | cut -c1-16
 }
 key=$(key_inputs | sha256sum | cut -c1-16)
 tag=$(echo "${qver#*:}" | tr '~+:' '___')-$variant-$key
@@ -299,7 +301,7 @@ mkdir -p "$WORK/src/build"
 	--extra-ldflags="-L$libs -Wl,-rpath-link,$libs" \
 	>"$WORK/configure.log" 2>&1) ||
 	{ tail -40 "$WORK/configure.log" >&2; die "qemu configure failed"; }
-grep -i "zpci" "$WORK/configure.log" >&2 || true
+grep -F "zPCI I/O (libzpci)" "$WORK/configure.log" >&2 || true
 ptime configure "$t0"
 
 t0=$(date +%s.%N)
@@ -324,7 +326,7 @@ while [ ${#todo[@]} -gt 0 ]; do
 	todo=("${todo[@]:1}")
 	[ -e "$WORK/out/lib/$l" ] && continue
 	f=""
-	for d in "$WS/usr/lib/s390x-linux-gnu" /usr/s390x-linux-gnu/lib; do
+	for d in "$WS/usr/lib/s390x-linux-gnu" "$WS/usr/lib" /usr/s390x-linux-gnu/lib; do
 		[ -e "$d/$l" ] && { f=$d/$l; break; }
 	done
 	[ -n "$f" ] || die "runtime library $l not found"
