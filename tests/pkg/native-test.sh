@@ -49,7 +49,7 @@ unshare --mount --propagation private -- /bin/bash -c '
 	mount --rbind /sys "$m/sys"
 	mount --rbind /dev "$m/dev"
 	rc=0
-	chroot "$m" /usr/bin/env -i HOME=/root LC_ALL=C.UTF-8 \
+	chroot "$m" /usr/bin/env -i HOME=/root LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive \
 		PATH=/usr/sbin:/usr/bin:/sbin:/bin /tmp/in-root.sh || rc=$?
 	cp -a "$m/tmp/zpci-out/." "$out/" 2>/dev/null || true
 	exit $rc' native-test "$root" "$work" "$here" "$out" "${list[@]}" 2>&1 |

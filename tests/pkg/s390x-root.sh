@@ -6,7 +6,7 @@
 #                     debootstrap arguments)
 #   s390x-root-<key>  a copy of the base plus, with the root's own apt, what
 #                     the bookworm-backports 6.12 s390x headers need (gcc-12,
-#                     pahole, ...) and the runtime libraries of zpci-tools;
+#                     pahole, ...) and the dependencies of zpci-tools;
 #                     the kernel image is replaced by a stub package that
 #                     provides linux-image-<kver> (a DKMS build needs only
 #                     the headers, and unpacking the image's modules under
@@ -103,7 +103,7 @@ in_root "$tmp" env DEBIAN_FRONTEND=noninteractive sh -ec "
 	rm /tmp/stub.deb
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends $hdrs \
-		libnl-3-200 libnl-genl-3-200 libbenchmark1debian \
+		libnl-3-200 libnl-genl-3-200 libbenchmark1debian python3 \
 		linux-compiler-gcc-12-s390
 	mkdir -p /var/cache/zpci-headers /var/cache/zpci-headers-old
 	for p in $hdrs; do
