@@ -45,6 +45,13 @@ copy_tree() {
 		tar --null -T - -cf - | tar -xf - -C "$dst"
 }
 
+# repeated builds compile from a cache: the build paths are the same every
+# time, so ccache hits across runs
+if [ -d /usr/lib/ccache ]; then
+	export PATH=/usr/lib/ccache:$PATH
+	export CCACHE_DIR=${ZPCI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zpci}/ccache
+fi
+
 t_all=$(date +%s)
 rc=0
 for arch in $arches; do

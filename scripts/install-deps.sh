@@ -16,7 +16,7 @@ pkgs_vm=(gcc-s390x-linux-gnu g++-s390x-linux-gnu xz-utils curl ca-certificates
 	bison gpgv debian-archive-keyring)
 # make deb / make pkg-check: packaging, lintian, man pages, the s390x
 # cross compilers and sysroot tools, the s390x userland under qemu-user
-pkgs_pkg=(debhelper dh-dkms dpkg-dev fakeroot lintian man-db groff-base
+pkgs_pkg=(debhelper dh-dkms dpkg-dev fakeroot lintian man-db groff-base ccache
 	debootstrap qemu-user-static xz-utils curl ca-certificates
 	gcc-s390x-linux-gnu g++-s390x-linux-gnu cmake g++ pkg-config
 	libboost-dev libnl-3-dev libnl-genl-3-dev libbenchmark-dev)

@@ -32,10 +32,11 @@ grep -q "^zpci-io/1.0, $kver, s390x: installed" "$out/status-2" ||
 	fail "the headers' DKMS hook did not install zpci-io for $kver"
 m=$(ko)
 [ -n "$m" ] || fail "no zpci_io.ko under /lib/modules/$kver/updates"
-log=/var/lib/dkms/zpci-io/1.0/build/make.log
+log=/var/lib/dkms/zpci-io/1.0/$kver/s390x/log/make.log
+cp "$log" "$out/make.log"
 grep -q 'ARCH=' "$log" && { grep 'ARCH=' "$log"; fail "ARCH= on the native kbuild command line"; }
-grep -q 'ZPCI_IO_HAVE_BASELINE 1' /var/lib/dkms/zpci-io/1.0/build/zpci_io_conftest.h ||
-	fail "conftest header missing or without the baseline"
+grep -q '^zpci_io: conftest: have BASELINE$' "$log" ||
+	fail "the conftest probes did not run (no baseline in $log)"
 modinfo -k "$kver" zpci_io | tee "$out/modinfo"
 grep -q "^vermagic: *$kver " "$out/modinfo" || fail "vermagic is not $kver"
 
