@@ -10,7 +10,10 @@
 #include <linux/atomic.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
 #include <linux/vfio_pci_core.h>
+
+#include <asm/debug.h>
 
 #include "zpci_io_conftest.h"
 #include <zpci/zpci_abi.h>
@@ -45,11 +48,29 @@ struct zpci_io_stats {
 	atomic64_t ops[3];		/* by insn - 1 */
 	atomic64_t bytes[3];		/* by insn - 1 */
 	atomic64_t batches;
-	atomic64_t pinned_pages;
+	atomic64_t pinned_pages;	/* pinned so far, cumulative */
+	atomic64_t pins_held;		/* pinned right now */
 	atomic64_t errors;
 	atomic64_t by_errno[ZPCI_IO_NR_ERRNO];
 	atomic64_t by_cc[ZPCI_IO_NR_CC];
 	atomic64_t by_status[ZPCI_IO_NR_STATUS];
+};
+
+/*
+ * Where the MSI-X table and PBA live, established at open from the vfio
+ * core's cached table location and a checked PBA read.  fence_all: that
+ * could not be established (a config read failed or names a BAR or range
+ * the function does not have), so no BAR may be touched at all.
+ */
+struct zpci_io_msix {
+	bool present;
+	bool fence_all;
+	u8 table_bar;
+	u8 pba_bar;
+	u64 table_offset;
+	u64 table_size;
+	u64 pba_offset;
+	u64 pba_size;
 };
 
 /* What the driver knows about one function, beyond the rules' caps. */
@@ -58,28 +79,29 @@ struct zpci_io_func {
 	u32 fid;
 	u32 uid;
 	u32 info_flags;			/* ZPCI_IO_INFO_* */
-	u8 msix_table_bar;
-	u8 msix_pba_bar;
-	u64 msix_table_offset;
-	u64 msix_table_size;
-	u64 msix_pba_offset;
-	u64 msix_pba_size;
+	struct zpci_io_msix msix;
 };
 
 struct zpci_io_device {
 	/* vfio_alloc_device() needs the core device (and its vdev) first */
 	struct vfio_pci_core_device core;
 	/*
-	 * Serialises batches, the function description and the relaxed
-	 * overrides.  Lock order: lock, then the core's memory_lock (read).
-	 * User pages are pinned before memory_lock is taken, as the core's
-	 * fault path takes it under mmap_lock.
+	 * Serialises the issue phase of batches, and nothing else: it is
+	 * only ever taken (killable) by zpci_io_submit() after the batch
+	 * was copied, validated and its user pages pinned, so it is never
+	 * held across a user-space fault.  Nothing outside the batch path
+	 * takes it.  Lock order: lock, then the core's memory_lock (read).
 	 */
 	struct mutex lock;
+	/*
+	 * Protects func, relaxed_mode and nostg_bars.  Readers (a batch,
+	 * the info read, sysfs, netlink) copy what they need under it and
+	 * never sleep while holding it.
+	 */
+	spinlock_t func_lock;
 	struct zpci_io_func func;
 	enum zpci_io_relaxed_mode relaxed_mode;
 	int nostg_bars;			/* ZPCI_IO_NOSTG_AUTO or a BAR mask */
-	struct zpci_io_op *ops;		/* ZPCI_IO_MAX_OPS, under lock */
 	struct zpci_io_stats stats;
 	struct list_head node;		/* zpci_io_devices, under list lock */
 	/*
@@ -105,10 +127,19 @@ static inline bool zpci_io_gone(const struct zpci_io_device *zio)
 	return READ_ONCE(zio->gone);
 }
 
+/* A consistent copy of the function description. */
+static inline void zpci_io_func_snapshot(struct zpci_io_device *zio,
+					 struct zpci_io_func *f)
+{
+	spin_lock(&zio->func_lock);
+	*f = zio->func;
+	spin_unlock(&zio->func_lock);
+}
+
 /* zpci_io_main.c */
 extern struct mutex zpci_io_list_lock;
 extern struct list_head zpci_io_devices;
-void zpci_io_describe(struct zpci_io_device *zio);
+extern debug_info_t *zpci_io_dbf;
 
 /* zpci_io_batch.c */
 ssize_t zpci_io_submit(struct zpci_io_device *zio, const char __user *buf,

@@ -9,14 +9,23 @@
  * same way; ISM's DMB space accepts PCISTB only, so it cannot work like
  * that at all, and everything else pays one syscall per 8 bytes.  Here the
  * caller's instruction is re-issued as it is, its data read from (or
- * written into) the caller's own pages, pinned for the duration of the op:
- * no bounce copy, and PCISTB sees the whole block at once.
+ * written into) the caller's own pages, pinned for the duration of the
+ * batch: no bounce copy, and PCISTB sees the whole block at once.
+ *
+ * Locking: everything that can wait on user space (copying the ops,
+ * pinning their buffers and the status block, which may fault on a
+ * userfaultfd, FUSE or NFS mapping for as long as user space likes)
+ * happens before the batch lock is taken, and the lock is taken killable.
+ * So a batch stuck in a fault holds nothing another function, an unbind,
+ * a statistics reader or even another batch of the same function would
+ * wait for; it ends when the fault is resolved or the process is killed.
  */
 #include <linux/delay.h>
 #include <linux/errno.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/pci.h>
+#include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
@@ -25,123 +34,168 @@
 #include "zpci_io.h"
 #include "zpci_io_insn.h"
 
-/* The caller's buffer of one op, pinned. */
+/* A range of the caller's memory, pinned: a buffer or the status block. */
 struct zpci_io_pin {
 	struct page *pages[2];	/* len <= 4096 spans at most two pages */
 	unsigned int npages;
-	unsigned int offset;	/* of the buffer in pages[0] */
+	unsigned int offset;	/* of the range in pages[0] */
+	bool dirty;		/* written through the pin: dirty on unpin */
 };
 
 /* Outcome of one op. */
 struct zpci_io_result {
 	int err;		/* 0 or -errno */
-	int cc;			/* 0..3, or ZPCI_IO_INSN_EXCEPTION, or -2 */
+	int cc;			/* 0..3, ZPCI_IO_INSN_EXCEPTION, or not issued */
 	u8 status;
+	u8 pgm;
+	bool decode_off;
 };
 
 #define ZPCI_IO_NOT_ISSUED	(-2)
+
+/* One batch on its way: what it was checked against, its ops and pins. */
+struct zpci_io_work {
+	struct zpci_io_func f;		/* the description, a snapshot */
+	u32 nr_ops;
+	u32 nr_pinned;			/* ops whose buffers are pinned */
+	int pin_err;			/* why op nr_pinned is not, or 0 */
+	u32 issued;			/* instructions issued */
+	struct zpci_io_op *ops;
+	struct zpci_io_pin *pins;
+};
 
 static void zpci_io_count(atomic64_t *slots, unsigned int nr, unsigned int key)
 {
 	atomic64_inc(&slots[min(key, nr - 1)]);
 }
 
+/* Do [off, off + len) and [start, start + size) meet?  No sum can wrap. */
 static bool zpci_io_overlaps(u64 off, u64 len, u64 start, u64 size)
 {
-	return size && off < start + size && start < off + len;
+	if (!len || !size)
+		return false;
+	if (off >= start)
+		return off - start < size;
+	return start - off < len;
 }
 
 /*
  * Driver policy on top of the instruction rules: config space is
  * virtualised by vfio-pci, and QEMU emulates the MSI-X table and PBA, so a
- * raw instruction must never reach either.
+ * raw instruction must never reach either.  When their location is not
+ * known for sure, no BAR is safe.
  */
 static bool zpci_io_policy_denies(const struct zpci_io_func *f,
 				  const struct zpci_io_op *op)
 {
-	if (op->pcias == ZPCI_PCIAS_CONFIG)
+	const struct zpci_io_msix *m = &f->msix;
+
+	if (op->pcias == ZPCI_PCIAS_CONFIG || m->fence_all)
 		return true;
-	if (!(f->info_flags & ZPCI_IO_INFO_MSIX))
+	if (!m->present)
 		return false;
-	if (op->pcias == f->msix_table_bar &&
-	    zpci_io_overlaps(op->offset, op->len, f->msix_table_offset,
-			     f->msix_table_size))
+	if (op->pcias == m->table_bar &&
+	    zpci_io_overlaps(op->offset, op->len, m->table_offset,
+			     m->table_size))
 		return true;
-	if (op->pcias == f->msix_pba_bar &&
-	    zpci_io_overlaps(op->offset, op->len, f->msix_pba_offset,
-			     f->msix_pba_size))
+	if (op->pcias == m->pba_bar &&
+	    zpci_io_overlaps(op->offset, op->len, m->pba_offset, m->pba_size))
 		return true;
 	return false;
 }
 
+/*
+ * One op, in the order the ABI header gives: the instruction rules first,
+ * exactly as zpci_check() decides them (its rule is reported), then the
+ * ABI's reserved fields, then the driver's own policy.
+ */
+static int zpci_io_check_op(const struct zpci_io_func *f,
+			    const struct zpci_io_op *op, u32 *rule)
+{
+	struct zpci_verdict v;
+
+	v = zpci_check(&f->caps, op->insn, op->pcias, op->offset, op->len,
+		       op->addr);
+	if (!zpci_verdict_ok(v)) {
+		*rule = v.rule;
+		return -EINVAL;
+	}
+	if (op->flags || op->reserved)
+		return -EINVAL;
+	if (zpci_io_policy_denies(f, op))
+		return -EACCES;
+	/*
+	 * access_ok() is always true on s390 (user space is its own
+	 * address space); a buffer that wraps around is not, and any
+	 * other unusable buffer shows when the op pins it.
+	 */
+	if (op->addr + op->len < op->addr ||
+	    !access_ok(u64_to_user_ptr(op->addr), op->len))
+		return -EFAULT;
+	return 0;
+}
+
 /* Whole-batch validation of the ops; nothing has been issued yet. */
-static int zpci_io_validate_ops(struct zpci_io_device *zio, u32 nr_ops,
+static int zpci_io_validate_ops(struct zpci_io_work *w,
 				struct zpci_io_status *st)
 {
-	const struct zpci_io_func *f = &zio->func;
 	u32 i;
+	int err;
 
-	for (i = 0; i < nr_ops; i++) {
-		const struct zpci_io_op *op = &zio->ops[i];
-		struct zpci_verdict v;
-
-		st->failed = i;
-		if (op->flags || op->reserved)
-			return -EINVAL;
-		/* range checks below rely on the length fitting a block */
-		if (op->len > ZPCI_MAXSTBL_LIMIT) {
-			st->rule = ZPCI_RULE_LEN_RANGE;
-			return -EINVAL;
+	for (i = 0; i < w->nr_ops; i++) {
+		err = zpci_io_check_op(&w->f, &w->ops[i], &st->rule);
+		if (err) {
+			st->failed = i;
+			return err;
 		}
-		if (zpci_io_policy_denies(f, op))
-			return -EACCES;
-		v = zpci_check(&f->caps, op->insn, op->pcias, op->offset,
-			       op->len, op->addr);
-		if (!zpci_verdict_ok(v)) {
-			st->rule = v.rule;
-			return -EINVAL;
-		}
-		/*
-		 * access_ok() is always true on s390 (user space is its own
-		 * address space); a buffer that wraps around is not, and any
-		 * other unusable buffer shows when the op pins it.
-		 */
-		if (op->addr + op->len < op->addr ||
-		    !access_ok(u64_to_user_ptr(op->addr), op->len))
-			return -EFAULT;
 	}
 	return 0;
 }
 
-static int zpci_io_pin(struct zpci_io_device *zio, const struct zpci_io_op *op,
-		       struct zpci_io_pin *pin)
+/*
+ * Pins [addr, addr + len), at most two pages.  May sleep on the fault for
+ * as long as user space takes to resolve it (userfaultfd); a fatal signal
+ * ends the wait with EINTR.  Called without the batch lock.
+ */
+static int zpci_io_pin_range(struct zpci_io_device *zio, u64 addr, u64 len,
+			     bool write, struct zpci_io_pin *pin)
 {
-	unsigned long start = op->addr & PAGE_MASK;
-	unsigned long last = (op->addr + op->len - 1) & PAGE_MASK;
-	unsigned int gup = op->insn == ZPCI_IO_OP_PCILG ? FOLL_WRITE : 0;
+	unsigned long start = addr & PAGE_MASK;
+	unsigned long last = (addr + len - 1) & PAGE_MASK;
+	unsigned int nr;
 	int n;
 
-	pin->npages = (last - start) / PAGE_SIZE + 1;
-	pin->offset = op->addr & ~PAGE_MASK;
-	if (pin->npages > ARRAY_SIZE(pin->pages))
+	pin->npages = 0;
+	pin->dirty = false;
+	pin->offset = addr & ~PAGE_MASK;
+	if (!len || addr + len < addr)
+		return -EFAULT;
+	nr = (last - start) / PAGE_SIZE + 1;
+	if (nr > ARRAY_SIZE(pin->pages))
 		return -EINVAL;
-	n = pin_user_pages_fast(start, pin->npages, gup, pin->pages);
-	if (n != pin->npages) {
+	n = pin_user_pages_fast(start, nr, write ? FOLL_WRITE : 0, pin->pages);
+	if (n != nr) {
 		if (n > 0)
 			unpin_user_pages(pin->pages, n);
-		pin->npages = 0;
+		if (fatal_signal_pending(current))
+			return -EINTR;
 		return n < 0 && n != -EFAULT ? n : -EFAULT;
 	}
+	pin->npages = n;
 	atomic64_add(n, &zio->stats.pinned_pages);
+	atomic64_add(n, &zio->stats.pins_held);
 	return 0;
 }
 
-static void zpci_io_unpin(struct zpci_io_pin *pin, bool dirty)
+static void zpci_io_unpin(struct zpci_io_device *zio, struct zpci_io_pin *pin)
 {
-	if (dirty)
+	if (!pin->npages)
+		return;
+	if (pin->dirty)
 		unpin_user_pages_dirty_lock(pin->pages, pin->npages, true);
 	else
 		unpin_user_pages(pin->pages, pin->npages);
+	atomic64_sub(pin->npages, &zio->stats.pins_held);
 	pin->npages = 0;
 }
 
@@ -164,6 +218,8 @@ static void zpci_io_pin_copy(struct zpci_io_pin *pin, void *kbuf,
 		done += n;
 		off = 0;
 	}
+	if (to_pages)
+		pin->dirty = true;
 }
 
 /*
@@ -195,15 +251,44 @@ static bool zpci_io_memory_enabled(struct vfio_pci_core_device *core)
 }
 
 /*
- * Issue one instruction with the function's current handle, read once per
- * op: recovery and re-enable replace zdev->fh, and a stale or disabled
- * handle only makes the instruction end with cc 3 (or cc 1, "not
- * enabled"), which is reported.  zdev->state_lock must not be taken here:
- * the platform's hot-unplug path holds it while it removes the PCI device,
- * and our remove waits for user space to close the vfio device, which the
- * caller of this batch can only do once the batch returns.  vfio's
- * memory_lock keeps resets and memory-disable out during the op, as for
- * vfio-pci's own BAR access.
+ * One instruction.  Preemption is off from the instruction to the read of
+ * the program interruption code the exception left in this CPU's lowcore,
+ * so no other program interruption on this CPU can overwrite it first.
+ */
+static int zpci_io_insn(const struct zpci_io_op *op, u64 req, const void *src,
+			u64 *val, u8 *status, u8 *pgm)
+{
+	int cc;
+
+	preempt_disable();
+	switch (op->insn) {
+	case ZPCI_IO_OP_PCILG:
+		cc = zpci_io_pcilg(val, req, op->offset, status);
+		break;
+	case ZPCI_IO_OP_PCISTG:
+		cc = zpci_io_pcistg(*val, req, op->offset, status);
+		break;
+	default:
+		cc = zpci_io_pcistb(src, req, op->offset, status);
+		break;
+	}
+	/* the code without the PER and transaction bits */
+	*pgm = cc == ZPCI_IO_INSN_EXCEPTION ? get_lowcore()->pgm_code & 0x7f : 0;
+	preempt_enable();
+	return cc;
+}
+
+/*
+ * Issue one instruction with the function's current handle, read again
+ * for every busy retry: recovery and re-enable replace zdev->fh, and a
+ * handle read once would turn a recovery during the retries into a false
+ * "invalid handle".  A stale or disabled handle only makes the instruction
+ * end with cc 3 (or cc 1, "not enabled"), which is reported.
+ * zdev->state_lock must not be taken here: the platform's hot-unplug path
+ * holds it while it removes the PCI device, and our remove waits for user
+ * space to close the vfio device, which the caller of this batch can only
+ * do once the batch returns.  vfio's memory_lock keeps resets and
+ * memory-disable out during the op, as for vfio-pci's own BAR access.
  */
 static void zpci_io_issue(struct zpci_io_device *zio,
 			  const struct zpci_io_op *op, const void *src,
@@ -217,25 +302,14 @@ static void zpci_io_issue(struct zpci_io_device *zio,
 	down_read(&core->memory_lock);
 	if (!zpci_io_memory_enabled(core)) {
 		up_read(&core->memory_lock);
+		res->decode_off = true;
 		res->err = -EIO;
 		return;
 	}
-	req = zpci_io_req(READ_ONCE(zdev->fh), op->pcias, op->len);
 	do {
-		switch (op->insn) {
-		case ZPCI_IO_OP_PCILG:
-			res->cc = zpci_io_pcilg(val, req, op->offset,
-						&res->status);
-			break;
-		case ZPCI_IO_OP_PCISTG:
-			res->cc = zpci_io_pcistg(*val, req, op->offset,
-						 &res->status);
-			break;
-		default:
-			res->cc = zpci_io_pcistb(src, req, op->offset,
-						 &res->status);
-			break;
-		}
+		req = zpci_io_req(READ_ONCE(zdev->fh), op->pcias, op->len);
+		res->cc = zpci_io_insn(op, req, src, val, &res->status,
+				       &res->pgm);
 		if (res->cc != ZPCI_CC_BUSY)
 			break;
 		udelay(1);
@@ -264,46 +338,43 @@ static void zpci_io_issue(struct zpci_io_device *zio,
  * they are in the caller's buffer.
  */
 static void zpci_io_run_op(struct zpci_io_device *zio,
-			   const struct zpci_io_op *op,
+			   const struct zpci_io_op *op, struct zpci_io_pin *pin,
 			   struct zpci_io_result *res)
 {
-	struct zpci_io_pin pin;
 	const void *src = NULL;
 	void *vm = NULL;
 	u64 val = 0;
 
 	res->cc = ZPCI_IO_NOT_ISSUED;
 	res->status = 0;
-	res->err = zpci_io_pin(zio, op, &pin);
-	if (res->err)
-		return;
+	res->pgm = 0;
+	res->decode_off = false;
+	res->err = 0;
 
 	if (op->insn == ZPCI_IO_OP_PCISTG) {
-		zpci_io_pin_copy(&pin, (u8 *)&val + 8 - op->len, op->len,
-				 false);
+		zpci_io_pin_copy(pin, (u8 *)&val + 8 - op->len, op->len, false);
 	} else if (op->insn == ZPCI_IO_OP_PCISTB) {
-		src = zpci_io_block_map(&pin, &vm);
+		src = zpci_io_block_map(pin, &vm);
 		if (!src) {
 			res->err = -ENOMEM;
-			goto out;
+			return;
 		}
 	}
 
 	zpci_io_issue(zio, op, src, &val, res);
 
 	if (!res->err && op->insn == ZPCI_IO_OP_PCILG)
-		zpci_io_pin_copy(&pin, (u8 *)&val + 8 - op->len, op->len,
-				 true);
-out:
+		zpci_io_pin_copy(pin, (u8 *)&val + 8 - op->len, op->len, true);
 	if (vm)
 		vunmap(vm);
-	zpci_io_unpin(&pin, op->insn == ZPCI_IO_OP_PCILG && !res->err);
 }
 
-static void zpci_io_account_op(struct zpci_io_stats *s,
+static void zpci_io_account_op(struct zpci_io_device *zio, u32 fid,
 			       const struct zpci_io_op *op,
 			       const struct zpci_io_result *res)
 {
+	struct zpci_io_stats *s = &zio->stats;
+
 	if (res->cc >= 0) {
 		zpci_io_count(s->by_cc, ZPCI_IO_NR_CC, res->cc);
 		if (res->cc == ZPCI_CC_ERROR)
@@ -313,45 +384,71 @@ static void zpci_io_account_op(struct zpci_io_stats *s,
 	if (!res->err) {
 		atomic64_inc(&s->ops[op->insn - 1]);
 		atomic64_add(op->len, &s->bytes[op->insn - 1]);
+		return;
 	}
+	/* the s390dbf trace of failed instructions: zpci_io/sprintf */
+	if (res->cc != ZPCI_IO_NOT_ISSUED || res->decode_off)
+		debug_sprintf_event(zpci_io_dbf, 3,
+				    "fid %lx insn %lu as %lu off %lx len %lu cc %ld st %lu pgm %lx dec %lu\n",
+				    (unsigned long)fid,
+				    (unsigned long)op->insn,
+				    (unsigned long)op->pcias,
+				    (unsigned long)op->offset,
+				    (unsigned long)op->len, (long)res->cc,
+				    (unsigned long)res->status,
+				    (unsigned long)res->pgm,
+				    (unsigned long)res->decode_off);
 }
 
-static int zpci_io_run(struct zpci_io_device *zio, u32 nr_ops,
+/* Under the batch lock: the pinned ops, in order. */
+static int zpci_io_run(struct zpci_io_device *zio, struct zpci_io_work *w,
 		       struct zpci_io_status *st)
 {
 	struct zpci_io_result res;
 	u32 i;
 
-	for (i = 0; i < nr_ops; i++) {
-		const struct zpci_io_op *op = &zio->ops[i];
+	for (i = 0; i < w->nr_pinned; i++) {
+		const struct zpci_io_op *op = &w->ops[i];
 
 		/*
 		 * Removal started (zpci_io_request()): stop before the next
-		 * op, st->done tells how many ran.  Nothing issued yet means
-		 * the batch was refused as a whole.
+		 * op, st->done tells how many ran.
 		 */
 		if (zpci_io_gone(zio)) {
 			st->failed = i;
-			if (!i)
-				st->flags |= ZPCI_IO_STATUS_REJECTED;
 			return -ENODEV;
 		}
-		if (i && fatal_signal_pending(current)) {
+		if (fatal_signal_pending(current)) {
 			st->failed = i;
 			return -EINTR;
 		}
-		zpci_io_run_op(zio, op, &res);
-		zpci_io_account_op(&zio->stats, op, &res);
+		/* up to 256 ops of up to 128 busy retries each */
+		if (i)
+			cond_resched();
+		zpci_io_run_op(zio, op, &w->pins[i], &res);
+		if (res.cc != ZPCI_IO_NOT_ISSUED)
+			w->issued++;
+		zpci_io_account_op(zio, w->f.fid, op, &res);
 		if (res.err) {
 			st->failed = i;
 			if (res.cc >= 0) {
 				st->flags |= ZPCI_IO_STATUS_CC_VALID;
 				st->cc = res.cc;
 				st->status = res.status;
+			} else if (res.cc == ZPCI_IO_INSN_EXCEPTION) {
+				st->flags |= ZPCI_IO_STATUS_PGM;
+				st->pgm = res.pgm;
 			}
+			if (res.decode_off)
+				st->flags |= ZPCI_IO_STATUS_DECODE_OFF;
 			return res.err;
 		}
 		st->done = i + 1;
+	}
+	/* the ops before an unpinnable buffer ran; its op fails */
+	if (w->pin_err) {
+		st->failed = w->nr_pinned;
+		return w->pin_err;
 	}
 	return 0;
 }
@@ -376,42 +473,79 @@ static int zpci_io_check_header(const struct zpci_io_batch *b, size_t count)
 	return 0;
 }
 
-/* Under the device lock: the rest of the batch, its validation, its run. */
-static int zpci_io_submit_locked(struct zpci_io_device *zio,
-				 const struct zpci_io_batch *b,
-				 const char __user *buf, size_t count,
-				 struct zpci_io_status *st)
+/*
+ * Without the batch lock: copy and check the ops, then pin their buffers
+ * in order.  A buffer that cannot be pinned ends the pinning; the ops
+ * before it still run (the ABI's "first failing op stops the batch"),
+ * unless the process is being killed.
+ */
+static int zpci_io_prepare(struct zpci_io_device *zio,
+			   const struct zpci_io_batch *b,
+			   const char __user *buf, struct zpci_io_work *w,
+			   struct zpci_io_status *st)
 {
+	size_t ops_len = (size_t)b->nr_ops * sizeof(*w->ops);
+	u32 i;
 	int err;
 
 	/* the function is going away: refuse before looking at the batch */
-	if (zpci_io_gone(zio)) {
-		st->flags |= ZPCI_IO_STATUS_REJECTED;
+	if (zpci_io_gone(zio))
 		return -ENODEV;
-	}
-	err = zpci_io_check_header(b, count);
-	if (!err && copy_from_user(zio->ops, buf + sizeof(*b),
-				   (size_t)b->nr_ops * sizeof(*zio->ops)))
-		err = -EFAULT;
-	if (!err)
-		err = zpci_io_validate_ops(zio, b->nr_ops, st);
-	if (err) {
-		/* nothing was issued */
-		st->flags |= ZPCI_IO_STATUS_REJECTED;
+
+	w->nr_ops = b->nr_ops;
+	w->ops = kvmalloc(ops_len, GFP_KERNEL_ACCOUNT);
+	w->pins = kvcalloc(b->nr_ops, sizeof(*w->pins), GFP_KERNEL_ACCOUNT);
+	if (!w->ops || !w->pins)
+		return -ENOMEM;
+	if (copy_from_user(w->ops, buf + sizeof(*b), ops_len))
+		return -EFAULT;
+	zpci_io_func_snapshot(zio, &w->f);
+	err = zpci_io_validate_ops(w, st);
+	if (err)
 		return err;
+
+	for (i = 0; i < w->nr_ops; i++) {
+		const struct zpci_io_op *op = &w->ops[i];
+
+		err = zpci_io_pin_range(zio, op->addr, op->len,
+					op->insn == ZPCI_IO_OP_PCILG,
+					&w->pins[i]);
+		if (err == -EINTR) {
+			st->failed = i;
+			return err;
+		}
+		if (err) {
+			w->pin_err = err;
+			break;
+		}
+		w->nr_pinned = i + 1;
 	}
-	return zpci_io_run(zio, b->nr_ops, st);
+	return 0;
+}
+
+static void zpci_io_release_work(struct zpci_io_device *zio,
+				 struct zpci_io_work *w)
+{
+	u32 i;
+
+	for (i = 0; i < w->nr_pinned; i++)
+		zpci_io_unpin(zio, &w->pins[i]);
+	kvfree(w->pins);
+	kvfree(w->ops);
 }
 
 /*
  * One pwrite() at ZPCI_IO_REQ_OFFSET: the batch header, then its ops.
  * Returns count when every op ran, else -errno.  The status block is
- * written in both cases when the header could be read and names one.
+ * written in both cases when the header could be read and names one; it
+ * is pinned (so known to be writable) before anything is issued.
  */
 ssize_t zpci_io_submit(struct zpci_io_device *zio, const char __user *buf,
 		       size_t count)
 {
 	struct zpci_io_status st = { .argsz = sizeof(st) };
+	struct zpci_io_work w = { };
+	struct zpci_io_pin stpin = { };
 	struct zpci_io_batch b;
 	size_t st_len;
 	int err;
@@ -423,27 +557,54 @@ ssize_t zpci_io_submit(struct zpci_io_device *zio, const char __user *buf,
 	} else if (copy_from_user(&b, buf, sizeof(b))) {
 		memset(&b, 0, sizeof(b));
 		err = -EFAULT;
-	} else if (mutex_lock_killable(&zio->lock)) {
-		err = -EINTR;
 	} else {
-		err = zpci_io_submit_locked(zio, &b, buf, count, &st);
-		mutex_unlock(&zio->lock);
+		err = zpci_io_check_header(&b, count);
 	}
+
+	/*
+	 * Never write more than the caller said its status block holds: an
+	 * older library knows a shorter struct.  A size below the minimum
+	 * is refused with the header, and gets no status at all.
+	 */
+	st_len = 0;
+	if (b.status_addr && b.status_size >= ZPCI_IO_STATUS_MIN_SIZE)
+		st_len = min_t(size_t, b.status_size, sizeof(st));
+	if (!err && st_len) {
+		/* a status that cannot be written: refuse, issue nothing */
+		err = zpci_io_pin_range(zio, b.status_addr, st_len, true,
+					&stpin);
+		if (err) {
+			st_len = 0;
+			if (err != -EINTR)
+				err = -EFAULT;
+		}
+	}
+	if (!err)
+		err = zpci_io_prepare(zio, &b, buf, &w, &st);
+	if (!err) {
+		if (mutex_lock_killable(&zio->lock)) {
+			err = -EINTR;
+		} else {
+			err = zpci_io_run(zio, &w, &st);
+			mutex_unlock(&zio->lock);
+		}
+	}
+	zpci_io_release_work(zio, &w);
 
 	st.error = err;
 	if (!err)
 		st.failed = 0;
-	/*
-	 * Never write more than the caller said its status block holds: an
-	 * older library knows a shorter struct.  A size below the minimum
-	 * was refused with the header, and gets no status at all.
-	 */
-	st_len = min_t(size_t, b.status_size, sizeof(st));
+	if (err && !w.issued)
+		st.flags |= ZPCI_IO_STATUS_REJECTED;
 	st.argsz = st_len;
-	if (b.status_addr && st_len >= ZPCI_IO_STATUS_MIN_SIZE &&
-	    copy_to_user(u64_to_user_ptr(b.status_addr), &st, st_len) &&
-	    !err)
-		err = -EFAULT;
+	if (stpin.npages) {
+		zpci_io_pin_copy(&stpin, &st, st_len, true);
+		zpci_io_unpin(zio, &stpin);
+	} else if (st_len) {
+		/* a refused header: best effort, the errno says why already */
+		if (copy_to_user(u64_to_user_ptr(b.status_addr), &st, st_len))
+			st_len = 0;
+	}
 	if (err) {
 		atomic64_inc(&zio->stats.errors);
 		zpci_io_count(zio->stats.by_errno, ZPCI_IO_NR_ERRNO, -err);

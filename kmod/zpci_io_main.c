@@ -30,41 +30,78 @@
 DEFINE_MUTEX(zpci_io_list_lock);
 LIST_HEAD(zpci_io_devices);
 
-static void zpci_io_describe_msix(struct pci_dev *pdev,
-				  struct zpci_io_func *f)
+/* s390dbf area "zpci_io": one sprintf record per failed instruction */
+debug_info_t *zpci_io_dbf;
+
+/* Does BAR bar exist as memory and hold [off, off + size)? */
+static bool zpci_io_bar_holds(struct pci_dev *pdev, unsigned int bar, u64 off,
+			      u64 size)
 {
-	u16 flags;
-	u32 table, pba, nvec;
+	u64 len;
 
-	f->msix_table_bar = ZPCI_IO_NO_BAR;
-	f->msix_pba_bar = ZPCI_IO_NO_BAR;
-	f->msix_table_offset = 0;
-	f->msix_table_size = 0;
-	f->msix_pba_offset = 0;
-	f->msix_pba_size = 0;
-	if (!pdev->msix_cap)
-		return;
-
-	pci_read_config_word(pdev, pdev->msix_cap + PCI_MSIX_FLAGS, &flags);
-	pci_read_config_dword(pdev, pdev->msix_cap + PCI_MSIX_TABLE, &table);
-	pci_read_config_dword(pdev, pdev->msix_cap + PCI_MSIX_PBA, &pba);
-	nvec = (flags & PCI_MSIX_FLAGS_QSIZE) + 1;
-
-	f->msix_table_bar = table & PCI_MSIX_TABLE_BIR;
-	f->msix_table_offset = table & PCI_MSIX_TABLE_OFFSET;
-	f->msix_table_size = (u64)nvec * PCI_MSIX_ENTRY_SIZE;
-	f->msix_pba_bar = pba & PCI_MSIX_PBA_BIR;
-	f->msix_pba_offset = pba & PCI_MSIX_PBA_OFFSET;
-	f->msix_pba_size = DIV_ROUND_UP(nvec, 64) * 8;
-	f->info_flags |= ZPCI_IO_INFO_MSIX;
+	if (bar >= PCI_STD_NUM_BARS ||
+	    !(pci_resource_flags(pdev, bar) & IORESOURCE_MEM))
+		return false;
+	len = pci_resource_len(pdev, bar);
+	return off <= len && size <= len - off;
 }
 
 /*
- * (Re)build what the region reports and checks for this function.  Called
- * at probe, at open and when the administrator changes the relaxed mode;
- * with zio->lock held once the device is registered.
+ * Where the MSI-X table and PBA are, for the fence.  The table's place and
+ * size come from what vfio-pci-core read at enable (msix_bar, msix_offset,
+ * msix_size: the same values its own MSI-X emulation uses); the PBA, which
+ * the core does not cache, from a config read whose error is checked.  Any
+ * doubt (a failed read shows as all ones, BIR 7; a BAR or range the
+ * function does not have) fails closed: every BAR is fenced.  Called after
+ * vfio_pci_core_enable(), without func_lock (config reads).
  */
-void zpci_io_describe(struct zpci_io_device *zio)
+static void zpci_io_read_msix(struct zpci_io_device *zio,
+			      struct zpci_io_msix *m)
+{
+	struct vfio_pci_core_device *core = &zio->core;
+	struct pci_dev *pdev = core->pdev;
+	u32 pba, nvec;
+	u8 pba_bar;
+	u64 pba_off, pba_size;
+
+	memset(m, 0, sizeof(*m));
+	m->table_bar = ZPCI_IO_NO_BAR;
+	m->pba_bar = ZPCI_IO_NO_BAR;
+	if (!pdev->msix_cap)
+		return;
+	m->fence_all = true;
+	if (!core->msix_size ||
+	    !zpci_io_bar_holds(pdev, core->msix_bar, core->msix_offset,
+			       core->msix_size))
+		return;
+	if (pci_read_config_dword(pdev, pdev->msix_cap + PCI_MSIX_PBA, &pba) ||
+	    PCI_POSSIBLE_ERROR(pba))
+		return;
+	nvec = core->msix_size / PCI_MSIX_ENTRY_SIZE;
+	pba_bar = pba & PCI_MSIX_PBA_BIR;
+	pba_off = pba & PCI_MSIX_PBA_OFFSET;
+	pba_size = DIV_ROUND_UP(nvec, 64) * 8;
+	if (!zpci_io_bar_holds(pdev, pba_bar, pba_off, pba_size))
+		return;
+
+	m->table_bar = core->msix_bar;
+	m->table_offset = core->msix_offset;
+	m->table_size = core->msix_size;
+	m->pba_bar = pba_bar;
+	m->pba_offset = pba_off;
+	m->pba_size = pba_size;
+	m->present = true;
+	m->fence_all = false;
+}
+
+/*
+ * (Re)build what the region reports and checks for this function from the
+ * platform's description, the administrator's overrides and the MSI-X
+ * location last read (kept as it is).  Called at probe, at open and when
+ * the administrator changes an override, with func_lock held: nothing here
+ * sleeps.
+ */
+static void zpci_io_describe_locked(struct zpci_io_device *zio)
 {
 	struct pci_dev *pdev = zio->core.pdev;
 	struct zpci_dev *zdev = to_zpci(pdev);
@@ -72,6 +109,7 @@ void zpci_io_describe(struct zpci_io_device *zio)
 	bool relaxed;
 	int i;
 
+	lockdep_assert_held(&zio->func_lock);
 	memset(&f->caps, 0, sizeof(f->caps));
 	f->info_flags = 0;
 	f->fid = zdev->fid;
@@ -120,13 +158,22 @@ void zpci_io_describe(struct zpci_io_device *zio)
 	else if (zdev->pft == ZPCI_PFT_ISM)
 		f->caps.pcistg_mask &= ~BIT(0);
 
-	zpci_io_describe_msix(pdev, f);
+	if (f->msix.present)
+		f->info_flags |= ZPCI_IO_INFO_MSIX;
+	if (f->msix.fence_all)
+		f->info_flags |= ZPCI_IO_INFO_FENCED;
 }
 
-static void zpci_io_fill_info(struct zpci_io_device *zio,
+static void zpci_io_describe(struct zpci_io_device *zio)
+{
+	spin_lock(&zio->func_lock);
+	zpci_io_describe_locked(zio);
+	spin_unlock(&zio->func_lock);
+}
+
+static void zpci_io_fill_info(const struct zpci_io_func *f,
 			      struct zpci_io_info *info)
 {
-	const struct zpci_io_func *f = &zio->func;
 	int i;
 
 	memset(info, 0, sizeof(*info));
@@ -141,30 +188,31 @@ static void zpci_io_fill_info(struct zpci_io_device *zio,
 	info->pft = f->caps.pft;
 	info->bar_mask = f->caps.bar_mask;
 	info->pcistg_mask = f->caps.pcistg_mask;
-	info->msix_table_bar = f->msix_table_bar;
-	info->msix_pba_bar = f->msix_pba_bar;
+	info->msix_table_bar = f->msix.table_bar;
+	info->msix_pba_bar = f->msix.pba_bar;
 	info->maxstbl = f->caps.maxstbl;
 	info->max_ops = ZPCI_IO_MAX_OPS;
 	for (i = 0; i < ZPCI_NUM_BARS; i++)
 		info->bar_size[i] = f->caps.bar_size[i];
-	info->msix_table_offset = f->msix_table_offset;
-	info->msix_table_size = f->msix_table_size;
-	info->msix_pba_offset = f->msix_pba_offset;
-	info->msix_pba_size = f->msix_pba_size;
+	info->msix_table_offset = f->msix.table_offset;
+	info->msix_table_size = f->msix.table_size;
+	info->msix_pba_offset = f->msix.pba_offset;
+	info->msix_pba_size = f->msix.pba_size;
 }
 
 static ssize_t zpci_io_read_info(struct zpci_io_device *zio, char __user *buf,
 				 size_t count, loff_t pos)
 {
 	struct zpci_io_info info;
+	struct zpci_io_func f;
 
 	if (pos < 0 || pos >= sizeof(info))
 		return -EINVAL;
 	count = min_t(size_t, count, sizeof(info) - pos);
 
-	mutex_lock(&zio->lock);
-	zpci_io_fill_info(zio, &info);
-	mutex_unlock(&zio->lock);
+	/* never behind a batch: a snapshot of the description */
+	zpci_io_func_snapshot(zio, &f);
+	zpci_io_fill_info(&f, &info);
 
 	if (copy_to_user(buf, (u8 *)&info + pos, count))
 		return -EFAULT;
@@ -202,15 +250,22 @@ static int zpci_io_open_device(struct vfio_device *vdev)
 	struct vfio_pci_core_device *core =
 		container_of(vdev, struct vfio_pci_core_device, vdev);
 	struct zpci_io_device *zio = zpci_io_from_core(core);
+	struct zpci_io_msix msix;
 	int ret;
 
 	ret = vfio_pci_core_enable(core);
 	if (ret)
 		return ret;
 
-	mutex_lock(&zio->lock);
-	zpci_io_describe(zio);
-	mutex_unlock(&zio->lock);
+	/* the core has just read the MSI-X capability: fence from that */
+	zpci_io_read_msix(zio, &msix);
+	spin_lock(&zio->func_lock);
+	zio->func.msix = msix;
+	zpci_io_describe_locked(zio);
+	spin_unlock(&zio->func_lock);
+	if (msix.fence_all)
+		pci_warn(core->pdev,
+			 "zpci_io: MSI-X table/PBA location unknown, every BAR is fenced\n");
 
 	ret = vfio_pci_core_register_dev_region(core,
 						VFIO_REGION_TYPE_PCI_VENDOR_TYPE |
@@ -238,22 +293,19 @@ static int zpci_io_init_dev(struct vfio_device *vdev)
 	int ret;
 
 	mutex_init(&zio->lock);
+	spin_lock_init(&zio->func_lock);
 	INIT_LIST_HEAD(&zio->node);
 	zio->relaxed_mode = ZPCI_IO_RELAXED_AUTO;
 	zio->nostg_bars = ZPCI_IO_NOSTG_AUTO;
 	zio->gone = false;
-	/* preallocated: a batch allocates nothing but what it must map */
-	zio->ops = kcalloc(ZPCI_IO_MAX_OPS, sizeof(*zio->ops), GFP_KERNEL);
-	if (!zio->ops) {
-		mutex_destroy(&zio->lock);
-		return -ENOMEM;
-	}
+	/* until the first open has read it: fail closed */
+	zio->func.msix.fence_all = true;
+	zio->func.msix.table_bar = ZPCI_IO_NO_BAR;
+	zio->func.msix.pba_bar = ZPCI_IO_NO_BAR;
 
 	ret = vfio_pci_core_init_dev(vdev);
-	if (ret) {
-		kfree(zio->ops);
+	if (ret)
 		mutex_destroy(&zio->lock);
-	}
 	return ret;
 }
 
@@ -263,7 +315,6 @@ static void zpci_io_release_dev(struct vfio_device *vdev)
 		container_of(vdev, struct vfio_pci_core_device, vdev);
 	struct zpci_io_device *zio = zpci_io_from_core(core);
 
-	kfree(zio->ops);
 	mutex_destroy(&zio->lock);
 	vfio_pci_core_release_dev(vdev);
 }
@@ -344,9 +395,9 @@ static ssize_t zpci_io_relaxed_show(struct device *dev,
 
 	if (!zio)
 		return -ENODEV;
-	mutex_lock(&zio->lock);
+	spin_lock(&zio->func_lock);
 	mode = zio->relaxed_mode;
-	mutex_unlock(&zio->lock);
+	spin_unlock(&zio->func_lock);
 	return sysfs_emit(buf, "%s\n", zpci_io_relaxed_names[mode]);
 }
 
@@ -362,10 +413,10 @@ static ssize_t zpci_io_relaxed_store(struct device *dev,
 	mode = sysfs_match_string(zpci_io_relaxed_names, buf);
 	if (mode < 0)
 		return -EINVAL;
-	mutex_lock(&zio->lock);
+	spin_lock(&zio->func_lock);
 	zio->relaxed_mode = mode;
-	zpci_io_describe(zio);
-	mutex_unlock(&zio->lock);
+	zpci_io_describe_locked(zio);
+	spin_unlock(&zio->func_lock);
 	return count;
 }
 
@@ -385,9 +436,9 @@ static ssize_t zpci_io_nostg_bars_show(struct device *dev,
 
 	if (!zio)
 		return -ENODEV;
-	mutex_lock(&zio->lock);
+	spin_lock(&zio->func_lock);
 	mask = zio->nostg_bars;
-	mutex_unlock(&zio->lock);
+	spin_unlock(&zio->func_lock);
 	if (mask == ZPCI_IO_NOSTG_AUTO)
 		return sysfs_emit(buf, "auto\n");
 	return sysfs_emit(buf, "%#x\n", mask);
@@ -413,10 +464,10 @@ static ssize_t zpci_io_nostg_bars_store(struct device *dev,
 			return -EINVAL;
 		val = mask;
 	}
-	mutex_lock(&zio->lock);
+	spin_lock(&zio->func_lock);
 	zio->nostg_bars = val;
-	zpci_io_describe(zio);
-	mutex_unlock(&zio->lock);
+	zpci_io_describe_locked(zio);
+	spin_unlock(&zio->func_lock);
 	return count;
 }
 
@@ -444,9 +495,7 @@ static int zpci_io_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		return PTR_ERR(zio);
 
 	dev_set_drvdata(&pdev->dev, &zio->core);
-	mutex_lock(&zio->lock);
 	zpci_io_describe(zio);
-	mutex_unlock(&zio->lock);
 
 	ret = vfio_pci_core_register_device(&zio->core);
 	if (ret) {
@@ -499,12 +548,21 @@ static int __init zpci_io_init(void)
 {
 	int ret;
 
+	/* 4 pages, one area, records of a format pointer and 9 arguments */
+	zpci_io_dbf = debug_register("zpci_io", 4, 1, 10 * sizeof(long));
+	if (zpci_io_dbf)
+		debug_register_view(zpci_io_dbf, &debug_sprintf_view);
 	ret = zpci_io_nl_init();
 	if (ret)
-		return ret;
+		goto out_dbf;
 	ret = pci_register_driver(&zpci_io_driver);
 	if (ret)
-		zpci_io_nl_exit();
+		goto out_nl;
+	return 0;
+out_nl:
+	zpci_io_nl_exit();
+out_dbf:
+	debug_unregister(zpci_io_dbf);
 	return ret;
 }
 
@@ -512,6 +570,7 @@ static void __exit zpci_io_exit(void)
 {
 	pci_unregister_driver(&zpci_io_driver);
 	zpci_io_nl_exit();
+	debug_unregister(zpci_io_dbf);
 }
 
 module_init(zpci_io_init);

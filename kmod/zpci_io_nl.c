@@ -6,7 +6,15 @@
  * The function list is maintained at probe and remove (not open/close), so
  * a function bound to zpci_io is listed and keeps its counters while no
  * one has it open.  Every handler looks at a device only under
- * zpci_io_list_lock, which remove takes before the device can go away.
+ * zpci_io_list_lock, which remove takes before the device can go away,
+ * and never sleeps on anything of the device while it holds it: the
+ * function attributes are a snapshot taken under the device's func_lock
+ * (a spinlock), the counters are atomics.  So a batch stuck in a page
+ * fault can delay neither a reader nor, through the list lock, another
+ * function's probe or remove.
+ *
+ * Every command needs CAP_NET_ADMIN (GENL_ADMIN_PERM): the replies show
+ * all tenants' functions, PCI addresses and traffic.
  */
 #include <linux/pci.h>
 #include <net/genetlink.h>
@@ -23,9 +31,9 @@ static const struct nla_policy zpci_io_nl_policy[ZPCI_NL_A_MAX + 1] = {
 	[ZPCI_NL_A_FID] = { .type = NLA_U32 },
 };
 
-static int zpci_io_nl_put_func(struct sk_buff *skb, struct zpci_io_device *zio)
+static int zpci_io_nl_put_func(struct sk_buff *skb, struct zpci_io_device *zio,
+			       const struct zpci_io_func *f)
 {
-	const struct zpci_io_func *f = &zio->func;
 	struct nlattr *bars, *bar;
 	int i;
 
@@ -112,6 +120,7 @@ static int zpci_io_nl_put_stats(struct sk_buff *skb, struct zpci_io_device *zio)
 	    zpci_io_nl_put_u64(skb, ZPCI_NL_S_PINNED_PAGES,
 			       &s->pinned_pages) ||
 	    zpci_io_nl_put_u64(skb, ZPCI_NL_S_ERRORS, &s->errors) ||
+	    zpci_io_nl_put_u64(skb, ZPCI_NL_S_PINS_HELD, &s->pins_held) ||
 	    zpci_io_nl_put_table(skb, ZPCI_NL_S_BY_ERRNO, s->by_errno,
 				 ZPCI_IO_NR_ERRNO) ||
 	    zpci_io_nl_put_table(skb, ZPCI_NL_S_BY_CC, s->by_cc,
@@ -146,15 +155,15 @@ static void zpci_io_nl_reset(struct zpci_io_stats *s)
 static int zpci_io_nl_fill(struct sk_buff *skb, struct zpci_io_device *zio,
 			   u32 portid, u32 seq, int flags, u8 cmd)
 {
+	struct zpci_io_func f;
 	void *hdr;
 	int ret;
 
 	hdr = genlmsg_put(skb, portid, seq, &zpci_io_nl_family, flags, cmd);
 	if (!hdr)
 		return -EMSGSIZE;
-	mutex_lock(&zio->lock);
-	ret = zpci_io_nl_put_func(skb, zio);
-	mutex_unlock(&zio->lock);
+	zpci_io_func_snapshot(zio, &f);
+	ret = zpci_io_nl_put_func(skb, zio, &f);
 	if (!ret && cmd == ZPCI_NL_CMD_GET_STATS)
 		ret = zpci_io_nl_put_stats(skb, zio);
 	if (ret) {
@@ -168,10 +177,13 @@ static int zpci_io_nl_fill(struct sk_buff *skb, struct zpci_io_device *zio,
 static struct zpci_io_device *zpci_io_nl_find(u32 fid)
 {
 	struct zpci_io_device *zio;
+	struct zpci_io_func f;
 
-	list_for_each_entry(zio, &zpci_io_devices, node)
-		if (zio->func.fid == fid)
+	list_for_each_entry(zio, &zpci_io_devices, node) {
+		zpci_io_func_snapshot(zio, &f);
+		if (f.fid == fid)
 			return zio;
+	}
 	return NULL;
 }
 
@@ -267,11 +279,13 @@ static const struct genl_ops zpci_io_nl_ops[] = {
 	{
 		.cmd = ZPCI_NL_CMD_GET_FUNCS,
 		.dumpit = zpci_io_nl_dump,
+		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = ZPCI_NL_CMD_GET_STATS,
 		.doit = zpci_io_nl_get_stats,
 		.dumpit = zpci_io_nl_dump,
+		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = ZPCI_NL_CMD_RESET_STATS,

@@ -14,14 +14,21 @@
  *                        struct zpci_io_batch immediately followed by
  *                        nr_ops struct zpci_io_op of op_size bytes each.
  *
- * A batch is validated as a whole before anything is issued: a malformed
- * batch (bad header, reserved field set, unknown flag or instruction, an
- * op breaking the instruction rules of zpci_rules.h or the driver's policy)
- * changes nothing.  Then the ops run in order; the first one that fails
- * stops the batch: ops before it stay done, none after it run.  pwrite()
- * returns the number of bytes written when every op succeeded, else -1 with
- * errno set; if status_addr is not 0 the driver writes a struct
- * zpci_io_status there in both cases.
+ * A batch is checked as a whole before anything is issued: the header,
+ * the status block (it must be writable), every op, and every op's buffer
+ * is pinned.  Each op is checked in this order, the first failing check
+ * deciding: the instruction rules (zpci_check() of zpci_rules.h, whose
+ * rule lands in status.rule, so the driver's verdict is always the one
+ * zpci_check() gives), then reserved fields and flags (EINVAL, rule 0),
+ * then the driver's policy (EACCES).  A refused batch changes nothing.
+ * Then the ops run in order; the first one that fails stops the batch:
+ * ops before it stay done, none after it run.  A buffer that cannot be
+ * pinned fails its op the same way (EFAULT) after the ops before it ran.
+ * pwrite() returns the number of bytes written when every op succeeded,
+ * else -1 with errno set; if status_addr is not 0 the driver writes a
+ * struct zpci_io_status there in both cases, except when the status block
+ * itself is not writable: then the batch is refused with EFAULT before
+ * anything is issued and no status is written.
  *
  * Errno values:
  *   EINVAL  malformed batch or op, rule violation (status.rule says which),
@@ -29,17 +36,33 @@
  *   E2BIG   nr_ops > info.max_ops
  *   EPROTO  batch.abi_version older than info.abi_min_compat or newer than
  *           info.abi_version
- *   EACCES  driver policy: config space, MSI-X table or PBA
- *   EFAULT  a buffer or status address could not be pinned or written
- *   EIO     the instruction ended with cc 1 or an exception (see status)
- *   ENODEV  the function is gone or its handle invalid (cc 3), or it is
- *           being removed (hot-unplug, unbind: vfio asked user space to
- *           release the device).  From that request on every batch is
- *           refused before anything is issued (REJECTED), and a running
- *           batch stops between two ops (status.done tells how many ran);
- *           the info block still reads.  Release the device (close it).
+ *   EACCES  driver policy: config space, MSI-X table or PBA, or every BAR
+ *           when the MSI-X location could not be read (INFO_FENCED)
+ *   EFAULT  the ops or the status block could not be read or written, or an
+ *           op's buffer could not be pinned (status.failed names the op)
+ *   EIO     the instruction ended with cc 1 (STATUS_CC_VALID, status byte in
+ *           status.status), raised a program exception (STATUS_PGM, the
+ *           interruption code in status.pgm), or was not issued because the
+ *           function's memory decode is off or it is in D3
+ *           (STATUS_DECODE_OFF)
+ *   ENODEV  the function is being removed (hot-unplug, unbind: vfio asked
+ *           user space to release the device).  From that request on every
+ *           batch is refused before anything is issued (REJECTED), and a
+ *           running batch stops between two ops (status.done tells how many
+ *           ran); the info block still reads.  Release the device (close
+ *           it).  ENODEV with STATUS_CC_VALID and cc 3 instead means the
+ *           instruction found the function handle invalid, which can be
+ *           transient: platform recovery (error recovery, re-enable)
+ *           replaces the handle, and the driver reads the current one for
+ *           every instruction and every busy retry.  Treat the function as
+ *           unavailable, and re-check with a fresh batch (after the
+ *           recovery event, or with a back-off) before giving it up.
  *   EBUSY   the function stayed busy (cc 2) after the driver's retries
- *   EINTR   a signal arrived between two ops (status.done tells how many ran)
+ *   EINTR   a fatal signal arrived (only those stop a batch: status.done
+ *           tells how many ops ran; REJECTED when none did)
+ *
+ * STATUS_REJECTED is set whenever no instruction of the batch was issued,
+ * whatever the errno, so a caller can always tell "nothing happened".
  *
  * ABI evolution: fields are only ever added at the end of a struct, sizes
  * travel with the data (info.argsz, batch.op_size) and every reserved field
@@ -47,13 +70,21 @@
  * abi_version and the oldest library ABI it accepts (abi_min_compat); the
  * library sends its own ABI version in every batch and refuses a driver
  * whose abi_version is older than the library's ZPCI_IO_ABI_MIN_DRIVER.
+ *
+ * Version history:
+ *   1  the first region ABI
+ *   2  adds (never changes): STATUS_PGM and STATUS_DECODE_OFF, INFO_FENCED,
+ *      the status block probed before issue, REJECTED whenever nothing
+ *      was issued, the netlink counter ZPCI_NL_S_PINS_HELD, and GET_FUNCS
+ *      / GET_STATS restricted to CAP_NET_ADMIN.  Batches of version 1 are
+ *      accepted unchanged (abi_min_compat stays 1).
  */
 #ifndef ZPCI_ABI_H
 #define ZPCI_ABI_H
 
 #include <linux/types.h>
 
-#define ZPCI_IO_ABI_VERSION	1U
+#define ZPCI_IO_ABI_VERSION	2U
 #define ZPCI_IO_ABI_MIN_COMPAT	1U	/* oldest library the driver takes */
 #define ZPCI_IO_ABI_MIN_DRIVER	1U	/* oldest driver the library takes */
 
@@ -73,6 +104,12 @@
 #define ZPCI_IO_INFO_RELAXED		(1U << 0)	/* relaxed alignment */
 #define ZPCI_IO_INFO_RELAXED_OVERRIDE	(1U << 1)	/* set by the admin */
 #define ZPCI_IO_INFO_MSIX		(1U << 2)	/* msix_* valid */
+/*
+ * The function has MSI-X but its table/PBA location could not be read
+ * (a config read failed or named a BAR or range the function lacks): the
+ * driver fails closed and refuses every BAR op with EACCES.  (v2)
+ */
+#define ZPCI_IO_INFO_FENCED		(1U << 3)
 
 #define ZPCI_IO_NO_BAR		0xffU
 
@@ -130,8 +167,12 @@ struct zpci_io_batch {
 };
 
 /* zpci_io_status.flags */
-#define ZPCI_IO_STATUS_CC_VALID	(1U << 0)	/* cc/status/pgm are set */
-#define ZPCI_IO_STATUS_REJECTED	(1U << 1)	/* refused before issue */
+#define ZPCI_IO_STATUS_CC_VALID	(1U << 0)	/* cc and status are set */
+#define ZPCI_IO_STATUS_REJECTED	(1U << 1)	/* nothing was issued */
+/* v2: the failed instruction raised a program exception; pgm says which */
+#define ZPCI_IO_STATUS_PGM	(1U << 2)
+/* v2: the failed op was not issued: memory decode off, or D3 */
+#define ZPCI_IO_STATUS_DECODE_OFF (1U << 3)
 
 /*
  * The driver writes min(batch.status_size, its own sizeof(struct
@@ -149,7 +190,8 @@ struct zpci_io_status {
 	__u32 flags;		/* ZPCI_IO_STATUS_* */
 	__u8 cc;		/* condition code of the failed instruction */
 	__u8 status;		/* its status byte when cc == 1 */
-	__u8 pgm;		/* program interruption code, 0 if none */
+	__u8 pgm;		/* program interruption code when */
+				/* STATUS_PGM, else 0 */
 	__u8 reserved0[5];
 	__u64 reserved[2];
 };
@@ -158,8 +200,11 @@ struct zpci_io_status {
  * Generic netlink statistics: family ZPCI_NL_FAMILY, version
  * ZPCI_NL_VERSION.  GET_FUNCS dumps one message per bound function with the
  * function attributes; GET_STATS (dump, or doit with ZPCI_NL_A_FID) adds a
- * nested ZPCI_NL_A_STATS; RESET_STATS (CAP_NET_ADMIN) zeroes the counters of
- * ZPCI_NL_A_FID, or of every function without it.
+ * nested ZPCI_NL_A_STATS; RESET_STATS zeroes the counters of ZPCI_NL_A_FID,
+ * or of every function without it.  Every command needs CAP_NET_ADMIN (in
+ * the initial user namespace) since ABI version 2: the replies name every
+ * tenant's functions, PCI addresses and traffic, which one tenant must not
+ * learn about another.  Unprivileged requests fail with EPERM.
  */
 #define ZPCI_NL_FAMILY		"zpci_io"
 #define ZPCI_NL_VERSION		1
@@ -216,6 +261,7 @@ enum zpci_nl_stats_attr {
 	ZPCI_NL_S_BY_CC,	/* nest of ZPCI_NL_S_ENTRY, key = cc */
 	ZPCI_NL_S_BY_STATUS,	/* nest of ZPCI_NL_S_ENTRY, key = status */
 	ZPCI_NL_S_ENTRY,	/* nest of ZPCI_NL_E_* */
+	ZPCI_NL_S_PINS_HELD,	/* pages pinned right now (v2) */
 	__ZPCI_NL_S_MAX,
 };
 #define ZPCI_NL_S_MAX (__ZPCI_NL_S_MAX - 1)

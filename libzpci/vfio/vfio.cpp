@@ -106,6 +106,10 @@ public:
 					es.cc = st_.cc;
 					es.status = st_.status;
 					es.pgm = st_.pgm;
+				} else if (st_.flags & ZPCI_IO_STATUS_PGM) {
+					// ABI v2: a program exception, no cc
+					es.cc_valid = true;
+					es.pgm = st_.pgm;
 				}
 			}
 			return std::unexpected(es.error);
