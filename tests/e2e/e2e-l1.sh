@@ -80,7 +80,7 @@ if [ -n "$ISM_ADDR" ]; then
 		-device "vfio-pci,host=$ISM_ADDR,id=ismprobe" >"$R/ism-stock-probe.log" 2>&1
 	rc=$?
 	echo "$rc" >"$R/ism-stock-probe.rc"
-	note "ISM-like function with forwarding off: QEMU exit $rc in $(($(now) - t0)) s: $(grep -v '^(qemu)\|^QEMU' "$R/ism-stock-probe.log" | head -n 2 | tr '\n' ' ')"
+	note "ISM-like function with forwarding off: QEMU exit $rc in $(($(now) - t0)) s: $(grep -o 'qemu-system-s390x: .*' "$R/ism-stock-probe.log" | head -n 1)"
 fi
 
 # ---------------------------------------------------------------- L2
@@ -104,6 +104,10 @@ reader() {	# attempt
 			;;
 		*"ZE2E-INIT: "*start|*"Linux version"*|*"ZE2E-INIT: "*"done status"*)
 			echo "$(cat /proc/uptime) $line" >>"$R/timing-$1.txt"
+			echo "ZPCI-VM: e2e: L2: $line"
+			;;
+		*"ZE2E-INIT: "*)
+			echo "ZPCI-VM: e2e: L2: $line"
 			;;
 		esac
 	done </tmp/l2con.out
@@ -131,6 +135,14 @@ run_l2() {	# attempt
 			result=nostart
 			break
 		fi
+		# a fault in the decompressor (seen in nested TCG): no point waiting
+		if grep -q 'Kernel fault: interruption code' "$R/l2-console-$1.log" &&
+		   ! grep -q 'ZE2E-INIT: ' "$R/l2-console-$1.log"; then
+			sleep 2
+			note "attempt $1: the L2 kernel faulted before /init"
+			result=nostart
+			break
+		fi
 		if [ $t -ge "$E2E_L2_TIMEOUT" ]; then
 			note "attempt $1: L2 still running after $t s"
 			break
@@ -139,8 +151,11 @@ run_l2() {	# attempt
 	done
 	if kill -0 $qpid 2>/dev/null; then
 		kill $qpid; sleep 3; kill -9 $qpid 2>/dev/null
-	else
+	elif grep -q 'ZE2E-INIT: ' "$R/l2-console-$1.log"; then
 		result=exited
+	else
+		# gone before /init ran (e.g. a decompressor fault): retry
+		result=nostart
 	fi
 	wait $qpid
 	qrc=$?

@@ -21,6 +21,25 @@ pkgs=(qemu-system-misc qemu-system-data libaio1 libbpf1 libcapstone4 libfdt1
 	libnl-route-3-200 libuuid1 libcap2 libssl3 liblzma5 libkmod2 libgcrypt20
 	libgpg-error0 libcrypt1 libstdc++6 libc6)
 
+# resolving 50 packages one by one takes a minute: remember the result per
+# content of their index stanzas
+index=$(deb_index "$SUITE" s390x)
+sig=$(awk -v list=" ${pkgs[*]} " 'BEGIN { RS = ""; FS = "\n" }
+	{
+		p = ""; v = ""; f = ""
+		for (i = 1; i <= NF; i++) {
+			if ($i ~ /^Package: /) p = substr($i, 10)
+			else if ($i ~ /^Version: /) v = substr($i, 10)
+			else if ($i ~ /^Filename: /) f = substr($i, 11)
+		}
+		if (p != "" && index(list, " " p " ")) print p, v, f
+	}' "$index" | LC_ALL=C sort | sha256sum | cut -c1-16)
+memo=$ZPCI_CACHE/e2e/.resolved-$sig
+if [ -s "$memo" ] && [ -x "$(cat "$memo")/bin/qemu-system-s390x" ]; then
+	cat "$memo"
+	exit 0
+fi
+
 debs=()
 for p in "${pkgs[@]}"; do
 	debs+=("$(deb_fetch "$SUITE" s390x "$p")")
@@ -28,6 +47,7 @@ done
 key=$(printf '%s\n' "${debs[@]##*/}" layout-1 | sha256sum | cut -c1-12)
 dir=$ZPCI_CACHE/e2e/qemu-stock-$key
 if [ -x "$dir/bin/qemu-system-s390x" ]; then
+	echo "$dir" >"$memo"
 	echo "$dir"
 	exit 0
 fi
@@ -64,5 +84,6 @@ need "$tmp/out/bin/qemu-system-s390x"
 cp -L "$tmp/root/lib/s390x-linux-gnu/ld64.so.1" "$tmp/out/lib/ld64.so.1" 2>/dev/null ||
 	cp -L "$tmp/root/lib/ld64.so.1" "$tmp/out/lib/ld64.so.1"
 mv -T "$tmp/out" "$dir" 2>/dev/null || true   # lost a race: the other copy is the same
+echo "$dir" >"$memo"
 log "fetch-l1-qemu: $dir ($(du -sh "$dir" | cut -f1), ${#seen[@]} libraries)"
 echo "$dir"

@@ -15,6 +15,8 @@
 #                        (fetch-l1-qemu.sh): forwarded functions unused
 #      ZPCI_E2E_TIMEOUT  L0 deadline in s (default 1500)
 #      ZPCI_E2E_L2_TIMEOUT L2 deadline in s (default 900)
+#      ZPCI_E2E_KSTART_TIMEOUT  L2 boots once more if its kernel printed
+#                        nothing after this many s (default 300)
 #      ZPCI_VM_MEM (MiB, default 1536), ZPCI_VM_SMP (default 2), ZPCI_JOBS
 # Results: $ZPCI_VM_DIR/results/e2e (summary.json, bench.json, bench.png,
 # logs). Exit 0 only if verify.py passes.
@@ -33,10 +35,11 @@ while [ $# -gt 0 ]; do
 done
 TIMEOUT=${ZPCI_E2E_TIMEOUT:-1500}
 L2_TIMEOUT=${ZPCI_E2E_L2_TIMEOUT:-900}
+KSTART_TIMEOUT=${ZPCI_E2E_KSTART_TIMEOUT:-300}
 SMP=${ZPCI_VM_SMP:-2}
 MEM=${ZPCI_VM_MEM:-1536}
 JOBS=${ZPCI_JOBS:-2}
-for v in "$TIMEOUT" "$L2_TIMEOUT" "$SMP" "$MEM" "$JOBS"; do
+for v in "$TIMEOUT" "$L2_TIMEOUT" "$KSTART_TIMEOUT" "$SMP" "$MEM" "$JOBS"; do
 	case "$v" in ''|*[!0-9]*) die "e2e: timeouts, ZPCI_VM_SMP/MEM and ZPCI_JOBS must be numbers" ;; esac
 done
 
@@ -164,10 +167,10 @@ do_initramfs() {
 E2E_FUNCS="$L1_FUNCS"
 E2E_QEMU=/e2e/qemu
 E2E_FWD_PROP="$FWD_PROP"
-E2E_L2_MEM=256
+E2E_L2_MEM=128
 E2E_L2_TIMEOUT=$L2_TIMEOUT
-E2E_KSTART_TIMEOUT=120
-E2E_L2_APPEND=""
+E2E_KSTART_TIMEOUT=$KSTART_TIMEOUT
+E2E_L2_APPEND="nokaslr lsm=capability audit=0"
 EOF
 	# L1: the test machine's initramfs plus /e2e (a second cpio archive
 	# appended: the kernel unpacks both)

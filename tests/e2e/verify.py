@@ -86,7 +86,8 @@ def stats_of(path, fid):
             data = json.load(f)
     except (OSError, ValueError):
         return None
-    for fn in data.get("functions", []):
+    fns = data if isinstance(data, list) else data.get("functions", [])
+    for fn in fns:
         if fn.get("fid") == fid and "stats" in fn:
             return fn["stats"]
     return None
@@ -194,7 +195,7 @@ def main():
     if probe_rc == "":
         c.fail("no ISM-like stock probe result")
     else:
-        msg = [l for l in probe_log.splitlines() if l.strip() and not l.startswith("(qemu)") and "QEMU" not in l]
+        msg = re.findall(r"qemu-system-s390x: .*", probe_log)
         c.note("ISM-like function, forwarding off: QEMU exit %s%s" % (probe_rc, (": " + msg[0]) if msg else ""))
         if ism_stock_served:
             c.fail("a QEMU without forwarding plugged the ISM-like function (expected a refusal)")
