@@ -172,8 +172,8 @@ static int run(struct zpci_handle *h, int bar, uint64_t off)
 	}
 	if (bar < 0)
 		bar = first_stg_bar(&info);
-	if (bar < 0 || !(info.pcistg_mask & (1U << bar))) {
-		fprintf(stderr, "emulator_consumer: no BAR takes PCISTG\n");
+	if (bar < 0 || bar > 5 || !(info.bar_mask & (1U << bar))) {
+		fprintf(stderr, "emulator_consumer: no such BAR (or none takes PCISTG)\n");
 		return 2;
 	}
 	blk = info.maxstbl < 256 ? info.maxstbl : 256;
@@ -204,8 +204,15 @@ static int run(struct zpci_handle *h, int bar, uint64_t off)
 	check(rc == 0 && memcmp(back, block + 3, blk) == 0, "PCILG x8 reads the block back",
 	      rc, &st);
 
-	/* PCISTG of a register, 8 and 4 bytes (odd offset), read back. */
+	/* PCISTG of a register, 8 and 4 bytes (odd offset), read back; a
+	 * PCISTB-only BAR (ISM's data space) gets cc 1 status 20 instead. */
 	want = 0x0123456789abcdefULL;
+	if (!(info.pcistg_mask & (1U << bar))) {
+		rc = zpci_pcistg(h, (unsigned int)bar, off + blk, 8, want, &st);
+		check(rc == -EINVAL && st.action == ZPCI_ACT_CC && st.cc == 1 &&
+		      st.status == 20, "PCISTG to this PCISTB-only BAR: cc 1 status 20", rc, &st);
+		goto refusals;
+	}
 	rc = zpci_pcistg(h, (unsigned int)bar, off + blk, 8, want, &st);
 	check(rc == 0 && st.action == ZPCI_ACT_NONE, "PCISTG 8 bytes", rc, &st);
 	rc = zpci_pcilg(h, (unsigned int)bar, off + blk, 8, &v, &st);
@@ -218,6 +225,7 @@ static int run(struct zpci_handle *h, int bar, uint64_t off)
 	check(rc == 0 && v == 0xcafef00dULL, "PCILG 4 bytes returns the low word", rc, &st);
 
 	/* Refusals, each with the outcome the guest must see. */
+refusals:
 	if (!info.relaxed) {
 		rc = zpci_pcistb(h, (unsigned int)bar, off, block, blk, 0x20004, &st);
 		check(rc == -EINVAL && st.action == ZPCI_ACT_PGM && st.pgm == 0x06 &&
@@ -228,9 +236,9 @@ static int run(struct zpci_handle *h, int bar, uint64_t off)
 		check(rc == -EINVAL && st.action == ZPCI_ACT_PGM && st.pgm == 0x06,
 		      "PCISTB across 4 KiB (relaxed): specification", rc, &st);
 	}
-	rc = zpci_pcistg(h, (unsigned int)bar, off + 4, 8, 0, &st);
+	rc = zpci_pcilg(h, (unsigned int)bar, off + 4, 8, &v, &st);
 	check(rc == -EINVAL && st.action == ZPCI_ACT_PGM && st.pgm == 0x15,
-	      "PCISTG across a doubleword: operand", rc, &st);
+	      "PCILG across a doubleword: operand", rc, &st);
 	rc = zpci_pcistg(h, 9, 0, 8, 0, &st);
 	check(rc == -EINVAL && st.action == ZPCI_ACT_CC && st.cc == 1 && st.status == 20,
 	      "PCISTG to address space 9: cc 1 status 20", rc, &st);

@@ -681,6 +681,13 @@ TEST(Consumer, RunsAgainstTheSimulatedFunctions)
 		char *argv[] = {name, s.data(), nullptr};
 		EXPECT_EQ(emulator_consumer_main(2, argv), 0) << spec;
 	}
+	{
+		// ISM's PCISTB-only DMB space: PCISTB + PCILG, PCISTG refused.
+		std::string s = "sim:ism", b = "--bar", n = "0";
+		char name[] = "emulator_consumer";
+		char *argv[] = {name, s.data(), b.data(), n.data(), nullptr};
+		EXPECT_EQ(emulator_consumer_main(4, argv), 0);
+	}
 	// The 8-byte path: the consumer keeps the stock path (skip code).
 	std::string s = "sim-fallback:strict";
 	char name[] = "emulator_consumer";
