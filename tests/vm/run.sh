@@ -134,7 +134,7 @@ do_cross() {
 		{ tail -30 "$run/cross-configure.log" >&2; return 1; }
 	cmake --build "$gb" -j"$JOBS" >"$run/cross-build.log" 2>&1 ||
 		{ grep -E 'error|Error' "$run/cross-build.log" | head -30 >&2; return 1; }
-	for b in zpci_vm_tests zpci_vm_bench; do
+	for b in zpci_vm_tests zpci_vm_bench zpci_vm_consumer; do
 		f=$(find "$gb" -type f -name "$b" -perm -u+x | head -n 1)
 		if [ -n "$f" ]; then
 			cp "$f" "$BIN/"

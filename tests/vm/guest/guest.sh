@@ -109,6 +109,30 @@ if [ "$MODE" = patched ] && [ -n "$ZPCI_ISM" ]; then
 	fi
 fi
 
+# 0. the emulator API's acceptance consumer (examples/emulator_consumer.c):
+# it opens each function's vfio group the way QEMU does, borrows the device
+# fd (zpci_borrow_fd) and checks PCISTB/PCISTG/PCILG outcomes; it writes
+# only the benchmark's areas (strict [15, 16) MiB, ism [7, 8) MiB), so
+# they are declared scratch here.  `zpci info` must show the decision.
+if [ "$MODE" = patched ] && [ -x "$BIN/zpci_vm_consumer" ]; then
+	[ -s "$R/manifest.txt" ] || echo "zpci-vm-manifest 1" >"$R/manifest.txt"
+	echo "scratch strict 0xf80000 8192 0 0 emulator_consumer" >>"$R/manifest.txt"
+	run consumer-strict 120 "$BIN/zpci_vm_consumer" --borrow-group "$ZPCI_STRICT" \
+		--bar 2 --offset 0xf80000 || fail "emulator_consumer on $ZPCI_STRICT"
+	if [ -n "$ZPCI_ISM" ]; then
+		echo "scratch ism 0x780000 8192 0 0 emulator_consumer" >>"$R/manifest.txt"
+		run consumer-ism 120 "$BIN/zpci_vm_consumer" --borrow-group "$ZPCI_ISM" \
+			--bar 2 --offset 0x780000 || fail "emulator_consumer on $ZPCI_ISM"
+	fi
+	if [ -x "$BIN/zpci" ]; then
+		run zpci-info 60 "$BIN/zpci" info "$ZPCI_STRICT" || fail "zpci info $ZPCI_STRICT"
+		grep -q "^path decision: region" "$R/zpci-info.txt" ||
+			fail "zpci info: no region path decision for $ZPCI_STRICT"
+	fi
+elif [ "$MODE" = patched ]; then
+	fail "no $BIN/zpci_vm_consumer"
+fi
+
 # 1. the integration suite (everything but hot-unplug, which goes last)
 if [ -x "$BIN/zpci_vm_tests" ]; then
 	run gtest "$TEST_TIMEOUT" "$BIN/zpci_vm_tests" --gtest_output="xml:$R/gtest.xml" \
