@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: MIT
+// peer_bench: inside the s390x guest, write buffers of 128 B, 4 KiB, 64 KiB
+// and 1 MiB into BAR 2 of one function through the vfio driver bound to it,
+// the way a user of that driver would, and print one JSON object per size:
+//
+//   --path ism        ism-vfio-pci (upstream): one pwrite() per PCISTB of at
+//                     most maxstbl bytes not crossing 4 KiB, at the BAR's
+//                     region offset (index << 48, from REGION_INFO)
+//   --path zpci-1op   zpci_io: one PCISTB op per pwrite() of the zPCI I/O
+//                     region's request area
+//   --path zpci-batch zpci_io: all PCISTB ops of the buffer, up to max_ops
+//                     per pwrite()
+//   --path vfio-8B    vfio-pci: 8-byte BAR pwrite()s (the kernel issues a
+//                     PCISTG each; only where the function accepts PCISTG)
+//   --probe           instead of timing: try the requests of the behaviour
+//                     table and print what the driver answered
+//
+// The buffer of each size holds the deterministic pattern of
+// tests/vm/host/zpci_vm_pattern.hpp at its BAR offset; --manifest appends a
+// "written" entry per size (zpci_vm_verify checks the bytes on the host).
+// Layout of the 3 MiB area at --base: 1 MiB at +0, 64 KiB at +1 MiB, 4 KiB
+// at +1 MiB+64 KiB, 128 B at +1 MiB+128 KiB (as the kernel loop module).
+// TCG figures: compare paths with each other, never with hardware.
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <linux/vfio.h>
+#include <string>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <vector>
+
+#include <zpci/zpci_abi.h>
+
+#include "../vm/host/zpci_vm_pattern.hpp"
+
+namespace {
+
+[[noreturn]] void die(const char *what, int err = errno)
+{
+	std::fprintf(stderr, "peer_bench: %s: %s\n", what, err ? std::strerror(err) : "failed");
+	std::exit(1);
+}
+
+double now()
+{
+	timespec ts{};
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+std::uint64_t slot_of(std::uint32_t size)
+{
+	switch (size) {
+	case 128: return (1ULL << 20) + (128ULL << 10);
+	case 4096: return (1ULL << 20) + (64ULL << 10);
+	case 65536: return 1ULL << 20;
+	default: return 0;
+	}
+}
+
+struct Vfio {
+	int container = -1, group = -1, dev = -1;
+	std::uint64_t bar2_off = 0, bar2_size = 0;
+	bool have_zio = false;
+	std::uint64_t zio_off = 0;
+	zpci_io_info zinfo{};
+};
+
+Vfio open_vfio(const std::string &bdf)
+{
+	Vfio v;
+	char link[256];
+	std::string p = "/sys/bus/pci/devices/" + bdf + "/iommu_group";
+	ssize_t n = readlink(p.c_str(), link, sizeof(link) - 1);
+	if (n < 0)
+		die("iommu_group link");
+	link[n] = 0;
+	const char *g = std::strrchr(link, '/');
+	std::string gpath = std::string("/dev/vfio/") + (g ? g + 1 : link);
+	v.container = open("/dev/vfio/vfio", O_RDWR);
+	v.group = open(gpath.c_str(), O_RDWR);
+	if (v.container < 0 || v.group < 0)
+		die("open vfio container/group");
+	if (ioctl(v.group, VFIO_GROUP_SET_CONTAINER, &v.container))
+		die("VFIO_GROUP_SET_CONTAINER");
+	if (ioctl(v.container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) &&
+	    ioctl(v.container, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU))
+		die("VFIO_SET_IOMMU");
+	v.dev = ioctl(v.group, VFIO_GROUP_GET_DEVICE_FD, bdf.c_str());
+	if (v.dev < 0)
+		die("VFIO_GROUP_GET_DEVICE_FD");
+	vfio_region_info ri{};
+	ri.argsz = sizeof(ri);
+	ri.index = VFIO_PCI_BAR2_REGION_INDEX;
+	if (ioctl(v.dev, VFIO_DEVICE_GET_REGION_INFO, &ri))
+		die("REGION_INFO BAR 2");
+	v.bar2_off = ri.offset;
+	v.bar2_size = ri.size;
+	vfio_device_info di{};
+	di.argsz = sizeof(di);
+	if (ioctl(v.dev, VFIO_DEVICE_GET_INFO, &di))
+		die("DEVICE_GET_INFO");
+	for (std::uint32_t i = VFIO_PCI_NUM_REGIONS; i < di.num_regions; i++) {
+		std::vector<std::uint8_t> b(sizeof(vfio_region_info));
+		auto *r = reinterpret_cast<vfio_region_info *>(b.data());
+		r->argsz = b.size();
+		r->index = i;
+		if (ioctl(v.dev, VFIO_DEVICE_GET_REGION_INFO, r))
+			continue;
+		if (r->argsz > b.size()) {
+			std::uint32_t want = r->argsz;
+			b.assign(want, 0);
+			r = reinterpret_cast<vfio_region_info *>(b.data());
+			r->argsz = want;
+			r->index = i;
+			if (ioctl(v.dev, VFIO_DEVICE_GET_REGION_INFO, r))
+				continue;
+		}
+		if (!(r->flags & VFIO_REGION_INFO_FLAG_CAPS))
+			continue;
+		for (std::uint32_t c = r->cap_offset; c && c + sizeof(vfio_info_cap_header) <= b.size();) {
+			auto *h = reinterpret_cast<vfio_info_cap_header *>(b.data() + c);
+			if (h->id == VFIO_REGION_INFO_CAP_TYPE) {
+				auto *t = reinterpret_cast<vfio_region_info_cap_type *>(h);
+				if (t->type == (VFIO_REGION_TYPE_PCI_VENDOR_TYPE | ZPCI_IO_VENDOR_IBM) &&
+				    t->subtype == ZPCI_IO_REGION_SUBTYPE) {
+					v.have_zio = true;
+					v.zio_off = r->offset;
+				}
+			}
+			c = h->next;
+		}
+	}
+	if (v.have_zio) {
+		if (pread(v.dev, &v.zinfo, sizeof(v.zinfo), static_cast<off_t>(v.zio_off + ZPCI_IO_INFO_OFFSET)) < 32)
+			die("zpci_io info");
+	}
+	return v;
+}
+
+// One PCISTB op list for a buffer at BAR offset off: <= maxstbl, no 4 KiB crossing.
+std::vector<zpci_io_op> split(const std::uint8_t *buf, std::uint32_t size, std::uint64_t off, std::uint32_t maxstbl)
+{
+	std::vector<zpci_io_op> ops;
+	for (std::uint32_t done = 0; done < size;) {
+		std::uint64_t o = off + done;
+		std::uint32_t n = size - done;
+		n = std::min<std::uint32_t>(n, maxstbl);
+		n = std::min<std::uint32_t>(n, static_cast<std::uint32_t>(4096 - (o & 4095)));
+		zpci_io_op op{};
+		op.insn = ZPCI_IO_OP_PCISTB;
+		op.pcias = 2;
+		op.len = n;
+		op.offset = o;
+		op.addr = reinterpret_cast<std::uintptr_t>(buf + done);
+		ops.push_back(op);
+		done += n;
+	}
+	return ops;
+}
+
+struct Submitter {
+	const Vfio &v;
+	std::vector<std::uint8_t> req;
+	zpci_io_status st{};
+	// returns 0 or -errno; fills st
+	int submit(const zpci_io_op *ops, std::uint32_t n)
+	{
+		req.assign(sizeof(zpci_io_batch) + n * sizeof(zpci_io_op), 0);
+		auto *b = reinterpret_cast<zpci_io_batch *>(req.data());
+		b->abi_version = ZPCI_IO_ABI_VERSION;
+		b->nr_ops = n;
+		b->op_size = sizeof(zpci_io_op);
+		b->status_addr = reinterpret_cast<std::uintptr_t>(&st);
+		b->status_size = sizeof(st);
+		std::memcpy(req.data() + sizeof(*b), ops, n * sizeof(zpci_io_op));
+		ssize_t r = pwrite(v.dev, req.data(), req.size(), static_cast<off_t>(v.zio_off + ZPCI_IO_REQ_OFFSET));
+		return r < 0 ? -errno : 0;
+	}
+};
+
+// one pass of the path over the buffer; returns the number of system calls, or -errno
+long pass(const std::string &path, const Vfio &v, Submitter &sub, const std::uint8_t *buf,
+	  std::uint32_t size, std::uint64_t off, const std::vector<zpci_io_op> &ops)
+{
+	long calls = 0;
+	if (path == "ism") {
+		for (const auto &op : ops) {
+			ssize_t r = pwrite(v.dev, reinterpret_cast<const void *>(op.addr), op.len,
+					   static_cast<off_t>(v.bar2_off + op.offset));
+			if (r != static_cast<ssize_t>(op.len))
+				return r < 0 ? -errno : -EIO;
+			calls++;
+		}
+	} else if (path == "vfio-8B") {
+		for (std::uint32_t i = 0; i < size; i += 8) {
+			if (pwrite(v.dev, buf + i, 8, static_cast<off_t>(v.bar2_off + off + i)) != 8)
+				return -errno;
+			calls++;
+		}
+	} else if (path == "zpci-1op") {
+		for (const auto &op : ops) {
+			int rc = sub.submit(&op, 1);
+			if (rc)
+				return rc;
+			calls++;
+		}
+	} else if (path == "zpci-batch") {
+		std::uint32_t max = v.zinfo.max_ops ? v.zinfo.max_ops : 1;
+		for (std::size_t i = 0; i < ops.size(); i += max) {
+			std::uint32_t n = static_cast<std::uint32_t>(std::min<std::size_t>(max, ops.size() - i));
+			int rc = sub.submit(&ops[i], n);
+			if (rc)
+				return rc;
+			calls++;
+		}
+	} else {
+		return -EINVAL;
+	}
+	return calls;
+}
+
+const char *driver_label(const std::string &path)
+{
+	if (path == "ism") return "ism-vfio-pci";
+	if (path == "zpci-1op") return "zpci_io-1op";
+	if (path == "zpci-batch") return "zpci_io-batched";
+	if (path == "vfio-8B") return "vfio-pci-8B";
+	return "?";
+}
+
+// --probe: requests of the behaviour table, each against a scratch offset
+// of the area's 128 B slot page (+1 MiB+192 KiB); prints one line each.
+void probe(const std::string &path, const Vfio &v, std::uint64_t base)
+{
+	alignas(4096) static std::uint8_t buf[3 * 4096];
+	std::memset(buf, 0xa5, sizeof(buf));
+	std::uint64_t scratch = base + (1ULL << 20) + (192ULL << 10);
+	struct Case { const char *name; std::uint64_t off; std::uint32_t len; };
+	const Case cases[] = {
+		{"aligned-4096", scratch, 4096},
+		{"unaligned-count-13", scratch + 8, 13},
+		{"unaligned-offset-3", scratch + 3, 64},
+		{"cross-4k", scratch + 4096 - 64, 128},
+		{"over-maxstbl-8192", scratch, 8192},
+		{"store-8", scratch, 8},
+	};
+	Submitter sub{v, {}, {}};
+	for (const auto &c : cases) {
+		int rc;
+		if (path == "zpci") {
+			zpci_io_op op{};
+			op.insn = c.len == 8 ? ZPCI_IO_OP_PCISTG : ZPCI_IO_OP_PCISTB;
+			op.pcias = 2;
+			op.len = c.len;
+			op.offset = c.off;
+			op.addr = reinterpret_cast<std::uintptr_t>(buf);
+			sub.st = {};
+			rc = sub.submit(&op, 1);
+			if (!rc && sub.st.error)
+				rc = sub.st.error;
+		} else {
+			ssize_t r = pwrite(v.dev, buf, c.len, static_cast<off_t>(v.bar2_off + c.off));
+			rc = r < 0 ? -errno : (r == c.len ? 0 : -EIO);
+		}
+		std::printf("{\"driver\": \"%s\", \"request\": \"%s\", \"result\": \"%s\"}\n",
+			    path == "zpci" ? "zpci_io" : driver_label(path), c.name,
+			    rc ? std::strerror(-rc) : "ok");
+	}
+}
+
+}  // namespace
+
+int main(int argc, char **argv)
+{
+	std::string dev, path, func = "ism", manifest;
+	std::uint64_t base = 0, seed = 1;
+	double min_time = 0.3;
+	bool do_probe = false;
+	for (int i = 1; i < argc; i++) {
+		std::string a = argv[i];
+		auto val = [&]() -> std::string {
+			if (i + 1 >= argc)
+				die(("missing value for " + a).c_str(), EINVAL);
+			return argv[++i];
+		};
+		if (a == "--dev") dev = val();
+		else if (a == "--path") path = val();
+		else if (a == "--func") func = val();
+		else if (a == "--base") base = std::strtoull(val().c_str(), nullptr, 0);
+		else if (a == "--seed") seed = std::strtoull(val().c_str(), nullptr, 0);
+		else if (a == "--min-time") min_time = std::atof(val().c_str());
+		else if (a == "--manifest") manifest = val();
+		else if (a == "--probe") do_probe = true;
+		else die(("unknown argument " + a).c_str(), EINVAL);
+	}
+	if (dev.empty() || path.empty() || (base & 4095) || base + (3ULL << 20) > zpci_vm::kBarSize)
+		die("usage: peer_bench --dev BDF --path ism|zpci-1op|zpci-batch|vfio-8B [--probe] --base OFF(4K-aligned) [--seed N] [--func F] [--manifest FILE]", EINVAL);
+	Vfio v = open_vfio(dev);
+	if (path.rfind("zpci", 0) == 0 && !v.have_zio)
+		die("no zPCI I/O region on this device (is zpci_io bound?)", ENODEV);
+	if (do_probe) {
+		probe(path, v, base);
+		return 0;
+	}
+	std::uint32_t maxstbl = v.have_zio ? v.zinfo.maxstbl : 4096;
+	Submitter sub{v, {}, {}};
+	static const std::uint32_t sizes[] = {128, 4096, 65536, 1U << 20};
+	std::vector<std::uint8_t> store((1U << 20) + 4096);
+	std::uint8_t *buf = store.data() + (4096 - (reinterpret_cast<std::uintptr_t>(store.data()) & 4095)) % 4096;
+	FILE *mf = manifest.empty() ? nullptr : std::fopen(manifest.c_str(), "a");
+	if (!manifest.empty() && !mf)
+		die("open manifest");
+	int rc = 0;
+	for (std::uint32_t size : sizes) {
+		std::uint64_t off = base + slot_of(size), s = seed + size;
+		zpci_vm::pattern_fill(buf, size, s, off);
+		auto ops = split(buf, size, off, maxstbl);
+		long calls = 0;
+		std::uint64_t reps = 0;
+		double t0 = now(), t;
+		do {
+			long c = pass(path, v, sub, buf, size, off, ops);
+			if (c < 0) {
+				std::fprintf(stderr, "peer_bench: %s size %u: %s (status error %d done %u)\n",
+					     path.c_str(), size, std::strerror(static_cast<int>(-c)), sub.st.error, sub.st.done);
+				rc = 1;
+				break;
+			}
+			calls += c;
+			reps++;
+			t = now();
+		} while (t - t0 < min_time);
+		if (!reps)
+			continue;
+		double el = t - t0;
+		std::printf("{\"driver\": \"%s\", \"size\": %u, \"bytes_per_s\": %.1f, \"calls_per_s\": %.1f, "
+			    "\"reps\": %" PRIu64 ", \"calls\": %ld, \"stores_per_rep\": %zu, \"seconds\": %.4f}\n",
+			    driver_label(path), size, static_cast<double>(size) * static_cast<double>(reps) / el,
+			    static_cast<double>(calls) / el, reps, calls, ops.size(), el);
+		std::fflush(stdout);
+		if (mf)
+			std::fprintf(mf, "written %s %" PRIu64 " %u %" PRIu64 " %" PRIu64 " peer-%s-%u\n",
+				     func.c_str(), off, size, s, off, driver_label(path), size);
+	}
+	if (mf)
+		std::fclose(mf);
+	return rc;
+}
