@@ -8,7 +8,7 @@ CMAKE_FLAGS ?=
 # cached per user, shared by every clone: see scripts/debfetch.sh.
 export ZPCI_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/zpci
 
-.PHONY: all deps build check unit-check unit-s390x-check asan-check kmod-check vm-check vm-stock-check \
+.PHONY: all deps build check unit-check unit-s390x-check asan-check kmod-check vm-check vm-stock-check e2e-check \
 	bench install clean kmod deb pkg-check
 
 all: build
@@ -71,6 +71,31 @@ vm-check:
 vm-stock-check:
 	scripts/install-deps.sh vm
 	tests/vm/run.sh --stock
+
+# The guest suite on Debian sid's 7.x s390x kernel; and, in one such guest,
+# upstream's ism-vfio-pci (built at test time from linux-source-7.x) against
+# zpci_io, vfio-pci and an in-kernel PCISTB loop (tests/peer/README.md).
+.PHONY: vm7-check peer-bench
+vm7-check:
+	scripts/install-deps.sh vm
+	tests/peer/vm7.sh
+peer-bench:
+	scripts/install-deps.sh vm
+	tests/peer/run.sh
+
+# The guest suite on an s390x debug kernel (lockdep, atomic-sleep and page
+# allocation checkers) built from Debian's linux-source-6.12 and cached by
+# config hash, after a self-test proving the console scan catches a report.
+.PHONY: debug-vm-check
+debug-vm-check:
+	scripts/install-deps.sh vm
+	tests/debugkernel/run.sh
+
+# Nested end-to-end test: an L2 guest's Linux writes through QEMU in the L1
+# guest to the test functions; the host checks every byte (tests/e2e).
+e2e-check:
+	scripts/install-deps.sh host vm
+	tests/e2e/run.sh
 
 # Debian packages (debian/) for this machine and cross-built for s390x,
 # lintian-checked, in $(BUILD)/deb/<arch>/ (scripts/deb.sh).

@@ -8,7 +8,7 @@ BUILD=${BUILD:-build}
 LOGS=$BUILD/check-logs
 mkdir -p "$LOGS"
 
-phases=(unit asan unit-s390x kmod vm vm-stock pkg)
+phases=(unit asan unit-s390x kmod vm vm-stock e2e pkg)
 declare -A cmd=(
 	[unit]="make unit-check BUILD=$BUILD"
 	[asan]="make asan-check BUILD=$BUILD"
@@ -16,6 +16,7 @@ declare -A cmd=(
 	[kmod]="make kmod-check"
 	[vm]="make vm-check"
 	[vm-stock]="make vm-stock-check"
+	[e2e]="make e2e-check"
 	[pkg]="make pkg-check BUILD=$BUILD"
 )
 declare -A result secs tests
@@ -58,6 +59,7 @@ for p in "${phases[@]}"; do
 	# never count a previous run's guest results
 	[ "$p" = vm ] && rm -rf "$BUILD/vm/results/patched"
 	[ "$p" = vm-stock ] && rm -rf "$BUILD/vm/results/stock"
+	[ "$p" = e2e ] && rm -rf "$BUILD/vm/results/e2e"
 	[ "$p" = unit-s390x ] && rm -f "$BUILD-s390x-unit/gtest.xml"
 	start=$(date +%s)
 	if ${cmd[$p]} 2>&1 | tee "$LOGS/$p.log"; then
