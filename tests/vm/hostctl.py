@@ -11,7 +11,24 @@ line per request:
   later, asynchronously: DELETED <id>    (QMP DEVICE_DELETED event)
   DEVICE_ADD <id>      -> OK <id> / ERR <id> <why>: plug <id> again with the
                           device_add specs given by --plug (in order)
+  FAULT <id> busy <N> [recover]
+  FAULT <id> inval <N> [recover]
+  FAULT <id> error <N> <status> [recover]
+  FAULT <id> clear     -> OK <id> / ERR <id> <why>: the next N PCILG/PCISTG/
+                          PCISTB to a BAR of <id> end with cc 2 / cc 3 /
+                          cc 1 + status without running ("recover": then a
+                          recovery as below); clear drops what is left
+  RECOVER <id> [<pec>] -> OK <id> fh=0x...: <id> gets a new function handle
+                          and the guest an event carrying it: pec 0x03xx
+                          (default 0x0302) an availability event (Linux
+                          stores the handle), else an error event and <id>
+                          enters the error state (Linux's error recovery)
+  FAULT_STATUS <id>    -> OK <id> kind=.. left=N status=S recover=0|1 hits=H
+                          recoveries=R fh=0x........ state=enabled|error|..
   anything else        -> ERR ? unknown request
+
+FAULT/RECOVER/FAULT_STATUS use QMP qom-set/qom-get on the property
+"test-fault" of the zpci device with id "zpci-<id>" (test QEMU patch only).
 
 Every request and answer is logged (with time) to --log. Exits when QEMU
 closes the sockets.
@@ -101,6 +118,26 @@ class Qmp:
         return ev
 
 
+FAULT_KINDS = {"busy": 0, "inval": 0, "error": 1}   # extra numeric args
+
+
+def fault_spec(parts):
+    """FAULT request words after the id -> the test-fault property value,
+    or None when malformed."""
+    if parts == ["clear"]:
+        return "clear"
+    if not parts or parts[0] not in FAULT_KINDS:
+        return None
+    nargs = 1 + FAULT_KINDS[parts[0]]
+    nums = parts[1:1 + nargs]
+    rest = parts[1 + nargs:]
+    if len(nums) != nargs or not all(n.isdigit() for n in nums):
+        return None
+    if rest not in ([], ["recover"]):
+        return None
+    return ":".join([parts[0]] + nums + rest)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--qmp", required=True)
@@ -134,12 +171,14 @@ def main():
     try:
         while True:
             r, _, _ = select.select([ctl, qmp.sock], [], [], 1.0)
-            if qmp.sock in r or qmp.buf:
+            if qmp.sock in r or qmp.buf or qmp.events:
                 for ev in qmp.pending():
                     note("event " + ev.get("event", "?"))
                     if ev.get("event") == "DEVICE_DELETED":
                         dev = ev.get("data", {}).get("device")
-                        if dev:
+                        # the zpci devices (zpci-<id>) go with their
+                        # function; the guest hears about <id> only
+                        if dev and not dev.startswith("zpci-"):
                             answer("DELETED " + dev)
             if ctl not in r:
                 continue
@@ -180,6 +219,44 @@ def main():
                             err = rep["error"].get("desc", "error").replace("\n", " ")
                             break
                     answer("ERR %s %s" % (dev, err) if err else "OK " + dev)
+                elif len(parts) >= 2 and parts[0] in ("FAULT", "RECOVER", "FAULT_STATUS"):
+                    dev = parts[1]
+                    if not set(dev) <= ID_OK:
+                        answer("ERR ? bad id")
+                        continue
+                    path = "/machine/peripheral/zpci-" + dev
+                    if parts[0] == "FAULT_STATUS":
+                        if len(parts) != 2:
+                            answer("ERR %s usage: FAULT_STATUS <id>" % dev)
+                            continue
+                        rep = qmp.command("qom-get", path=path, property="test-fault")
+                        if "error" in rep:
+                            answer("ERR %s %s" % (dev, rep["error"].get("desc", "error")))
+                        else:
+                            answer("OK %s %s" % (dev, rep.get("return", "")))
+                        continue
+                    if parts[0] == "RECOVER":
+                        if len(parts) > 3 or (len(parts) == 3 and
+                                              not (parts[2].isdigit() or parts[2].startswith("0x"))):
+                            answer("ERR %s usage: RECOVER <id> [<pec>]" % dev)
+                            continue
+                        spec = "recover" + (":" + parts[2] if len(parts) == 3 else "")
+                    else:
+                        spec = fault_spec(parts[2:])
+                        if spec is None:
+                            answer("ERR %s usage: FAULT <id> busy|inval <N> [recover] | "
+                                   "error <N> <status> [recover] | clear" % dev)
+                            continue
+                    rep = qmp.command("qom-set", path=path, property="test-fault", value=spec)
+                    if "error" in rep:
+                        answer("ERR %s %s" % (dev, rep["error"].get("desc", "error").replace("\n", " ")))
+                        continue
+                    if parts[0] == "RECOVER":
+                        st = qmp.command("qom-get", path=path, property="test-fault")
+                        fh = [w for w in str(st.get("return", "")).split() if w.startswith("fh=")]
+                        answer("OK %s %s" % (dev, fh[0] if fh else "fh=?"))
+                    else:
+                        answer("OK " + dev)
                 else:
                     answer("ERR ? unknown request")
     except (EOFError, ConnectionError, OSError) as e:

@@ -2,8 +2,9 @@
 # Boot the s390x test guest and run the guest test suite; see README.md.
 #
 # Usage: tests/vm/run.sh [--stock] [--smoke] [--keep] [--no-bench]
-#   (default)   patched test QEMU, two ivshmem functions ("strict", "ism")
-#               backed by /dev/shm files, host verifier afterwards
+#   (default)   patched test QEMU, three ivshmem functions ("strict",
+#               "ism", "wide") backed by /dev/shm files, host verifier
+#               afterwards
 #   --stock     Debian's qemu-system-s390x, one virtio function ("strict")
 #   --smoke     run the infrastructure smoke test instead of guest.sh
 #   --keep      keep the /dev/shm files (paths are printed)
@@ -27,7 +28,7 @@ while [ $# -gt 0 ]; do
 	--smoke) smoke=1 ;;
 	--keep) keep=1 ;;
 	--no-bench) nobench=1 ;;
-	-h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,17p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -49,17 +50,20 @@ if ! flock -n 9; then
 	flock 9
 fi
 
-res=$ZPCI_VM_DIR/results/$mode
+# ZPCI_VM_RESULTS=NAME: results under results/NAME (tests/debugkernel)
+res=$ZPCI_VM_DIR/results/${ZPCI_VM_RESULTS:-$mode}
+case "${ZPCI_VM_RESULTS:-$mode}" in *[!A-Za-z0-9._-]*) die "bad ZPCI_VM_RESULTS" ;; esac
 run=$ZPCI_VM_DIR/run-$mode
 shm_strict=/dev/shm/zpci-vm-strict-$$
 shm_ism=/dev/shm/zpci-vm-ism-$$
+shm_wide=/dev/shm/zpci-vm-wide-$$
 qemu_pid=
 ctl_pid=
 cleanup() {
 	[ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null
 	[ -n "$ctl_pid" ] && kill "$ctl_pid" 2>/dev/null
 	if [ $keep -eq 0 ]; then
-		rm -f "$shm_strict" "$shm_ism"
+		rm -f "$shm_strict" "$shm_ism" "$shm_wide"
 	fi
 }
 trap cleanup EXIT
@@ -71,10 +75,14 @@ summary() {
 
 # ---------------------------------------------------------------- phases
 do_fetch() {
-	local envf
-	"$REPO/kmod/scripts/fetch-kernel.sh" --quiet >/dev/null || return 1
-	envf=$ZPCI_CACHE/kernel/current.env
-	[ -s "$envf" ] || die "fetch-kernel.sh wrote no $envf"
+	local envf kenv=${ZPCI_VM_KENV:-current}
+	# ZPCI_VM_KENV=NAME boots the kernel of $ZPCI_CACHE/kernel/NAME.env,
+	# written beforehand by fetch-kernel.sh --env NAME (make vm7-check)
+	case "$kenv" in *[!A-Za-z0-9._-]*|'') die "bad ZPCI_VM_KENV '$kenv'" ;; esac
+	[ "$kenv" != current ] ||
+		"$REPO/kmod/scripts/fetch-kernel.sh" --quiet >/dev/null || return 1
+	envf=$ZPCI_CACHE/kernel/$kenv.env
+	[ -s "$envf" ] || die "no $envf (kmod/scripts/fetch-kernel.sh --env $kenv)"
 	# shellcheck disable=SC1090
 	. "$envf"
 	[ -f "$ZPCI_VMLINUZ" ] && [ -d "$ZPCI_MODDIR" ] || die "kernel image/modules missing ($envf)"
@@ -198,29 +206,38 @@ do_boot() {
 		-device virtio-blk-ccw,drive=results,serial=zpci-results
 		-chardev "socket,id=ctl,path=$run/ctl.sock,server=on,wait=off"
 		-device virtio-serial-ccw -device virtserialport,chardev=ctl,name=zpci.ctl)
-	# device_add specs for the control port's DEVICE_ADD (re-plug)
-	local plug_strict="strict=zpci,uid=1,fid=1,target=strict;ivshmem-plain,id=strict,memdev=mem-strict"
-	local plug_ism="ism=zpci,uid=2,fid=2,target=ism,pft=5,relaxed-align=on,maxstbl=4096,nostg-bars=4;ivshmem-plain,id=ism,memdev=mem-ism"
-	[ $mode = stock ] && plug_strict="strict=zpci,uid=1,fid=1,target=strict;virtio-rng-pci,id=strict" && plug_ism=
+	# The functions: "zpci device;PCI device" (device_add syntax), also the
+	# specs for the control port's DEVICE_ADD (re-plug). The zpci device of
+	# function X has id zpci-X (the control port's FAULT/RECOVER use it).
+	# strict: maxstbl 128, MSI-X (BAR 1); ism: pft 5, relaxed, maxstbl 4096,
+	# PCISTG refused on BAR 2, sparse 2 TiB MMIO BAR 4; wide: strict
+	# alignment, maxstbl 4096, MSI-X (BAR 1). See README.md.
+	local dev_strict="zpci,id=zpci-strict,uid=1,fid=1,target=strict;ivshmem-plain,id=strict,memdev=mem-strict,vectors=2"
+	local dev_ism="zpci,id=zpci-ism,uid=2,fid=2,target=ism,pft=5,relaxed-align=on,maxstbl=4096,nostg-bars=4;ivshmem-plain,id=ism,memdev=mem-ism,bigbar=2199023255552"
+	local dev_wide="zpci,id=zpci-wide,uid=3,fid=3,target=wide,maxstbl=4096;ivshmem-plain,id=wide,memdev=mem-wide,vectors=2"
+	local plugs=() f
 	if [ $mode = patched ]; then
-		rm -f "$shm_strict" "$shm_ism"
-		truncate -s 16M "$shm_strict" "$shm_ism"
+		rm -f "$shm_strict" "$shm_ism" "$shm_wide"
+		truncate -s 16M "$shm_strict" "$shm_ism" "$shm_wide"
 		qargs+=(-object "memory-backend-file,id=mem-strict,share=on,mem-path=$shm_strict,size=16M"
 			-object "memory-backend-file,id=mem-ism,share=on,mem-path=$shm_ism,size=16M"
-			-device zpci,uid=1,fid=1,target=strict
-			-device ivshmem-plain,id=strict,memdev=mem-strict
-			-device zpci,uid=2,fid=2,target=ism,pft=5,relaxed-align=on,maxstbl=4096,nostg-bars=4
-			-device ivshmem-plain,id=ism,memdev=mem-ism)
+			-object "memory-backend-file,id=mem-wide,share=on,mem-path=$shm_wide,size=16M")
+		for f in strict ism wide; do
+			local -n spec=dev_$f
+			qargs+=(-device "${spec%%;*}" -device "${spec#*;}")
+			plugs+=(--plug "$f=$spec")
+		done
 	else
-		qargs+=(-device zpci,uid=1,fid=1,target=strict
-			-device virtio-rng-pci,id=strict)
+		dev_strict="zpci,id=zpci-strict,uid=1,fid=1,target=strict;virtio-rng-pci,id=strict"
+		qargs+=(-device "${dev_strict%%;*}" -device "${dev_strict#*;}")
+		plugs+=(--plug "strict=$dev_strict")
 	fi
 	printf '%q ' "$QEMU" "${qargs[@]}" >"$run/qemu-cmdline.txt"
 	echo >>"$run/qemu-cmdline.txt"
 	"$QEMU" "${qargs[@]}" </dev/null >"$run/qemu-stdout.log" 2>&1 &
 	qemu_pid=$!
 	python3 "$VM_SRC/hostctl.py" --qmp "$run/qmp.sock" --ctl "$run/ctl.sock" \
-		--log "$res/hostctl.log" --plug "$plug_strict" ${plug_ism:+--plug "$plug_ism"} \
+		--log "$res/hostctl.log" "${plugs[@]}" \
 		>>"$run/hostctl.out" 2>&1 &
 	ctl_pid=$!
 	# wait for QEMU with a deadline; once the guest printed its status it
@@ -333,7 +350,7 @@ host_verify() {
 		echo "verify: no host verifier sources in tests/vm/host" >&2
 		return 1
 	fi
-	"$verify" --strict "$shm_strict" --ism "$shm_ism" --results "$res"
+	"$verify" --strict "$shm_strict" --ism "$shm_ism" --wide "$shm_wide" --results "$res"
 }
 
 # ---------------------------------------------------------------- main
@@ -352,7 +369,7 @@ phase "boot+tests" do_boot || rc=1
 phase verify do_verify || rc=1
 summary
 [ $CLI_MISSING = 1 ] && echo "  (note: /zpci/bin/zpci missing: the CLI did not cross-build)"
-[ $keep = 1 ] && [ $mode = patched ] && echo "kept: $shm_strict $shm_ism"
+[ $keep = 1 ] && [ $mode = patched ] && echo "kept: $shm_strict $shm_ism $shm_wide"
 if [ $rc -eq 0 ]; then
 	echo "vm: PASS ($mode) results in $res"
 else

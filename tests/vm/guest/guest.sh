@@ -1,6 +1,6 @@
 #!/bin/sh
 # The s390x test guest's test driver (busybox sh), run by /init as
-# /zpci/guest.sh with ZPCI_STRICT, ZPCI_ISM (PCI addresses), ZPCI_MODE
+# /zpci/guest.sh with ZPCI_STRICT, ZPCI_ISM, ZPCI_WIDE (PCI addresses), ZPCI_MODE
 # (patched|stock), ZPCI_RESULTS (directory shipped back to the host),
 # ZPCI_CTL (control port for hot-unplug, optional), ZPCI_NO_BENCH=1
 # (optional).  Steps: bind both functions to zpci_io, run the integration
@@ -86,13 +86,13 @@ run() {
 
 # test marks in the kernel log must not be rate-limited away
 echo on >/proc/sys/kernel/printk_devkmsg 2>/dev/null
-note "mode $MODE, kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPUs, strict=$ZPCI_STRICT ism=$ZPCI_ISM ctl=${ZPCI_CTL:-none}"
+note "mode $MODE, kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPUs, strict=$ZPCI_STRICT ism=$ZPCI_ISM wide=${ZPCI_WIDE:-none} ctl=${ZPCI_CTL:-none}"
 grep -q '^zpci_io ' /proc/modules || fail "zpci_io is not loaded"
 pins0=$(pins_outstanding)
 note "pins outstanding at start: $pins0"
 
 funcs=
-for a in $ZPCI_STRICT $ZPCI_ISM; do
+for a in $ZPCI_STRICT $ZPCI_ISM $ZPCI_WIDE; do
 	bind_zpci_io "$a" && funcs="$funcs $a"
 done
 
@@ -213,7 +213,7 @@ if [ $hung = 0 ]; then
 	grep -q '^zpci_io ' /proc/modules && fail "zpci_io still in /proc/modules"
 	[ -e /sys/module/zpci_io ] && fail "/sys/module/zpci_io still exists"
 	[ -e /sys/bus/pci/drivers/zpci_io ] && fail "/sys/bus/pci/drivers/zpci_io still exists"
-	for a in $ZPCI_STRICT $ZPCI_ISM; do
+	for a in $ZPCI_STRICT $ZPCI_ISM $ZPCI_WIDE; do
 		[ -e "/sys/bus/pci/devices/$a" ] || continue
 		[ "$(driver_of "$a")" = zpci_io ] && fail "$a still claims zpci_io"
 	done

@@ -17,7 +17,7 @@
 //        nosignal  like untouched: where an ISM signal chunk would have landed
 //        scratch   any content allowed (benchmark, fuzz area checked by the
 //                  guest itself against its shadow copy)
-// func:  strict | ism.  Numbers in decimal or 0x hex.  Every byte not covered
+// func:  strict | ism | wide.  Numbers in decimal or 0x hex.  Every byte not covered
 // by a written or scratch entry must still be zero.
 #ifndef ZPCI_VM_PATTERN_HPP
 #define ZPCI_VM_PATTERN_HPP

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // zpci_vm_verify: after the s390x guest powered off, check byte for byte
-// what it wrote into the RAM BARs of its two zPCI test functions.
+// what it wrote into the RAM BARs of its zPCI test functions.
 //
-//   zpci_vm_verify --strict FILE --ism FILE --results DIR [--quiet]
+//   zpci_vm_verify [--strict FILE] [--ism FILE] [--wide FILE] --results DIR [--quiet]
 //
 // FILE is the memory-backend-file of a function's 16 MiB RAM BAR (mapped
 // read-only with Boost.Interprocess), DIR holds the guest's manifest.txt
@@ -79,7 +79,7 @@ bool parse_num(const std::string &s, std::uint64_t *out)
 int usage()
 {
 	std::fprintf(stderr,
-		     "usage: zpci_vm_verify [--strict FILE] [--ism FILE] --results DIR [--quiet]\n"
+		     "usage: zpci_vm_verify [--strict FILE] [--ism FILE] [--wide FILE] --results DIR [--quiet]\n"
 		     "  checks the RAM BAR files against DIR/manifest.txt\n");
 	return 2;
 }
@@ -92,7 +92,7 @@ int main(int argc, char **argv)
 	std::string results;
 	for (int i = 1; i < argc; i++) {
 		std::string a = argv[i];
-		if ((a == "--strict" || a == "--ism") && i + 1 < argc) {
+		if ((a == "--strict" || a == "--ism" || a == "--wide") && i + 1 < argc) {
 			FuncCheck &f = funcs[a.substr(2)];
 			f.name = a.substr(2);
 			f.path = argv[++i];
@@ -171,7 +171,7 @@ int main(int argc, char **argv)
 			manifest_errors++;
 			continue;
 		}
-		if (e.func != "strict" && e.func != "ism") {
+		if (e.func != "strict" && e.func != "ism" && e.func != "wide") {
 			std::fprintf(stderr, "zpci_vm_verify: %s:%d: unknown function '%s'\n",
 				     mpath.c_str(), lineno, e.func.c_str());
 			manifest_errors++;
