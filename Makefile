@@ -83,17 +83,6 @@ peer-bench:
 	scripts/install-deps.sh vm
 	tests/peer/run.sh
 
-# The guest suite on Debian sid's 7.x s390x kernel; and, in one such guest,
-# upstream's ism-vfio-pci (built at test time from linux-source-7.x) against
-# zpci_io, vfio-pci and an in-kernel PCISTB loop (tests/peer/README.md).
-.PHONY: vm7-check peer-bench
-vm7-check:
-	scripts/install-deps.sh vm
-	tests/peer/vm7.sh
-peer-bench:
-	scripts/install-deps.sh vm
-	tests/peer/run.sh
-
 # The guest suite on an s390x debug kernel (lockdep, atomic-sleep and page
 # allocation checkers) built from Debian's linux-source-6.12 and cached by
 # config hash, after a self-test proving the console scan catches a report.
