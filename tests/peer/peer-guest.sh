@@ -5,7 +5,7 @@
 # results in $ZPCI_RESULTS/peer/, byte expectations in manifest.txt.
 # BAR 2 of "ism" (16 MiB): ism-vfio-pci at 0, zpci_io 1 op/call at 3 MiB,
 # zpci_io batched at 6 MiB, kernel loop at 9 MiB, probes of vfio-pci at
-# 12 MiB; vfio-pci 8-byte stores go to "strict" (PCISTG accepted) at 0.
+# 12 MiB, pin-vs-bounce writes at 14 MiB; vfio-pci 8-byte stores go to "strict" (PCISTG accepted) at 0.
 set -u
 R=$ZPCI_RESULTS
 P=$R/peer
@@ -73,6 +73,9 @@ if insmod /zpci/zpci_peer_kloop.ko dev="$ISM" base=9437184 seed=400 min_ms=300 2
 		echo "written ism $off $sz $((400 + sz)) $off peer-kernel-loop-$sz" >>"$R/manifest.txt"
 	done <"$P/kloop.txt"
 	[ "$(wc -l <"$P/kloop.txt")" = 4 ] || { say "FAIL: kernel loop reported $(wc -l <"$P/kloop.txt") sizes"; rc=1; }
+	# pin vs bounce: the module's write() path, BAR 2 at 14 MiB
+	/zpci/peer_bench --pinbounce --seed 600 --min-time "$MIN" --manifest "$R/manifest.txt" \
+		>"$P/pinbounce.jsonl" 2>>"$P/log.txt" || { say "FAIL: pin/bounce"; rc=1; }
 	rmmod zpci_peer_kloop
 else
 	say "FAIL: insmod zpci_peer_kloop.ko"; dmesg | tail -5 >>"$P/log.txt"; rc=1

@@ -12,6 +12,10 @@
 //                     per pwrite()
 //   --path vfio-8B    vfio-pci: 8-byte BAR pwrite()s (the kernel issues a
 //                     PCISTG each; only where the function accepts PCISTG)
+//   --pinbounce       the kernel loop module's /dev/zpci_peer_kloop: the same
+//                     PCISTBs from a user buffer, source bounced per op,
+//                     pinned per op, or pinned once per write(); 1 and 256
+//                     ops of 128 B and 4 KiB per write() (--dev unused)
 //   --probe           instead of timing: try the requests of the behaviour
 //                     table and print what the driver answered
 //
@@ -275,6 +279,66 @@ void probe(const std::string &path, const Vfio &v, std::uint64_t base)
 	}
 }
 
+bool set_param(const char *name, unsigned v)
+{
+	std::string p = std::string("/sys/module/zpci_peer_kloop/parameters/") + name;
+	FILE *f = std::fopen(p.c_str(), "w");
+	if (!f)
+		return false;
+	bool ok = std::fprintf(f, "%u\n", v) > 0;
+	return std::fclose(f) == 0 && ok;
+}
+
+int pinbounce(double min_time, std::uint64_t seed, const std::string &manifest)
+{
+	const std::uint64_t pb_base = 14ULL << 20;
+	int fd = open("/dev/zpci_peer_kloop", O_WRONLY);
+	if (fd < 0)
+		die("open /dev/zpci_peer_kloop");
+	std::vector<std::uint8_t> store((1U << 20) + 4096);
+	std::uint8_t *buf = store.data() + (4096 - (reinterpret_cast<std::uintptr_t>(store.data()) & 4095)) % 4096;
+	zpci_vm::pattern_fill(buf, 1U << 20, seed, pb_base);
+	static const char *names[] = {"kloop-bounce", "kloop-pin-op", "kloop-pin-batch"};
+	int rc = 0;
+	for (unsigned mode = 0; mode < 3; mode++) {
+		for (unsigned opsize : {128U, 4096U}) {
+			for (unsigned nops : {1U, 256U}) {
+				if (!set_param("pb_mode", mode) || !set_param("pb_opsize", opsize))
+					die("set pb_mode/pb_opsize");
+				std::size_t len = static_cast<std::size_t>(opsize) * nops;
+				std::uint64_t calls = 0;
+				double t0 = now(), t;
+				do {
+					if (write(fd, buf, len) != static_cast<ssize_t>(len)) {
+						std::fprintf(stderr, "peer_bench: %s %u x %u: %s\n", names[mode], nops, opsize, std::strerror(errno));
+						rc = 1;
+						break;
+					}
+					calls++;
+					t = now();
+				} while (t - t0 < min_time);
+				if (!calls)
+					continue;
+				double el = t - t0;
+				std::printf("{\"driver\": \"%s\", \"op_size\": %u, \"ops_per_call\": %u, \"calls_per_s\": %.1f, "
+					    "\"ops_per_s\": %.1f, \"ns_per_op\": %.0f}\n", names[mode], opsize, nops,
+					    static_cast<double>(calls) / el, static_cast<double>(calls * nops) / el,
+					    el * 1e9 / static_cast<double>(calls * nops));
+				std::fflush(stdout);
+			}
+		}
+	}
+	close(fd);
+	if (!rc && !manifest.empty()) {
+		FILE *mf = std::fopen(manifest.c_str(), "a");
+		if (!mf)
+			die("open manifest");
+		std::fprintf(mf, "written ism %" PRIu64 " %u %" PRIu64 " %" PRIu64 " peer-pinbounce\n", pb_base, 1U << 20, seed, pb_base);
+		std::fclose(mf);
+	}
+	return rc;
+}
+
 }  // namespace
 
 int main(int argc, char **argv)
@@ -298,8 +362,11 @@ int main(int argc, char **argv)
 		else if (a == "--min-time") min_time = std::atof(val().c_str());
 		else if (a == "--manifest") manifest = val();
 		else if (a == "--probe") do_probe = true;
+		else if (a == "--pinbounce") path = "pinbounce";
 		else die(("unknown argument " + a).c_str(), EINVAL);
 	}
+	if (path == "pinbounce")
+		return pinbounce(min_time, seed, manifest);
 	if (dev.empty() || path.empty() || (base & 4095) || base + (3ULL << 20) > zpci_vm::kBarSize)
 		die("usage: peer_bench --dev BDF --path ism|zpci-1op|zpci-batch|vfio-8B [--probe] --base OFF(4K-aligned) [--seed N] [--func F] [--manifest FILE]", EINVAL);
 	Vfio v = open_vfio(dev);

@@ -109,6 +109,19 @@ def main():
             t.append("| %s | %s |" % (q, " | ".join(res.get((dr, q), "-") for dr in drs)))
         (d / "behaviour.md").write_text("\n".join(t) + "\n")
         print("\n".join(t))
+    pb = d / "pinbounce.jsonl"
+    if pb.exists():
+        t = ["| source of the PCISTB | op size | ops per write() | ns per op | ops/s |", "| --- | --- | --- | --- | --- |"]
+        for line in pb.read_text().splitlines():
+            if line.strip():
+                j = json.loads(line)
+                t.append("| %s | %d | %d | %.0f | %s |" % (j["driver"], j["op_size"], j["ops_per_call"], j["ns_per_op"], fmt(j["ops_per_s"])))
+        for m in re.finditer(r"size=(\d+) reps=(\d+) stores=(\d+) ns=(\d+)", (d / "kloop.txt").read_text() if (d / "kloop.txt").exists() else ""):
+            size, reps, stores, ns = map(int, m.groups())
+            if size in (128, 4096):
+                t.append("| kernel memory, no write() (kernel loop) | %d | - | %.0f | %s |" % (size, ns / stores, fmt(stores / (ns / 1e9))))
+        (d / "pinbounce.md").write_text("\n".join(t) + "\n")
+        print("\n".join(t))
     missing = [(dr, s) for dr in DRIVERS for s in SIZES if (dr, s) not in get]
     if missing:
         print("peer report: missing %s" % missing, file=sys.stderr)

@@ -9,12 +9,23 @@
  * (zpci_vm_pattern.hpp), so the host can verify the bytes. One line per
  * size goes to the kernel log:
  *   zpci_peer_kloop: size=N reps=R stores=S ns=T
- * then the module stays loaded, doing nothing, until removed.
+ * Then it registers /dev/zpci_peer_kloop for the pin-vs-bounce question:
+ * a write() of a page-aligned user buffer of at most 1 MiB is issued as
+ * PCISTBs of pb_opsize bytes (not crossing 4 KiB) to BAR <bar> at pb_base,
+ * the source taken per pb_mode: 0 bounce (copy_from_user into a kernel
+ * page per op, as ism-vfio-pci does), 1 pin per op (pin_user_pages_fast
+ * of the op's page, as zpci_io does), 2 pin once per write (all pages of
+ * the buffer, then every op).  Both parameters are writable in sysfs.
  */
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/ktime.h>
 #include <linux/gfp.h>
+#include <linux/miscdevice.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
 #include <asm/pci.h>
 #include <asm/pci_insn.h>
 #include <asm/pci_io.h>
@@ -32,6 +43,14 @@ module_param(seed, ulong, 0444);
 static uint min_ms = 300;
 module_param(min_ms, uint, 0444);
 MODULE_PARM_DESC(min_ms, "time each size at least this long");
+
+static uint pb_mode;
+module_param(pb_mode, uint, 0644);
+MODULE_PARM_DESC(pb_mode, "write(): 0 bounce per op, 1 pin per op, 2 pin once per write");
+static uint pb_opsize = 4096;
+module_param(pb_opsize, uint, 0644);
+static ulong pb_base = 14UL << 20;
+module_param(pb_base, ulong, 0444);
 
 #define KLOOP_MAX (1U << 20)
 static const u32 sizes[] = { 128, 4096, 65536, KLOOP_MAX };
@@ -100,6 +119,98 @@ static int kloop_one(struct zpci_dev *zdev, u8 *buf, u32 size)
 	return 0;
 }
 
+static struct pci_dev *kl_pdev;
+static struct zpci_dev *kl_zdev;
+static u8 *kl_bounce;
+static DEFINE_MUTEX(kl_lock);
+
+static int kl_store(const void *src, u64 off, u32 n)
+{
+	u64 req = ZPCI_CREATE_REQ(READ_ONCE(kl_zdev->fh), bar, n);
+
+	return __zpci_store_block(src, req, off);
+}
+
+static ssize_t kl_write_locked(const char __user *ubuf, size_t len)
+{
+	unsigned long ua = (unsigned long)ubuf;
+	u32 opsize = READ_ONCE(pb_opsize), mode = READ_ONCE(pb_mode);
+	struct page **pages = NULL;
+	int npages = 0, rc = 0;
+	size_t done = 0;
+
+	if (!len || len > KLOOP_MAX || (ua & ~PAGE_MASK) || !opsize ||
+	    opsize > kl_zdev->maxstbl || opsize > PAGE_SIZE || mode > 2)
+		return -EINVAL;
+	if (mode == 2) {
+		npages = DIV_ROUND_UP(len, PAGE_SIZE);
+		pages = kvmalloc_array(npages, sizeof(*pages), GFP_KERNEL);
+		if (!pages)
+			return -ENOMEM;
+		rc = pin_user_pages_fast(ua, npages, 0, pages);
+		if (rc != npages) {
+			if (rc > 0)
+				unpin_user_pages(pages, rc);
+			kvfree(pages);
+			return rc < 0 ? rc : -EFAULT;
+		}
+		rc = 0;
+	}
+	while (done < len && !rc) {
+		u64 off = pb_base + done;
+		u32 n = min3((u32)min_t(size_t, len - done, opsize), kl_zdev->maxstbl,
+			     (u32)(PAGE_SIZE - (off & ~PAGE_MASK)));
+		unsigned long a = ua + done;
+		struct page *pg;
+
+		if (mode == 0) {
+			if (copy_from_user(kl_bounce, (const void __user *)a, n))
+				rc = -EFAULT;
+			else
+				rc = kl_store(kl_bounce, off, n);
+		} else if (mode == 1) {
+			rc = pin_user_pages_fast(a & PAGE_MASK, 1, 0, &pg);
+			if (rc == 1) {
+				rc = kl_store(page_address(pg) + (a & ~PAGE_MASK), off, n);
+				unpin_user_page(pg);
+			} else {
+				rc = rc < 0 ? rc : -EFAULT;
+			}
+		} else {
+			pg = pages[(a - ua) >> PAGE_SHIFT];
+			rc = kl_store(page_address(pg) + (a & ~PAGE_MASK), off, n);
+		}
+		done += n;
+	}
+	if (pages) {
+		unpin_user_pages(pages, npages);
+		kvfree(pages);
+	}
+	return rc ? rc : (ssize_t)len;
+}
+
+static ssize_t kl_write(struct file *file, const char __user *ubuf,
+			size_t len, loff_t *ppos)
+{
+	ssize_t ret;
+
+	mutex_lock(&kl_lock);
+	ret = kl_write_locked(ubuf, len);
+	mutex_unlock(&kl_lock);
+	return ret;
+}
+
+static const struct file_operations kl_fops = {
+	.owner = THIS_MODULE,
+	.write = kl_write,
+};
+
+static struct miscdevice kl_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "zpci_peer_kloop",
+	.fops = &kl_fops,
+};
+
 static int __init kloop_init(void)
 {
 	unsigned int d, b, s, f;
@@ -130,12 +241,32 @@ static int __init kloop_init(void)
 	for (i = 0; i < ARRAY_SIZE(sizes) && !rc; i++)
 		rc = kloop_one(zdev, buf, sizes[i]);
 	free_pages((unsigned long)buf, get_order(KLOOP_MAX));
-	pci_dev_put(pdev);
+	if (!rc && (pb_base & ~PAGE_MASK ||
+		    pb_base + KLOOP_MAX > pci_resource_len(pdev, bar)))
+		rc = -EINVAL;
+	if (!rc) {
+		kl_bounce = (u8 *)__get_free_page(GFP_KERNEL);
+		rc = kl_bounce ? 0 : -ENOMEM;
+	}
+	if (rc) {
+		pci_dev_put(pdev);
+		return rc;
+	}
+	kl_pdev = pdev;
+	kl_zdev = zdev;
+	rc = misc_register(&kl_misc);
+	if (rc) {
+		free_page((unsigned long)kl_bounce);
+		pci_dev_put(pdev);
+	}
 	return rc;
 }
 
 static void __exit kloop_exit(void)
 {
+	misc_deregister(&kl_misc);
+	free_page((unsigned long)kl_bounce);
+	pci_dev_put(kl_pdev);
 }
 
 module_init(kloop_init);
