@@ -1,8 +1,10 @@
 #!/bin/bash
 # `make pkg-check`: the man pages render cleanly, the Debian packages build
-# (amd64 and cross s390x) with no lintian error, and the s390x packages
-# install and build the module by DKMS natively in an s390x userland
-# (tests/pkg/native-test.sh).  Each step prints its time.
+# (amd64 and cross s390x) with no lintian error, the s390x packages install
+# and build the module by DKMS natively in an s390x userland
+# (tests/pkg/native-test.sh), and the s390x test guest loads that
+# DKMS-built module and runs the driver's smoke test (kmod/scripts/vm-smoke.sh
+# with ZPCI_VM_KO, Debian's stock QEMU).  Each step prints its time.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 export BUILD=${BUILD:-build}
@@ -17,6 +19,13 @@ run() {
 	[ $st -eq 0 ] || rc=1
 	return $st
 }
+guest_smoke() {
+	local ko=$BUILD/pkg-native-out/zpci_io.ko
+	case $ko in /*) ;; *) ko=$PWD/$ko ;; esac
+	scripts/install-deps.sh vm && ZPCI_VM_KO=$ko kmod/scripts/vm-smoke.sh
+}
 run man scripts/man-check.sh
-run deb scripts/deb.sh && run native-s390x tests/pkg/native-test.sh
+run deb scripts/deb.sh &&
+	run native-s390x tests/pkg/native-test.sh &&
+	run guest-dkms-ko guest_smoke
 exit $rc

@@ -52,7 +52,16 @@ od -An -tx1 -j18 -N2 "$out/zpci_io.ko" | grep -q '00 16' ||
 
 old=$(cat /.zpci-kver-old)
 step "2b. kernel headers $old arrive (no CONFIG_VFIO_PCI_CORE): DKMS skips that kernel"
-dpkg -i /var/cache/zpci-headers-old/*.deb
+# dkms >= 3.0.11 skips a BUILD_EXCLUSIVE mismatch in autoinstall; bookworm's
+# 3.0.10 reports it as a failed autoinstall, so the headers' postinst fails.
+# Either way nothing may be compiled for that kernel.
+if ! dpkg -i /var/cache/zpci-headers-old/*.deb >"$out/old-headers.log" 2>&1; then
+	cat "$out/old-headers.log"
+	grep -q 'BUILD_EXCLUSIVE directive which does not match' "$out/old-headers.log" ||
+		fail "installing the $old headers failed for another reason than BUILD_EXCLUSIVE"
+	echo "NOTE: dkms $(dpkg-query -W -f '${Version}' dkms) fails the $old headers' postinst on the BUILD_EXCLUSIVE skip (fixed in dkms 3.0.11)"
+fi
+grep -q 'Building module' "$out/old-headers.log" && fail "DKMS started a build for $old"
 dkms status zpci-io | tee "$out/status-2b"
 grep -q "^zpci-io/1.0, $old, s390x: installed" "$out/status-2b" &&
 	fail "zpci-io installed for $old, which has no vfio-pci-core"
