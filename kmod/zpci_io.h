@@ -144,6 +144,9 @@ extern debug_info_t *zpci_io_dbf;
 /* zpci_io_batch.c */
 ssize_t zpci_io_submit(struct zpci_io_device *zio, const char __user *buf,
 		       size_t count);
+ssize_t zpci_io_bar_rw(struct zpci_io_device *zio, const struct zpci_io_func *f,
+		       unsigned int bar, char __user *buf, size_t count,
+		       u64 pos, bool iswrite);
 
 /* zpci_io_nl.c */
 int zpci_io_nl_init(void);

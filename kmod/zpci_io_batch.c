@@ -611,3 +611,77 @@ ssize_t zpci_io_submit(struct zpci_io_device *zio, const char __user *buf,
 	}
 	return err ? err : count;
 }
+
+/*
+ * vfio-pci's standard BAR regions of a relaxed-alignment (ISM) function,
+ * served with function-handle instructions.  vfio-pci-core reads and
+ * writes a BAR through ioread/iowrite, which on s390 become MIO
+ * instructions whenever the machine has MIO; ISM has no MIO support, and
+ * its DMB space refuses PCISTG altogether.  So for such a function a BAR
+ * read is split into PCILG of 8, 4, 2 or 1 naturally aligned bytes, and a
+ * write into PCISTB of at most maxstbl bytes that never cross 4 KiB (any
+ * length and alignment is fine for a relaxed function), each from a kernel
+ * copy of the caller's bytes.  Returns the bytes moved, or -errno when
+ * not even the first piece was.
+ */
+ssize_t zpci_io_bar_rw(struct zpci_io_device *zio, const struct zpci_io_func *f,
+		       unsigned int bar, char __user *buf, size_t count,
+		       u64 pos, bool iswrite)
+{
+	struct zpci_io_result res;
+	struct zpci_io_op op;
+	size_t done = 0, n;
+	u8 *kbuf;
+	u64 val;
+	int err = 0;
+
+	if (bar >= ZPCI_NUM_BARS || !(f->caps.bar_mask & BIT(bar)) ||
+	    pos >= f->caps.bar_size[bar])
+		return -EINVAL;
+	count = min_t(u64, count, f->caps.bar_size[bar] - pos);
+	kbuf = kmalloc(ZPCI_MAXSTBL_LIMIT, GFP_KERNEL);
+	if (!kbuf)
+		return -ENOMEM;
+
+	while (done < count) {
+		memset(&op, 0, sizeof(op));
+		op.pcias = bar;
+		op.offset = pos + done;
+		val = 0;
+		if (iswrite) {
+			n = min_t(size_t, count - done, f->caps.maxstbl);
+			n = min_t(size_t, n, ZPCI_BLOCK_BOUNDARY -
+				  (op.offset & (ZPCI_BLOCK_BOUNDARY - 1)));
+			if (copy_from_user(kbuf, buf + done, n)) {
+				err = -EFAULT;
+				break;
+			}
+			op.insn = ZPCI_IO_OP_PCISTB;
+		} else {
+			n = 8;
+			while (n > 1 && ((op.offset & (n - 1)) || n > count - done))
+				n >>= 1;
+			op.insn = ZPCI_IO_OP_PCILG;
+		}
+		op.len = n;
+		res.cc = ZPCI_IO_NOT_ISSUED;
+		res.status = 0;
+		res.pgm = 0;
+		res.decode_off = false;
+		zpci_io_issue(zio, &op, kbuf, &val, &res);
+		zpci_io_account_op(zio, f->fid, &op, &res);
+		if (res.err) {
+			err = res.err;
+			break;
+		}
+		if (!iswrite &&
+		    copy_to_user(buf + done, (u8 *)&val + 8 - n, n)) {
+			err = -EFAULT;
+			break;
+		}
+		done += n;
+		cond_resched();
+	}
+	kfree(kbuf);
+	return done ? done : err;
+}

@@ -340,19 +340,127 @@ static void zpci_io_request(struct vfio_device *vdev, unsigned int count)
 	vfio_pci_core_request(vdev, count);
 }
 
+/*
+ * vfio-pci encodes the region index in bit 40 and up of the file offset,
+ * so a BAR larger than 1 TiB (ISM's BAR 0 is 256 TiB) cannot be reached
+ * whole through its standard region.  Such a BAR is not offered there:
+ * its region info says size 0 and no access, read and write are refused.
+ * The zPCI I/O region, whose ops carry 64-bit offsets, reaches all of it.
+ */
+static bool zpci_io_bar_too_big(struct vfio_pci_core_device *core,
+				unsigned int index)
+{
+	return index <= VFIO_PCI_BAR5_REGION_INDEX &&
+	       pci_resource_len(core->pdev, index) > VFIO_PCI_OFFSET_MASK + 1;
+}
+
+#ifdef ZPCI_IO_HAVE_GET_REGION_INFO_CAPS
+static int zpci_io_get_region_info_caps(struct vfio_device *vdev,
+					struct vfio_region_info *info,
+					struct vfio_info_cap *caps)
+{
+	struct vfio_pci_core_device *core =
+		container_of(vdev, struct vfio_pci_core_device, vdev);
+	int ret = vfio_pci_ioctl_get_region_info(vdev, info, caps);
+
+	if (!ret && zpci_io_bar_too_big(core, info->index)) {
+		info->size = 0;
+		info->flags = 0;
+	}
+	return ret;
+}
+#else
+static long zpci_io_ioctl(struct vfio_device *vdev, unsigned int cmd,
+			  unsigned long arg)
+{
+	struct vfio_pci_core_device *core =
+		container_of(vdev, struct vfio_pci_core_device, vdev);
+	unsigned long minsz = offsetofend(struct vfio_region_info, offset);
+	void __user *uarg = (void __user *)arg;
+	struct vfio_region_info info;
+	long ret;
+
+	ret = vfio_pci_core_ioctl(vdev, cmd, arg);
+	if (ret || cmd != VFIO_DEVICE_GET_REGION_INFO)
+		return ret;
+	if (copy_from_user(&info, uarg, minsz))
+		return -EFAULT;
+	if (!zpci_io_bar_too_big(core, info.index))
+		return 0;
+	info.size = 0;
+	info.flags = 0;
+	return copy_to_user(uarg, &info, minsz) ? -EFAULT : 0;
+}
+#endif
+
+/*
+ * For a relaxed-alignment (ISM) function without MSI-X, the standard BAR
+ * regions are served with function-handle instructions (zpci_io_bar_rw());
+ * everything else is vfio-pci's.  With MSI-X the core's path stays, as it
+ * knows to keep user space off the table.
+ */
+static bool zpci_io_own_bar(struct zpci_io_device *zio, loff_t pos,
+			    struct zpci_io_func *f)
+{
+	unsigned int index = VFIO_PCI_OFFSET_TO_INDEX(pos);
+
+	if (index > VFIO_PCI_BAR5_REGION_INDEX)
+		return false;
+	zpci_io_func_snapshot(zio, f);
+	return (f->caps.flags & ZPCI_CAPS_RELAXED) && !f->msix.present &&
+	       !f->msix.fence_all && !zio->core.pdev->msix_cap;
+}
+
+static ssize_t zpci_io_bar_access(struct vfio_device *vdev, char __user *buf,
+				  size_t count, loff_t *ppos, bool iswrite)
+{
+	struct vfio_pci_core_device *core =
+		container_of(vdev, struct vfio_pci_core_device, vdev);
+	struct zpci_io_device *zio = zpci_io_from_core(core);
+	struct zpci_io_func f;
+	ssize_t ret;
+
+	if (zpci_io_bar_too_big(core, VFIO_PCI_OFFSET_TO_INDEX(*ppos)))
+		return -EINVAL;
+	if (!zpci_io_own_bar(zio, *ppos, &f))
+		return iswrite ?
+		       vfio_pci_core_write(vdev, (const char __user *)buf, count,
+					   ppos) :
+		       vfio_pci_core_read(vdev, buf, count, ppos);
+	ret = zpci_io_bar_rw(zio, &f, VFIO_PCI_OFFSET_TO_INDEX(*ppos), buf,
+			     count, *ppos & VFIO_PCI_OFFSET_MASK, iswrite);
+	if (ret > 0)
+		*ppos += ret;
+	return ret;
+}
+
+static ssize_t zpci_io_read(struct vfio_device *vdev, char __user *buf,
+			    size_t count, loff_t *ppos)
+{
+	return zpci_io_bar_access(vdev, buf, count, ppos, false);
+}
+
+static ssize_t zpci_io_write(struct vfio_device *vdev, const char __user *buf,
+			     size_t count, loff_t *ppos)
+{
+	return zpci_io_bar_access(vdev, (char __user *)buf, count, ppos, true);
+}
+
 static const struct vfio_device_ops zpci_io_vfio_ops = {
 	.name = "zpci-io-vfio-pci",
 	.init = zpci_io_init_dev,
 	.release = zpci_io_release_dev,
 	.open_device = zpci_io_open_device,
 	.close_device = vfio_pci_core_close_device,
-	.ioctl = vfio_pci_core_ioctl,
 #ifdef ZPCI_IO_HAVE_GET_REGION_INFO_CAPS
-	.get_region_info_caps = vfio_pci_ioctl_get_region_info,
+	.ioctl = vfio_pci_core_ioctl,
+	.get_region_info_caps = zpci_io_get_region_info_caps,
+#else
+	.ioctl = zpci_io_ioctl,
 #endif
 	.device_feature = vfio_pci_core_ioctl_feature,
-	.read = vfio_pci_core_read,
-	.write = vfio_pci_core_write,
+	.read = zpci_io_read,
+	.write = zpci_io_write,
 	.mmap = vfio_pci_core_mmap,
 	.request = zpci_io_request,
 	.match = vfio_pci_core_match,

@@ -64,6 +64,15 @@
  * STATUS_REJECTED is set whenever no instruction of the batch was issued,
  * whatever the errno, so a caller can always tell "nothing happened".
  *
+ * The standard vfio-pci regions stay vfio-pci's, with two exceptions:
+ * for a relaxed-alignment (ISM) function without MSI-X, BAR read and
+ * write are served with function-handle instructions (reads: PCILG of 8,
+ * 4, 2 or 1 naturally aligned bytes; writes: PCISTB of at most maxstbl
+ * bytes, never across 4 KiB), since ISM has no MIO and its DMB space takes
+ * PCISTB only; and a BAR larger than vfio-pci's 1 TiB region index window
+ * is not offered as a standard region (region info size 0, no access
+ * flags, read/write EINVAL) -- the zPCI I/O region reaches all of it.
+ *
  * ABI evolution: fields are only ever added at the end of a struct, sizes
  * travel with the data (info.argsz, batch.op_size) and every reserved field
  * and unknown flag must be zero.  Handshake both ways: the driver reports
