@@ -256,8 +256,10 @@ void probe(const std::string &path, const Vfio &v, std::uint64_t base)
 		{"store-8", scratch, 8},
 	};
 	Submitter sub{v, {}, {}};
+	std::uint8_t fill = 0x10;
 	for (const auto &c : cases) {
 		int rc;
+		std::memset(buf, ++fill, sizeof(buf));
 		if (path == "zpci") {
 			zpci_io_op op{};
 			op.insn = c.len == 8 ? ZPCI_IO_OP_PCISTG : ZPCI_IO_OP_PCISTB;
@@ -273,9 +275,14 @@ void probe(const std::string &path, const Vfio &v, std::uint64_t base)
 			ssize_t r = pwrite(v.dev, buf, c.len, static_cast<off_t>(v.bar2_off + c.off));
 			rc = r < 0 ? -errno : (r == c.len ? 0 : -EIO);
 		}
-		std::printf("{\"driver\": \"%s\", \"request\": \"%s\", \"result\": \"%s\"}\n",
+		// did the first byte land? read back through the same device's BAR
+		// region (PCILG of 1 byte; every driver here reads that way)
+		std::uint8_t got = 0;
+		const char *landed = pread(v.dev, &got, 1, static_cast<off_t>(v.bar2_off + c.off)) != 1 ? "unreadable" :
+				     got == fill ? "landed" : "not landed";
+		std::printf("{\"driver\": \"%s\", \"request\": \"%s\", \"result\": \"%s, %s\"}\n",
 			    path == "zpci" ? "zpci_io" : driver_label(path), c.name,
-			    rc ? std::strerror(-rc) : "ok");
+			    rc ? std::strerror(-rc) : "ok", landed);
 	}
 }
 

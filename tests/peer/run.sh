@@ -8,7 +8,7 @@
 # every byte (tests/vm/run.sh's verifier on the guest's manifest).
 # Results: build/vm/results/peer/{bench.json,bench.md,bench.svg,
 # behaviour.md} (+ the raw guest files).  Arguments go to tests/vm/run.sh.
-# Env: ZPCI_PEER_MIN_TIME (s per size and path, default 0.3).
+# Env: ZPCI_PEER_MIN_TIME (s per size and path, default 0.5).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -39,7 +39,7 @@ export ZPCI_VM_KENV=$ZPCI_PEER_KENV ZPCI_VM_DIR=$vmdir
 export KCC=$repo/kmod/scripts/s390x-gcc-compat
 export MAKEFLAGS="MODPOST=$ZPCI_MODPOST KCFLAGS=-fno-stack-protector CONFIG_DEBUG_INFO_BTF_MODULES="
 export ZPCI_VM_EXTRA="$work/peer_bench:$work/kloop/zpci_peer_kloop.ko:$ZPCI_ISM_KO:$here/peer-guest.sh"
-export ZPCI_VM_APPEND="zpci.script=/zpci/peer-guest.sh ZPCI_PEER_MIN_TIME=${ZPCI_PEER_MIN_TIME:-0.3} ${ZPCI_VM_APPEND:-}"
+export ZPCI_VM_APPEND="zpci.script=/zpci/peer-guest.sh ZPCI_PEER_MIN_TIME=${ZPCI_PEER_MIN_TIME:-0.5} ${ZPCI_VM_APPEND:-}"
 rc=0
 "$repo/tests/vm/run.sh" "$@" || rc=$?
 rm -rf "$out"
