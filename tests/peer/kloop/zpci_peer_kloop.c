@@ -21,6 +21,7 @@
 #include <linux/pci.h>
 #include <linux/ktime.h>
 #include <linux/gfp.h>
+#include <linux/sizes.h>
 #include <linux/miscdevice.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -52,7 +53,7 @@ module_param(pb_opsize, uint, 0644);
 static ulong pb_base = 14UL << 20;
 module_param(pb_base, ulong, 0444);
 
-#define KLOOP_MAX (1U << 20)
+#define KLOOP_MAX SZ_1M
 static const u32 sizes[] = { 128, 4096, 65536, KLOOP_MAX };
 
 /* the slot of each size inside the 3 MiB area (guest.sh's layout) */
