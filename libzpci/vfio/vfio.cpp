@@ -452,8 +452,14 @@ borrow_region_device(int device_fd, const sys_ops *sys) noexcept
 		return std::unexpected(sys_error(ENOMEM));
 	}
 	auto info = query(*h);
-	if (!info)
+	if (!info) {
+		// "Not a vfio device" is ENOTTY from the kernel; an emulation
+		// layer that does not know the ioctl (qemu-user) says ENOSYS.
+		// Callers get one answer for both.
+		if (info.error() == std::errc::function_not_supported)
+			return std::unexpected(sys_error(ENOTTY));
 		return std::unexpected(info.error());
+	}
 	return make_region_device(std::move(h), *info);
 }
 
