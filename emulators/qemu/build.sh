@@ -333,12 +333,13 @@ while [ ${#todo[@]} -gt 0 ]; do
 	cp -L "$f" "$WORK/out/lib/$l"
 	[ "$l" = ld64.so.1 ] || todo+=($(needed "$WORK/out/lib/$l"))
 done
+# meson writes "#define CONFIG_ZPCI_IO" or "#undef CONFIG_ZPCI_IO"
 if [ $WITH_ZPCI = 1 ]; then
-	grep -q '^#define CONFIG_ZPCI_IO 1' "$WORK/src/build/config-host.h" ||
+	grep -qE '^#define CONFIG_ZPCI_IO( |$)' "$WORK/src/build/config-host.h" ||
 		die "configure did not enable CONFIG_ZPCI_IO"
 else
-	grep -q '^#define CONFIG_ZPCI_IO 1' "$WORK/src/build/config-host.h" &&
-		die "the without-zpci build found a libzpci"
+	grep -qE '^#undef CONFIG_ZPCI_IO( |$)' "$WORK/src/build/config-host.h" ||
+		die "the without-zpci build did not disable CONFIG_ZPCI_IO"
 fi
 {
 	echo "variant: $variant"
