@@ -19,7 +19,7 @@ declare -A cmd=(
 	[vm]="make vm-check"
 	[vm-stock]="make vm-stock-check"
 	[e2e]="make e2e-check"
-	[pkg]="make pkg-check BUILD=$BUILD"
+	[pkg]="make pkg-check BUILD=$BUILD ZPCI_PKG_NATIVE=0"
 )
 declare -A result secs tests
 total_pass=0
