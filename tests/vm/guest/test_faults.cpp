@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "common.hpp"
+#include "suite.hpp"
 
 #ifdef ZPCI_VM_HAVE_STATS
 #include <zpci/stats.hpp>
@@ -29,24 +30,8 @@ using namespace zpci_vm;
 
 namespace {
 
-Functions &fns() { return Functions::get(); }
-
 Layout g_area(8ULL << 20, 16ULL << 20);
 const char *const kFunc = "wide";
-
-std::string label()
-{
-	const auto *ti = ::testing::UnitTest::GetInstance()->current_test_info();
-	return ti ? std::string(ti->test_suite_name()) + "." + ti->name() : "?";
-}
-
-std::uint64_t seed_of(const std::string &what)
-{
-	std::uint64_t h = std::strtoull(env_or("ZPCI_SEED", "0x5eed2026").c_str(), nullptr, 0);
-	for (char c : what)
-		h = splitmix64(h ^ static_cast<unsigned char>(c) ^ 0xfa17);
-	return h;
-}
 
 std::string describe(const SubmitResult &r)
 {
@@ -99,7 +84,7 @@ protected:
 		ASSERT_EQ(st.state, "enabled");
 		hits0_ = st.hits;
 		recov0_ = st.recoveries;
-		seed_ = seed_of(label());
+		seed_ = seed_for(test_label());
 #ifdef ZPCI_VM_HAVE_STATS
 		auto c = zpci::stats::client::open();
 		ASSERT_TRUE(c) << "netlink: " << c.error().message();
@@ -171,11 +156,11 @@ protected:
 
 	void written(std::uint64_t off, std::uint64_t len)
 	{
-		Manifest::get().written(kFunc, off, len, seed_, off, label());
+		Manifest::get().written(kFunc, off, len, seed_, off, test_label());
 	}
 	void untouched(std::uint64_t off, std::uint64_t len)
 	{
-		Manifest::get().untouched(kFunc, off, len, label());
+		Manifest::get().untouched(kFunc, off, len, test_label());
 	}
 
 #ifdef ZPCI_VM_HAVE_STATS

@@ -15,28 +15,13 @@
 #include <string>
 
 #include "common.hpp"
+#include "suite.hpp"
 
 using namespace zpci_vm;
 
 namespace {
 
-Functions &fns() { return Functions::get(); }
-
 Layout g_wide_layout(0, 8ULL << 20);
-
-std::string label()
-{
-	const auto *ti = ::testing::UnitTest::GetInstance()->current_test_info();
-	return ti ? std::string(ti->test_suite_name()) + "." + ti->name() : "?";
-}
-
-std::uint64_t seed_of(const std::string &what)
-{
-	std::uint64_t h = std::strtoull(env_or("ZPCI_SEED", "0x5eed2026").c_str(), nullptr, 0);
-	for (char c : what)
-		h = splitmix64(h ^ static_cast<unsigned char>(c) ^ 0x716);
-	return h;
-}
 
 std::uint64_t take_wide(std::uint64_t len)
 {
@@ -87,7 +72,7 @@ TEST(Wide, FullPageAndOddBlocksLandAsSingleStores)
 {
 	REQUIRE_WIDE();
 	const Function &f = fns().wide;
-	const std::uint64_t seed = seed_of(label());
+	const std::uint64_t seed = seed_for(test_label());
 	const std::uint64_t area = take_wide(3 * 4096);
 	AlignedBuf src(3 * 4096);
 	pattern_fill(src.data(), 3 * 4096, seed, area);
@@ -99,11 +84,11 @@ TEST(Wide, FullPageAndOddBlocksLandAsSingleStores)
 	SubmitResult r = submit(f, b);
 	ASSERT_EQ(r.rc, static_cast<long>(b.size())) << describe(r);
 	EXPECT_EQ(r.status.done, 3u);
-	Manifest::get().written("wide", area, 4096, seed, area, label());
-	Manifest::get().written("wide", area + 4096 + 8, 4096 - 8, seed, area + 4096 + 8, label());
-	Manifest::get().written("wide", area + 8192 + 24, 2000, seed, area + 8192 + 24, label());
-	Manifest::get().untouched("wide", area + 4096, 8, label());
-	Manifest::get().untouched("wide", area + 8192, 24, label());
+	Manifest::get().written("wide", area, 4096, seed, area, test_label());
+	Manifest::get().written("wide", area + 4096 + 8, 4096 - 8, seed, area + 4096 + 8, test_label());
+	Manifest::get().written("wide", area + 8192 + 24, 2000, seed, area + 8192 + 24, test_label());
+	Manifest::get().untouched("wide", area + 4096, 8, test_label());
+	Manifest::get().untouched("wide", area + 8192, 24, test_label());
 
 	// read some of it back through PCILG
 	std::uint8_t back[4096];
@@ -118,7 +103,7 @@ TEST(Wide, StrictRulesRefuse)
 	const Function &f = fns().wide;
 	const std::uint64_t area = take_wide(8192);
 	AlignedBuf src(8192);
-	pattern_fill(src.data(), 8192, seed_of(label()), 0);
+	pattern_fill(src.data(), 8192, seed_for(test_label()), 0);
 	struct Case {
 		const char *what;
 		std::uint64_t off;
@@ -145,7 +130,7 @@ TEST(Wide, StrictRulesRefuse)
 		// these cases break exactly one
 		EXPECT_EQ(r.status.rule, c.rule) << "got " << zpci_rule_name(r.status.rule);
 	}
-	Manifest::get().untouched("wide", area, 8192, label());
+	Manifest::get().untouched("wide", area, 8192, test_label());
 }
 
 // ---------------------------------------------------------------- MSI-X
@@ -275,7 +260,7 @@ TEST(BigBar, IsmBar4Is2TiBAndReachableThroughTheRegion)
 
 	const std::uint64_t offs[] = {8, (1ULL << 40) + 4096, (3ULL << 39) + 0x1238 * 8, kBigBarSize - 8};
 	const bool stg = in.pcistg_mask & (1u << kBigBar);
-	std::uint64_t seed = seed_of(label());
+	std::uint64_t seed = seed_for(test_label());
 	for (std::uint64_t off : offs) {
 		SCOPED_TRACE(off);
 		alignas(8) std::uint8_t v[8], back[8];
