@@ -10,7 +10,12 @@
  * that at all, and everything else pays one syscall per 8 bytes.  Here the
  * caller's instruction is re-issued as it is, its data read from (or
  * written into) the caller's own pages, pinned for the duration of the
- * batch: no bounce copy, and PCISTB sees the whole block at once.
+ * batch: no bounce copy, and PCISTB sees the whole block at once.  The
+ * ops of a batch usually walk one buffer (a transfer split into blocks,
+ * or many small blocks in one page), so consecutive ops whose buffers
+ * share a page or continue one another are pinned with one call, each
+ * page once: under TCG a pin_user_pages_fast() call per op cost more than
+ * the instruction.
  *
  * Locking: everything that can wait on user space (copying the ops,
  * pinning their buffers and the status block, which may fault on a
@@ -34,12 +39,27 @@
 #include "zpci_io.h"
 #include "zpci_io_insn.h"
 
-/* A range of the caller's memory, pinned: a buffer or the status block. */
+/*
+ * A range of the caller's memory, pinned: the status block, which holds
+ * its own pins, or an op's buffer, whose pages belong to a pin run.
+ */
 struct zpci_io_pin {
 	struct page *pages[2];	/* len <= 4096 spans at most two pages */
 	unsigned int npages;
 	unsigned int offset;	/* of the range in pages[0] */
 	bool dirty;		/* written through the pin: dirty on unpin */
+};
+
+/*
+ * Consecutive ops in the same direction (PCILG writes its pages, the
+ * stores read theirs) whose buffers share a page or continue one another:
+ * their pages, pinned once with one call, are
+ * zpci_io_work.pages[first, first + npages).
+ */
+struct zpci_io_run {
+	u32 first;
+	u32 npages;
+	u32 nr_ops;
 };
 
 /* Outcome of one op. */
@@ -53,15 +73,22 @@ struct zpci_io_result {
 
 #define ZPCI_IO_NOT_ISSUED	(-2)
 
-/* One batch on its way: what it was checked against, its ops and pins. */
+/*
+ * One batch on its way: what it was checked against, its ops and pins.
+ * ops, pins, pages and runs share one allocation (ops first).
+ */
 struct zpci_io_work {
 	struct zpci_io_func f;		/* the description, a snapshot */
 	u32 nr_ops;
 	u32 nr_pinned;			/* ops whose buffers are pinned */
 	int pin_err;			/* why op nr_pinned is not, or 0 */
 	u32 issued;			/* instructions issued */
+	u32 nr_pages;			/* pinned pages, all runs */
+	u32 nr_runs;
 	struct zpci_io_op *ops;
-	struct zpci_io_pin *pins;
+	struct zpci_io_pin *pins;	/* one per op */
+	struct page **pages;		/* at most two per op */
+	struct zpci_io_run *runs;	/* at most one per op */
 };
 
 static void zpci_io_count(atomic64_t *slots, unsigned int nr, unsigned int key)
@@ -153,40 +180,62 @@ static int zpci_io_validate_ops(struct zpci_io_work *w,
 }
 
 /*
- * Pins [addr, addr + len), at most two pages.  May sleep on the fault for
- * as long as user space takes to resolve it (userfaultfd); a fatal signal
+ * Pins the nr pages from start, all or none.  May sleep on a fault for as
+ * long as user space takes to resolve it (userfaultfd); a fatal signal
  * ends the wait with EINTR.  Called without the batch lock.
  */
+static int zpci_io_pin_pages(unsigned long start, unsigned int nr,
+			     bool write, struct page **pages)
+{
+	int n;
+
+	n = pin_user_pages_fast(start, nr, write ? FOLL_WRITE : 0, pages);
+	if (n == nr)
+		return 0;
+	if (n > 0)
+		unpin_user_pages(pages, n);
+	if (fatal_signal_pending(current))
+		return -EINTR;
+	return n < 0 && n != -EFAULT ? n : -EFAULT;
+}
+
+/* The first and last page of [addr, addr + len), len >= 1, no wrap. */
+static unsigned long zpci_io_first_page(u64 addr)
+{
+	return addr & PAGE_MASK;
+}
+
+static unsigned long zpci_io_last_page(u64 addr, u64 len)
+{
+	return (addr + len - 1) & PAGE_MASK;
+}
+
+/* Pins [addr, addr + len), at most two pages: the status block. */
 static int zpci_io_pin_range(struct zpci_io_device *zio, u64 addr, u64 len,
 			     bool write, struct zpci_io_pin *pin)
 {
-	unsigned long start = addr & PAGE_MASK;
-	unsigned long last = (addr + len - 1) & PAGE_MASK;
+	unsigned long start = zpci_io_first_page(addr);
 	unsigned int nr;
-	int n;
+	int err;
 
 	pin->npages = 0;
 	pin->dirty = false;
 	pin->offset = addr & ~PAGE_MASK;
 	if (!len || addr + len < addr)
 		return -EFAULT;
-	nr = (last - start) / PAGE_SIZE + 1;
+	nr = (zpci_io_last_page(addr, len) - start) / PAGE_SIZE + 1;
 	if (nr > ARRAY_SIZE(pin->pages))
 		return -EINVAL;
-	n = pin_user_pages_fast(start, nr, write ? FOLL_WRITE : 0, pin->pages);
-	if (n != nr) {
-		if (n > 0)
-			unpin_user_pages(pin->pages, n);
-		if (fatal_signal_pending(current))
-			return -EINTR;
-		return n < 0 && n != -EFAULT ? n : -EFAULT;
-	}
-	pin->npages = n;
-	atomic64_add(n, &zio->stats.pinned_pages);
-	atomic64_add(n, &zio->stats.pins_held);
+	err = zpci_io_pin_pages(start, nr, write, pin->pages);
+	if (err)
+		return err;
+	pin->npages = nr;
+	atomic64_add(nr, &zio->stats.pinned_pages);
+	atomic64_add(nr, &zio->stats.pins_held);
 	return 0;
 }
 
+/* The status block's pin. */
 static void zpci_io_unpin(struct zpci_io_device *zio, struct zpci_io_pin *pin)
 {
 	if (!pin->npages)
@@ -474,10 +523,83 @@ static int zpci_io_check_header(const struct zpci_io_batch *b, size_t count)
 }
 
 /*
+ * Ops [i, j) are pinned: their pages, from start, are the nr pages at
+ * w->pages[w->nr_pages]; record the run and point each op's pin at its
+ * one or two pages.
+ */
+static void zpci_io_add_run(struct zpci_io_device *zio, struct zpci_io_work *w,
+			    u32 i, u32 j, unsigned long start, u32 nr)
+{
+	struct zpci_io_run *run = &w->runs[w->nr_runs++];
+	struct page **pages = w->pages + w->nr_pages;
+
+	run->first = w->nr_pages;
+	run->npages = nr;
+	run->nr_ops = j - i;
+	for (; i < j; i++) {
+		const struct zpci_io_op *op = &w->ops[i];
+		struct zpci_io_pin *pin = &w->pins[i];
+		unsigned long first = zpci_io_first_page(op->addr);
+		u32 k = (first - start) / PAGE_SIZE;
+
+		pin->offset = op->addr & ~PAGE_MASK;
+		pin->dirty = false;
+		pin->pages[0] = pages[k];
+		pin->npages = 1;
+		if (zpci_io_last_page(op->addr, op->len) != first) {
+			pin->pages[1] = pages[k + 1];
+			pin->npages = 2;
+		}
+	}
+	w->nr_pages += nr;
+	w->nr_pinned = j;
+	atomic64_add(nr, &zio->stats.pinned_pages);
+	atomic64_add(nr, &zio->stats.pins_held);
+}
+
+/*
+ * Pins the buffers of ops [i, j), which cover the pages start..last: with
+ * one call, or, when that fails, op by op, so that the ops before the
+ * first buffer that cannot be pinned are pinned and its own error is the
+ * one reported.  Returns 0 or that error, w->nr_pinned being its op.
+ */
+static int zpci_io_pin_ops(struct zpci_io_device *zio, struct zpci_io_work *w,
+			   u32 i, u32 j, unsigned long start,
+			   unsigned long last, bool write)
+{
+	u32 nr = (last - start) / PAGE_SIZE + 1;
+	int err;
+
+	if (j - i > 1 &&
+	    !zpci_io_pin_pages(start, nr, write, w->pages + w->nr_pages)) {
+		zpci_io_add_run(zio, w, i, j, start, nr);
+		return 0;
+	}
+	for (; i < j; i++) {
+		const struct zpci_io_op *op = &w->ops[i];
+
+		start = zpci_io_first_page(op->addr);
+		nr = (zpci_io_last_page(op->addr, op->len) - start) /
+		     PAGE_SIZE + 1;
+		err = zpci_io_pin_pages(start, nr, write,
+					w->pages + w->nr_pages);
+		if (err)
+			return err;
+		zpci_io_add_run(zio, w, i, i + 1, start, nr);
+	}
+	return 0;
+}
+
+/*
  * Without the batch lock: copy and check the ops, then pin their buffers
- * in order.  A buffer that cannot be pinned ends the pinning; the ops
- * before it still run (the ABI's "first failing op stops the batch"),
- * unless the process is being killed.
+ * in order, a run of consecutive ops together when each buffer starts in
+ * the page the run ends in or right where the previous buffer ends (so
+ * the run's pages are contiguous, at most two per op: w->pages is large
+ * enough).  Buffers that merely adjoin, maybe in another mapping, are
+ * pinned apart: while the pin of one waits (userfaultfd), the pins of the
+ * ops before it are held and counted.  A buffer that cannot be pinned
+ * ends the pinning; the ops before it still run (the ABI's "first failing
+ * op stops the batch"), unless the process is being killed.
  */
 static int zpci_io_prepare(struct zpci_io_device *zio,
 			   const struct zpci_io_batch *b,
@@ -485,18 +607,27 @@ static int zpci_io_prepare(struct zpci_io_device *zio,
 			   struct zpci_io_status *st)
 {
 	size_t ops_len = (size_t)b->nr_ops * sizeof(*w->ops);
-	u32 i;
+	size_t pins_len = (size_t)b->nr_ops * sizeof(*w->pins);
+	size_t pages_len = (size_t)b->nr_ops * 2 * sizeof(*w->pages);
+	size_t runs_len = (size_t)b->nr_ops * sizeof(*w->runs);
+	u32 i, j;
 	int err;
 
+	/* a block of at most maxstbl bytes spans at most two pages */
+	BUILD_BUG_ON(ZPCI_MAXSTBL_LIMIT > PAGE_SIZE);
 	/* the function is going away: refuse before looking at the batch */
 	if (zpci_io_gone(zio))
 		return -ENODEV;
 
 	w->nr_ops = b->nr_ops;
-	w->ops = kvmalloc(ops_len, GFP_KERNEL_ACCOUNT);
-	w->pins = kvcalloc(b->nr_ops, sizeof(*w->pins), GFP_KERNEL_ACCOUNT);
-	if (!w->ops || !w->pins)
+	/* nr_ops <= ZPCI_IO_MAX_OPS: no overflow; every part 8-aligned */
+	w->ops = kvmalloc(ops_len + pins_len + pages_len + runs_len,
+			  GFP_KERNEL_ACCOUNT);
+	if (!w->ops)
 		return -ENOMEM;
+	w->pins = (struct zpci_io_pin *)(w->ops + b->nr_ops);
+	w->pages = (struct page **)(w->pins + b->nr_ops);
+	w->runs = (struct zpci_io_run *)(w->pages + 2 * b->nr_ops);
 	if (copy_from_user(w->ops, buf + sizeof(*b), ops_len))
 		return -EFAULT;
 	zpci_io_func_snapshot(zio, &w->f);
@@ -504,33 +635,56 @@ static int zpci_io_prepare(struct zpci_io_device *zio,
 	if (err)
 		return err;
 
-	for (i = 0; i < w->nr_ops; i++) {
-		const struct zpci_io_op *op = &w->ops[i];
+	for (i = 0; i < w->nr_ops; i = j) {
+		bool write = w->ops[i].insn == ZPCI_IO_OP_PCILG;
+		unsigned long start = zpci_io_first_page(w->ops[i].addr);
+		unsigned long last = zpci_io_last_page(w->ops[i].addr,
+						       w->ops[i].len);
 
-		err = zpci_io_pin_range(zio, op->addr, op->len,
-					op->insn == ZPCI_IO_OP_PCILG,
-					&w->pins[i]);
+		for (j = i + 1; j < w->nr_ops; j++) {
+			const struct zpci_io_op *op = &w->ops[j];
+			const struct zpci_io_op *prev = op - 1;
+			unsigned long first = zpci_io_first_page(op->addr);
+			bool load = op->insn == ZPCI_IO_OP_PCILG;
+
+			if (load != write ||
+			    (first != last && op->addr != prev->addr + prev->len))
+				break;
+			last = zpci_io_last_page(op->addr, op->len);
+		}
+		err = zpci_io_pin_ops(zio, w, i, j, start, last, write);
 		if (err == -EINTR) {
-			st->failed = i;
+			st->failed = w->nr_pinned;
 			return err;
 		}
 		if (err) {
 			w->pin_err = err;
 			break;
 		}
-		w->nr_pinned = i + 1;
 	}
 	return 0;
 }
 
+/* Unpins every run, dirty when an op of the run wrote into its pages. */
 static void zpci_io_release_work(struct zpci_io_device *zio,
 				 struct zpci_io_work *w)
 {
-	u32 i;
+	const struct zpci_io_pin *pin = w->pins;
+	u32 r, k;
 
-	for (i = 0; i < w->nr_pinned; i++)
-		zpci_io_unpin(zio, &w->pins[i]);
-	kvfree(w->pins);
+	for (r = 0; r < w->nr_runs; r++) {
+		const struct zpci_io_run *run = &w->runs[r];
+		bool dirty = false;
+
+		for (k = 0; k < run->nr_ops; k++, pin++)
+			dirty |= pin->dirty;
+		if (dirty)
+			unpin_user_pages_dirty_lock(w->pages + run->first,
+						    run->npages, true);
+		else
+			unpin_user_pages(w->pages + run->first, run->npages);
+		atomic64_sub(run->npages, &zio->stats.pins_held);
+	}
 	kvfree(w->ops);
 }
 
