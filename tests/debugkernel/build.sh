@@ -1,18 +1,19 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build the s390x debug kernel for the guest rig from Debian's
-# linux-source-6.12 (bookworm-backports): `make allnoconfig` plus
-# tests/debugkernel/debug.config (lockdep, atomic-sleep and page-allocation
-# checkers), cross-compiled with s390x-linux-gnu-gcc.
+# Build an s390x kernel from Debian's linux-source-6.12 (bookworm-backports):
+# `make allnoconfig` plus a config fragment, cross-compiled with
+# s390x-linux-gnu-gcc.  The default fragment is tests/debugkernel/debug.config
+# (the guest rig with lockdep, atomic-sleep and page-allocation checkers);
+# tests/e2e/l2.config is the nested test's trimmed L2 kernel.
 #
-# Usage: tests/debugkernel/build.sh [--env NAME]
+# Usage: tests/debugkernel/build.sh [--config FRAGMENT] [--env NAME]
 # Output: $ZPCI_CACHE/debug-kernel/src-<version>/ (source tree) and
 # $ZPCI_CACHE/debug-kernel/<key>/ (O= build tree,
 # modules staged by modules_install) and $ZPCI_CACHE/kernel/NAME.env
 # (default NAME "debug") in fetch-kernel.sh's format, which
 # ZPCI_VM_KENV=NAME tests/vm/run.sh boots.  <key> hashes the source
-# package version, debug.config, this script and the compiler version;
+# package version, the fragment, this script and the compiler version;
 # a finished build is reused (warm run: seconds).
 # Env: ZPCI_CACHE, ZPCI_JOBS (default 2).
 set -euo pipefail
@@ -23,14 +24,18 @@ REPO=$(cd "$HERE/../.." && pwd)
 export ZPCI_CACHE
 JOBS=${ZPCI_JOBS:-2}
 envname=debug
+frag=$HERE/debug.config
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--env) envname=${2:-}; shift 2 ;;
-	-h|--help) sed -n '4,17p' "$0"; exit 0 ;;
+	--config) frag=${2:-}; shift 2 ;;
+	-h|--help) sed -n '4,18p' "$0"; exit 0 ;;
 	*) echo "debugkernel: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
 case "$envname" in *[!A-Za-z0-9._-]*|'') echo "debugkernel: bad env name" >&2; exit 2 ;; esac
+[ -f "$frag" ] || { echo "debugkernel: no config fragment '$frag'" >&2; exit 2; }
+frag=$(realpath "$frag")
 case "$JOBS" in ''|*[!0-9]*) echo "debugkernel: ZPCI_JOBS must be a number" >&2; exit 2 ;; esac
 log() { echo "debugkernel: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -46,7 +51,7 @@ deb=$("$REPO/scripts/debfetch.sh" deb bookworm-backports all linux-source-6.12) 
 ver=$(dpkg-deb -f "$deb" Version)
 cc=$(s390x-linux-gnu-gcc --version | head -n 1)
 # (comment lines of this script do not count)
-key=$( { echo "$ver"; echo "$cc"; cat "$HERE/debug.config"; grep -v '^[[:space:]]*#' "$0"; } |
+key=$( { echo "$ver"; echo "$cc"; cat "$frag"; grep -v '^[[:space:]]*#' "$0"; } |
 	sha256sum | cut -c1-12)
 dir=$ZPCI_CACHE/debug-kernel/$key
 mkdir -p "$dir"
@@ -72,14 +77,14 @@ if [ ! -f "$dir/done" ]; then
 	kmake=(make -C "$src" O="$out" ARCH=s390 CROSS_COMPILE=s390x-linux-gnu- -j"$JOBS")
 	mkdir -p "$out"
 	"${kmake[@]}" -s allnoconfig
-	"$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "$HERE/debug.config" >"$dir/merge.log"
+	"$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "$frag" >"$dir/merge.log"
 	"${kmake[@]}" -s olddefconfig
 	# every symbol the fragment asks for must have the value asked for
 	bad=0
 	while IFS= read -r line; do
 		case "$line" in CONFIG_*=*) ;; *) continue ;; esac
 		grep -qxF "$line" "$out/.config" || { log "config: wanted $line, got: $(grep -E "^(# )?${line%%=*}[= ]" "$out/.config" || echo unset)"; bad=1; }
-	done <"$HERE/debug.config"
+	done <"$frag"
 	[ $bad = 0 ] || die "the config fragment did not apply (see above)"
 	"${kmake[@]}" bzImage modules >"$dir/build.log" 2>&1 ||
 		{ tail -40 "$dir/build.log" >&2; die "kernel build failed (see $dir/build.log)"; }
@@ -95,8 +100,8 @@ envf=$ZPCI_CACHE/kernel/$envname.env
 mkdir -p "$ZPCI_CACHE/kernel"
 tmp=$(mktemp "$envf.tmp.XXXXXX")
 cat >"$tmp" <<EOT
-# Written by tests/debugkernel/build.sh (linux-source-6.12 $ver, key $key)
-ZPCI_KSUITE=debug
+# Written by tests/debugkernel/build.sh (linux-source-6.12 $ver, $(basename "$frag"), key $key)
+ZPCI_KSUITE=$envname
 ZPCI_KVER=$kver
 ZPCI_KROOT=$dir
 ZPCI_KDIR=$out

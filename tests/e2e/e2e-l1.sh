@@ -98,7 +98,7 @@ reader() {	# attempt
 		*"ZE2E-SYNC "*)
 			# shellcheck disable=SC2086
 			set -- "$1" ${line##*ZE2E-SYNC }
-			stats "$2-$3-$4"
+			stats "$2-$3-$4-$5"
 			echo go >/tmp/l2con.in
 			set -- "$1"
 			;;

@@ -17,6 +17,9 @@
 #      ZPCI_E2E_L2_TIMEOUT L2 deadline in s (default 900)
 #      ZPCI_E2E_KSTART_TIMEOUT  L2 boots once more if its kernel printed
 #                        nothing after this many s (default 300)
+#      ZPCI_E2E_L2_KERNEL=trimmed (default: tests/e2e/l2.config built from
+#                        Debian's linux-source-6.12 by tests/debugkernel/build.sh,
+#                        cached by its key) or debian (L1's own Debian kernel)
 #      ZPCI_VM_MEM (MiB, default 1536), ZPCI_VM_SMP (default 2), ZPCI_JOBS
 # Results: $ZPCI_VM_DIR/results/e2e (summary.json, bench.json, bench.png,
 # logs). Exit 0 only if verify.py passes.
@@ -74,6 +77,9 @@ summary() {
 }
 
 # ---------------------------------------------------------------- phases
+L2_VMLINUZ=
+L2_KDIR=
+L2_APPEND=
 do_fetch() {
 	local envf
 	"$REPO/kmod/scripts/fetch-kernel.sh" --quiet >/dev/null || return 1
@@ -81,6 +87,20 @@ do_fetch() {
 	# shellcheck disable=SC1090
 	. "$envf"
 	[ -f "$ZPCI_VMLINUZ" ] && [ -d "$ZPCI_MODDIR" ] || die "kernel image/modules missing ($envf)"
+	case "${ZPCI_E2E_L2_KERNEL:-trimmed}" in
+	debian)
+		# Debian's kernel boots faster without KASLR, LSMs and audit
+		L2_APPEND="nokaslr lsm=capability audit=0"
+		L2_VMLINUZ=$ZPCI_VMLINUZ L2_KDIR=$ZPCI_KDIR ;;
+	trimmed)
+		# a subshell: l2.env uses the same variable names as current.env
+		"$REPO/tests/debugkernel/build.sh" --config "$E2E_SRC/l2.config" --env e2e-l2 || return 1
+		L2_VMLINUZ=$(. "$ZPCI_CACHE/kernel/e2e-l2.env" && echo "$ZPCI_VMLINUZ")
+		L2_KDIR=$(. "$ZPCI_CACHE/kernel/e2e-l2.env" && echo "$ZPCI_KDIR") ;;
+	*) die "ZPCI_E2E_L2_KERNEL must be trimmed or debian" ;;
+	esac
+	[ -f "$L2_VMLINUZ" ] && [ -f "$L2_KDIR/Makefile" ] || die "L2 kernel image/tree missing"
+	log "fetch: L2 kernel $L2_VMLINUZ"
 	ZPCI_SYSROOT=$("$VM_SRC/fetch.sh") || return 1
 	export ZPCI_SYSROOT
 	deb_fetch bookworm s390x busybox-static >/dev/null
@@ -125,7 +145,11 @@ do_qemu1() {
 	[ -x "$L1Q/bin/qemu-system-s390x" ] && [ -e "$L1Q/lib/ld64.so.1" ] &&
 		[ -e "$L1Q/share/qemu/s390-ccw.img" ] ||
 		{ log "qemu1: $L1Q lacks bin/qemu-system-s390x, lib/ld64.so.1 or share/qemu/s390-ccw.img"; return 1; }
-	log "qemu1: L2 runs under $L1Q (${FWD_PROP:+forwarding, off with $FWD_PROP}${FWD_PROP:-stock: forwarded functions unused})"
+	if [ -n "$FWD_PROP" ]; then
+		log "qemu1: L2 runs under $L1Q (forwarding; off per function with $FWD_PROP)"
+	else
+		log "qemu1: L2 runs under $L1Q (stock: forwarded functions unused)"
+	fi
 }
 
 KO=
@@ -134,7 +158,7 @@ do_build() {
 		CROSS_COMPILE=s390x-linux-gnu- -j"$JOBS" >"$OUT/kmod-build.log" 2>&1 ||
 		{ tail -30 "$OUT/kmod-build.log" >&2; return 1; }
 	KO=$OUT/kmod/zpci_io.ko
-	make -C "$E2E_SRC/l2mod" KDIR="$ZPCI_KDIR" BUILD="$OUT/l2mod" >"$OUT/l2mod-build.log" 2>&1 ||
+	make -C "$E2E_SRC/l2mod" KDIR="$L2_KDIR" BUILD="$OUT/l2mod" >"$OUT/l2mod-build.log" 2>&1 ||
 		{ tail -30 "$OUT/l2mod-build.log" >&2; return 1; }
 	s390x-linux-gnu-gcc -O2 -Wall -Wextra -static -o "$OUT/l2init" "$E2E_SRC/l2init.c" ||
 		return 1
@@ -155,13 +179,16 @@ do_initramfs() {
 	local l2=$OUT/l2root e2e=$OUT/e2eroot
 	# L2: /init and the module, nothing else
 	rm -rf "$l2" "$e2e"
-	mkdir -p "$l2"/{proc,sys,dev}
+	mkdir -p "$l2"/{proc,sys,dev,sbin}
 	cp "$OUT/l2init" "$l2/init"
+	# a second name the kernel tries when exec of /init fails (nested TCG
+	# has failed it with EFAULT; l2init says which name it ran as)
+	cp "$OUT/l2init" "$l2/sbin/init"
 	cp "$OUT/l2mod/ze2e.ko" "$l2/ze2e.ko"
 	mkdir -p "$e2e/e2e/l2"
 	(cd "$l2" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet -R 0:0) \
 		>"$e2e/e2e/l2/initrd.cpio"
-	cp "$ZPCI_VMLINUZ" "$e2e/e2e/l2/vmlinuz"
+	cp "$L2_VMLINUZ" "$e2e/e2e/l2/vmlinuz"
 	cp -a "$L1Q" "$e2e/e2e/qemu"
 	cat >"$e2e/e2e/config" <<EOF
 E2E_FUNCS="$L1_FUNCS"
@@ -170,7 +197,7 @@ E2E_FWD_PROP="$FWD_PROP"
 E2E_L2_MEM=128
 E2E_L2_TIMEOUT=$L2_TIMEOUT
 E2E_KSTART_TIMEOUT=$KSTART_TIMEOUT
-E2E_L2_APPEND="nokaslr lsm=capability audit=0"
+E2E_L2_APPEND="$L2_APPEND"
 EOF
 	# L1: the test machine's initramfs plus /e2e (a second cpio archive
 	# appended: the kernel unpacks both)

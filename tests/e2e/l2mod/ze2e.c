@@ -18,8 +18,10 @@
  * Console lines (prefix "ZE2E: "):
  *   F <fid> <name> <mode> <maxstbl> <pft> <barlen>     a function found
  *   M <fid> <offset> <len> <seed> <pos> <label>        bytes written
- *   R <fid> <test> ok|fail <rc> <insns>                a test's outcome
- *   B <fid> <name> <mode> <size> <reps> <ns> <insns>   a benchmark row
+ *   R <fid> <test> ok|fail|stock-refused <rc> <insns>  a test's outcome
+ *   B <fid> <name> <mode> <size> <reps> <ns> <stores> <loads>  a benchmark
+ *     row: <stores> block stores in the timed loop, <loads> the PCILGs of
+ *     the read-back that follows it (both inside one pair of sync lines)
  *   E <fid> <label> <text>                             an error
  * <insns> counts the zPCI instructions the module issued (block stores
  * counted per call, memcpy_toio/fromio by Linux's own split function).
@@ -41,7 +43,8 @@
 #define ZE2E_MAXFN	8
 #define ZE2E_BUFSZ	(64 * 1024)
 #define ZE2E_SIGNAL	BIT_ULL(23)	/* ISM-like: signal flag of a DMB write */
-#define ZE2E_BENCH_NS	(300 * NSEC_PER_MSEC)
+#define ZE2E_BENCH_NS	(1000 * NSEC_PER_MSEC)
+#define ZE2E_BENCH_MIN_REPS	4
 
 static char *roles = "";
 module_param(roles, charp, 0444);
@@ -276,13 +279,22 @@ static int ze2e_single_test(struct ze2e_fn *f, u64 off, size_t len,
 	return 0;
 }
 
-/* print a test's outcome and instruction count; 1 if it failed */
+/*
+ * Print a test's outcome and instruction count; 1 if it failed.  Without
+ * forwarding an instruction may end in a program exception (-ENXIO from
+ * Linux's helpers) where the architecture allows it: stock QEMU refuses
+ * an unaligned 2- or 4-byte PCISTG to a vfio BAR with an operand
+ * exception.  That is the stock behaviour this test records, reported as
+ * "stock-refused"; the host decides which refusals it accepts.
+ */
 static int ze2e_result(struct ze2e_fn *f, const char *test, int rc)
 {
-	pr_info("ZE2E: R %u %s %s %d %llu\n", f->fid, test, rc ? "fail" : "ok",
-		rc, f->insns);
+	bool refused = rc == -ENXIO && !strcmp(f->mode, "stock");
+
+	pr_info("ZE2E: R %u %s %s %d %llu\n", f->fid, test,
+		!rc ? "ok" : refused ? "stock-refused" : "fail", rc, f->insns);
 	f->insns = 0;
-	return !!rc;
+	return rc && !refused;
 }
 
 /* strict and wide: strict alignment, 8-byte multiples for PCISTB */
@@ -393,15 +405,19 @@ static int ze2e_bench(struct ze2e_fn *f, size_t size)
 		rc = ze2e_blocks(f, off, srcbuf, size, &n);
 		reps++;
 		dt = ktime_get_ns() - t0;
-	} while (!rc && (reps < 2 || dt < ZE2E_BENCH_NS) && reps < 100000);
+	} while (!rc && (reps < ZE2E_BENCH_MIN_REPS || dt < ZE2E_BENCH_NS) &&
+		 reps < 100000);
 	if (rc) {
 		pr_err("ZE2E: E %u bench-%zu block store rc %d\n", f->fid, size, rc);
 		return rc;
 	}
 	ze2e_manifest(f, off, size, seed, off, "bench");
-	pr_info("ZE2E: B %u %s %s %zu %llu %llu %llu\n", f->fid, f->name,
-		f->mode, size, reps, dt, n);
-	return ze2e_readback(f, off, size, seed, off, "bench");
+	f->insns = 0;
+	rc = ze2e_readback(f, off, size, seed, off, "bench");
+	pr_info("ZE2E: B %u %s %s %zu %llu %llu %llu %llu\n", f->fid, f->name,
+		f->mode, size, reps, dt, n, f->insns);
+	f->insns = 0;
+	return rc;
 }
 
 static ssize_t ze2e_write(struct file *file, const char __user *ubuf,
