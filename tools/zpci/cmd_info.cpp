@@ -3,6 +3,7 @@
 // everything vfio and the driver report about one of them.
 // `zpci stats [--json] [--reset] [--fid N]`: the zpci_io driver's counters.
 // Exit: 0 ok, 1 failure (device or driver not there, permission), 2 usage.
+#include <cerrno>
 #include <linux/vfio.h>
 
 #include <algorithm>
@@ -129,10 +130,26 @@ std::string size_str(std::uint64_t v)
 	return b;
 }
 
+// The errno names the driver's statistics can hold (strerrorname_np is
+// glibc-only); others print as numbers.
 std::string errno_name(std::uint32_t e)
 {
-	const char *n = strerrorname_np(static_cast<int>(e));
-	return n ? n : std::to_string(e);
+	static const struct {
+		int no;
+		const char *name;
+	} names[] = {
+		{EPERM, "EPERM"}, {EINTR, "EINTR"}, {EIO, "EIO"}, {ENXIO, "ENXIO"},
+		{E2BIG, "E2BIG"}, {EAGAIN, "EAGAIN"}, {ENOMEM, "ENOMEM"},
+		{EACCES, "EACCES"}, {EFAULT, "EFAULT"}, {EBUSY, "EBUSY"},
+		{ENODEV, "ENODEV"}, {EINVAL, "EINVAL"}, {ENOSPC, "ENOSPC"},
+		{ENOTTY, "ENOTTY"}, {ERANGE, "ERANGE"}, {ENOSYS, "ENOSYS"},
+		{EPROTO, "EPROTO"}, {EOVERFLOW, "EOVERFLOW"},
+		{EOPNOTSUPP, "EOPNOTSUPP"}, {ETIMEDOUT, "ETIMEDOUT"},
+	};
+	for (const auto &n : names)
+		if (static_cast<std::uint32_t>(n.no) == e)
+			return n.name;
+	return std::to_string(e);
 }
 
 std::string hexbytes(const std::vector<std::uint8_t> &v)
