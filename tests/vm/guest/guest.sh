@@ -229,7 +229,9 @@ fi
 
 # 6. kernel reports
 dmesg >"$R/dmesg.txt"
-if grep -nE 'WARNING:|BUG:|Oops|lockdep|possible recursive locking|INFO: task .* blocked|KASAN|refcount_t:|kernel BUG|UBSAN|general protection' \
+# (lockdep's reports are WARNING: lines plus the named ones; a bare
+# "lockdep" would match the debug kernel's "RCU lockdep checking is enabled")
+if grep -nE 'WARNING:|BUG:|Oops|DEBUG_LOCKS_WARN_ON|lockdep is turned off|locking correctness validator|possible recursive locking|INFO: task .* blocked|KASAN:|refcount_t:|kernel BUG|UBSAN|general protection' \
 	"$R/dmesg.txt" >"$R/dmesg-reports.txt"; then
 	fail "kernel reports in dmesg: $(head -n 3 "$R/dmesg-reports.txt" | tr '\n' ' ')"
 fi

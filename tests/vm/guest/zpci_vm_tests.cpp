@@ -2185,9 +2185,12 @@ public:
 		mark("end " + name);
 		if (kmsg_r_ < 0)
 			return;
-		static const char *const bad[] = {"WARNING:", "BUG:", "Oops", "lockdep",
+		// lockdep reports are "WARNING: ..." plus these named lines; a bare
+		// "lockdep" would match the debug kernel's boot banner
+		static const char *const bad[] = {"WARNING:", "BUG:", "Oops", "DEBUG_LOCKS_WARN_ON",
+						  "lockdep is turned off", "locking correctness validator",
 						  "possible recursive locking", "blocked for more than",
-						  "KASAN", "refcount_t:", "UBSAN"};
+						  "KASAN:", "refcount_t:", "UBSAN"};
 		char rec[8192];
 		for (;;) {
 			ssize_t n = ::read(kmsg_r_, rec, sizeof(rec) - 1);
