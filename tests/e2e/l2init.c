@@ -155,6 +155,21 @@ int main(int argc, char **argv)
 			status = 1;
 		say("verify %u done", fids[i]);
 	}
+	for (i = 0; i < nfid; i++) {
+		if (do_sync) {
+			say("ZE2E-SYNC pre %u msix 0", fids[i]);
+			if (wait_go())
+				do_sync = 0;
+		}
+		snprintf(cmd, sizeof(cmd), "msix %u", fids[i]);
+		if (command(dev, cmd))
+			status = 1;
+		if (do_sync) {
+			say("ZE2E-SYNC post %u msix 0", fids[i]);
+			if (wait_go())
+				do_sync = 0;
+		}
+	}
 	/*
 	 * Rounds, and every function at one size before the next size: a
 	 * load change on the host then hits forwarded and stock rows alike,

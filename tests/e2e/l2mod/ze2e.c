@@ -15,6 +15,7 @@
  * /dev/ze2e by the L2 /init, one per write():
  *   verify <fid>          functional tests, read back in L2
  *   bench <fid> <size>    timed block writes of size bytes
+ *   msix <fid>            allocate and free one MSI-X vector
  * Console lines (prefix "ZE2E: "):
  *   F <fid> <name> <mode> <maxstbl> <pft> <barlen>     a function found
  *   M <fid> <offset> <len> <seed> <pos> <label>        bytes written
@@ -22,6 +23,7 @@
  *   B <fid> <name> <mode> <size> <reps> <ns> <stores> <loads>  a benchmark
  *     row: <stores> block stores in the timed loop, <loads> the PCILGs of
  *     the read-back that follows it (both inside one pair of sync lines)
+ *   X <fid> msix ok|fail|none <nvec or rc>              MSI-X set up
  *   E <fid> <label> <text>                             an error
  * <insns> counts the zPCI instructions the module issued (block stores
  * counted per call, memcpy_toio/fromio by Linux's own split function).
@@ -420,6 +422,30 @@ static int ze2e_bench(struct ze2e_fn *f, size_t size)
 	return rc;
 }
 
+/*
+ * MSI-X of an MSI-X function: allocating a vector makes Linux write the
+ * vector's table entry and mask bit (PCISTG to the table's BAR), which
+ * QEMU must keep in its MSI-X emulation; the host checks that the region
+ * saw no call meanwhile.  A function without MSI-X (ISM) says so.
+ */
+static int ze2e_msix(struct ze2e_fn *f)
+{
+	int nvec;
+
+	if (!f->pdev->msix_cap) {
+		pr_info("ZE2E: X %u msix none 0\n", f->fid);
+		return 0;
+	}
+	nvec = pci_alloc_irq_vectors(f->pdev, 1, 1, PCI_IRQ_MSIX);
+	if (nvec < 0) {
+		pr_info("ZE2E: X %u msix fail %d\n", f->fid, nvec);
+		return nvec;
+	}
+	pci_free_irq_vectors(f->pdev);
+	pr_info("ZE2E: X %u msix ok %d\n", f->fid, nvec);
+	return 0;
+}
+
 static ssize_t ze2e_write(struct file *file, const char __user *ubuf,
 			  size_t count, loff_t *ppos)
 {
@@ -445,6 +471,8 @@ static ssize_t ze2e_write(struct file *file, const char __user *ubuf,
 		rc = ze2e_relaxed(f) ? ze2e_verify_ism(f) : ze2e_verify_strict(f);
 	else if (!strcmp(op, "bench") && n == 3)
 		rc = ze2e_bench(f, size);
+	else if (!strcmp(op, "msix"))
+		rc = ze2e_msix(f);
 	else
 		rc = -EINVAL;
 	mutex_unlock(&ze2e_lock);
