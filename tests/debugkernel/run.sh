@@ -7,8 +7,13 @@
 #     a clean one, which must pass, and one that loads zpci_splat.ko (one
 #     "BUG: sleeping function called from invalid context"), which must
 #     fail with exactly that console report and nothing else wrong
-#  3. the full guest suite (tests/vm/run.sh) on the debug kernel
-# Results: build/vm/results/{debug,debug-selftest-clean,debug-selftest-splat}/
+#  3. reload: one boot whose guest runs reload.sh instead of the suite,
+#     ZPCI_RELOAD_CYCLES (default 10) cycles of insmod zpci_io, bind,
+#     region I/O, zpci stats, unbind, rmmod; the console scan and the
+#     host verifier apply as for the suite
+#  4. the full guest suite (tests/vm/run.sh) on the debug kernel
+# Results: build/vm/results/{debug,debug-reload,debug-selftest-clean,
+# debug-selftest-splat}/
 # Usage: tests/debugkernel/run.sh [--selftest-only] [run.sh options...]
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -92,6 +97,22 @@ selftest() {
 	log "selftest: PASS (clean boot passes; the injected atomic-sleep report fails the run)"
 }
 
+# one boot: reload.sh cycles the module; its result line must say PASS
+reload() {
+	local out=$VMDIR/results/debug-reload.out rc=0
+	mkdir -p "$VMDIR/results"
+	ZPCI_VM_KENV=debug ZPCI_VM_RESULTS=debug-reload ZPCI_VM_EXTRA="$HERE/reload.sh" \
+		ZPCI_VM_APPEND="zpci.script=/zpci/reload.sh zpci.reload=${ZPCI_RELOAD_CYCLES:-10}" \
+		"$REPO/tests/vm/run.sh" --no-bench >"$out" 2>&1 || rc=$?
+	grep -a '^RELOAD: \(PASS\|FAIL\)' "$VMDIR/results/debug-reload/console.log" >&2 ||
+		log "reload: no result line (see $out)"
+	if [ $rc != 0 ]; then
+		log "reload: FAIL (see $out):"
+		tail -20 "$out" >&2
+	fi
+	return $rc
+}
+
 suite() {
 	ZPCI_VM_KENV=debug ZPCI_VM_RESULTS=debug "$REPO/tests/vm/run.sh" "$@"
 }
@@ -102,6 +123,7 @@ load_env
 phase "splat module" splat_build || { summary; exit 1; }
 phase "selftest (2 boots)" selftest || rc=1
 if [ $selftest_only = 0 ]; then
+	phase "reload (1 boot)" reload || rc=1
 	phase "guest suite" suite "$@" || rc=1
 fi
 summary
