@@ -8,9 +8,10 @@ BUILD=${BUILD:-build}
 LOGS=$BUILD/check-logs
 mkdir -p "$LOGS"
 
-# e2e (make e2e-check, the nested L2 test) is not a phase yet: its L2
-# guest does not reach /init within the budget (tests/e2e/README.md).
-phases=(unit asan unit-s390x kmod vm vm-stock pkg)
+# e2e: the nested test (an L2 guest's writes through QEMU linked with
+# libzpci, tests/e2e/README.md); its cold builds (QEMU 10.2 for s390x, the
+# trimmed L2 kernel) are cached by their inputs.
+phases=(unit asan unit-s390x kmod vm vm-stock e2e pkg)
 declare -A cmd=(
 	[unit]="make unit-check BUILD=$BUILD"
 	[asan]="make asan-check BUILD=$BUILD"
@@ -19,7 +20,7 @@ declare -A cmd=(
 	[vm]="make vm-check"
 	[vm-stock]="make vm-stock-check"
 	[e2e]="make e2e-check"
-	[pkg]="make pkg-check BUILD=$BUILD ZPCI_PKG_NATIVE=0"
+	[pkg]="make pkg-check BUILD=$BUILD"
 )
 declare -A result secs tests
 total_pass=0
