@@ -19,6 +19,9 @@
 R=${ZPCI_RESULTS:-/results}
 BIN=${ZPCI_BIN:-/zpci/bin}
 KO=/zpci/zpci_io.ko
+# a second build of the module (ZPCI_VM_EXTRA=.../zpci_io_alt.ko), loaded
+# in the even cycles: different builds one after the other
+KO_ALT=/zpci/zpci_io_alt.ko
 DBF=/sys/kernel/debug/s390dbf/zpci_io
 N=10
 for arg in $(cat /proc/cmdline); do
@@ -89,7 +92,7 @@ echo on >/proc/sys/kernel/printk_devkmsg 2>/dev/null
 : >"$R/reload.txt"
 funcs="$ZPCI_STRICT $ZPCI_ISM $ZPCI_WIDE"
 cycle=0
-say "kernel $(uname -r), $N cycles, functions:$funcs"
+say "kernel $(uname -r), $N cycles, functions:$funcs$([ -f "$KO_ALT" ] && echo ", even cycles load $KO_ALT")"
 [ -n "$ZPCI_STRICT" ] && [ -n "$ZPCI_ISM" ] || fail "strict or ism function missing"
 [ -x "$BIN/zpci" ] && [ -x "$BIN/zpci_vm_tests" ] && [ -x "$BIN/zpci_vm_consumer" ] ||
 	fail "zpci, zpci_vm_tests or zpci_vm_consumer missing in $BIN"
@@ -113,10 +116,15 @@ cycle=1
 while [ $cycle -le "$N" ] && [ $failures -eq 0 ]; do
 	t0=$(date +%s)
 	kmsg "cycle $cycle start"
-	if ! insmod "$KO"; then
-		fail "insmod"
+	ko=$KO
+	[ -f "$KO_ALT" ] && [ $((cycle % 2)) = 0 ] && ko=$KO_ALT
+	if ! insmod "$ko"; then
+		fail "insmod $ko"
 		break
 	fi
+	# where this load's code is, for reading an oops against the .ko
+	text=$(cat /sys/module/zpci_io/sections/.text 2>/dev/null)
+	kmsg "cycle $cycle: ${ko##*/} .text at ${text:-unknown}"
 	[ -e /sys/kernel/debug/s390dbf ] && ! [ -e "$DBF" ] && fail "no s390dbf area after insmod"
 	bound=
 	for a in $funcs; do
@@ -185,7 +193,7 @@ while [ $cycle -le "$N" ] && [ $failures -eq 0 ]; do
 	kmsg "cycle $cycle end"
 	verdict=ok
 	[ $failures -eq 0 ] || verdict=FAILED
-	say "cycle $cycle $verdict: ${passed:-0} tests passed, ${dbfn:-no} dbf record, batches $(tr '\n' ' ' <"$R/batches-$cycle.txt" 2>/dev/null)($(($(date +%s) - t0)) s)"
+	say "cycle $cycle $verdict (${ko##*/} at ${text:-?}): ${passed:-0} tests passed, ${dbfn:-no} dbf record, batches $(tr '\n' ' ' <"$R/batches-$cycle.txt" 2>/dev/null)($(($(date +%s) - t0)) s)"
 	sleep 1
 	cycle=$((cycle + 1))
 done
