@@ -10,7 +10,9 @@
  * that at all, and everything else pays one syscall per 8 bytes.  Here the
  * caller's instruction is re-issued as it is, its data read from (or
  * written into) the caller's own pages, pinned for the duration of the
- * batch: no bounce copy, and PCISTB sees the whole block at once.  The
+ * batch: no bounce copy (but for a block across two pages that are not
+ * physically adjacent, copied from the pinned pages: see
+ * zpci_io_block_src()), and PCISTB sees the whole block at once.  The
  * ops of a batch usually walk one buffer (a transfer split into blocks,
  * or many small blocks in one page), so consecutive ops whose buffers
  * share a page or continue one another are pinned with one call, each
@@ -89,6 +91,7 @@ struct zpci_io_work {
 	struct zpci_io_pin *pins;	/* one per op */
 	struct page **pages;		/* at most two per op */
 	struct zpci_io_run *runs;	/* at most one per op */
+	u8 *bounce;			/* zpci_io_block_src(), or NULL */
 };
 
 static void zpci_io_count(atomic64_t *slots, unsigned int nr, unsigned int key)
@@ -210,44 +213,6 @@ static unsigned long zpci_io_last_page(u64 addr, u64 len)
 	return (addr + len - 1) & PAGE_MASK;
 }
 
-/* Pins [addr, addr + len), at most two pages: the status block. */
-static int zpci_io_pin_range(struct zpci_io_device *zio, u64 addr, u64 len,
-			     bool write, struct zpci_io_pin *pin)
-{
-	unsigned long start = zpci_io_first_page(addr);
-	unsigned int nr;
-	int err;
-
-	pin->npages = 0;
-	pin->dirty = false;
-	pin->offset = addr & ~PAGE_MASK;
-	if (!len || addr + len < addr)
-		return -EFAULT;
-	nr = (zpci_io_last_page(addr, len) - start) / PAGE_SIZE + 1;
-	if (nr > ARRAY_SIZE(pin->pages))
-		return -EINVAL;
-	err = zpci_io_pin_pages(start, nr, write, pin->pages);
-	if (err)
-		return err;
-	pin->npages = nr;
-	atomic64_add(nr, &zio->stats.pinned_pages);
-	atomic64_add(nr, &zio->stats.pins_held);
-	return 0;
-}
-
-/* The status block's pin. */
-static void zpci_io_unpin(struct zpci_io_device *zio, struct zpci_io_pin *pin)
-{
-	if (!pin->npages)
-		return;
-	if (pin->dirty)
-		unpin_user_pages_dirty_lock(pin->pages, pin->npages, true);
-	else
-		unpin_user_pages(pin->pages, pin->npages);
-	atomic64_sub(pin->npages, &zio->stats.pins_held);
-	pin->npages = 0;
-}
-
 /* Copy between a small kernel buffer and the pinned pages. */
 static void zpci_io_pin_copy(struct zpci_io_pin *pin, void *kbuf,
 			     unsigned int len, bool to_pages)
@@ -274,18 +239,26 @@ static void zpci_io_pin_copy(struct zpci_io_pin *pin, void *kbuf,
 /*
  * The block's source must be contiguous in kernel virtual memory: one
  * page, or two pages that happen to be physically adjacent, are reached
- * through the direct map; otherwise the two pages are mapped side by side.
+ * through the direct map; a block across two other pinned pages (at most
+ * maxstbl <= 4 KiB) is copied from them into the batch's bounce buffer.
+ * Mapping the two pages side by side with vmap() avoids that copy but
+ * costs far more: a vmap() and vunmap() per op, whose TLB flush of the
+ * kernel range made a 4 KiB PCISTB region call 10x slower in the nested
+ * test (docs/ARCHITECTURE.md).
  */
-static const void *zpci_io_block_map(struct zpci_io_pin *pin, void **vm)
+static const void *zpci_io_block_src(struct zpci_io_work *w,
+				     struct zpci_io_pin *pin, unsigned int len)
 {
-	*vm = NULL;
 	if (pin->npages == 1 ||
 	    page_to_pfn(pin->pages[1]) == page_to_pfn(pin->pages[0]) + 1)
 		return (u8 *)page_address(pin->pages[0]) + pin->offset;
-	*vm = vmap(pin->pages, pin->npages, VM_MAP, PAGE_KERNEL_RO);
-	if (!*vm)
-		return NULL;
-	return (u8 *)*vm + pin->offset;
+	if (!w->bounce) {
+		w->bounce = kmalloc(ZPCI_MAXSTBL_LIMIT, GFP_KERNEL_ACCOUNT);
+		if (!w->bounce)
+			return NULL;
+	}
+	zpci_io_pin_copy(pin, w->bounce, len, false);
+	return w->bounce;
 }
 
 /* Mirrors vfio-pci: no BAR access while memory decode is off or in D3. */
@@ -387,11 +360,12 @@ static void zpci_io_issue(struct zpci_io_device *zio,
  * they are in the caller's buffer.
  */
 static void zpci_io_run_op(struct zpci_io_device *zio,
-			   const struct zpci_io_op *op, struct zpci_io_pin *pin,
+			   struct zpci_io_work *w, u32 i,
 			   struct zpci_io_result *res)
 {
+	const struct zpci_io_op *op = &w->ops[i];
+	struct zpci_io_pin *pin = &w->pins[i];
 	const void *src = NULL;
-	void *vm = NULL;
 	u64 val = 0;
 
 	res->cc = ZPCI_IO_NOT_ISSUED;
@@ -403,7 +377,7 @@ static void zpci_io_run_op(struct zpci_io_device *zio,
 	if (op->insn == ZPCI_IO_OP_PCISTG) {
 		zpci_io_pin_copy(pin, (u8 *)&val + 8 - op->len, op->len, false);
 	} else if (op->insn == ZPCI_IO_OP_PCISTB) {
-		src = zpci_io_block_map(pin, &vm);
+		src = zpci_io_block_src(w, pin, op->len);
 		if (!src) {
 			res->err = -ENOMEM;
 			return;
@@ -414,8 +388,6 @@ static void zpci_io_run_op(struct zpci_io_device *zio,
 
 	if (!res->err && op->insn == ZPCI_IO_OP_PCILG)
 		zpci_io_pin_copy(pin, (u8 *)&val + 8 - op->len, op->len, true);
-	if (vm)
-		vunmap(vm);
 }
 
 static void zpci_io_account_op(struct zpci_io_device *zio, u32 fid,
@@ -474,7 +446,7 @@ static int zpci_io_run(struct zpci_io_device *zio, struct zpci_io_work *w,
 		/* up to 256 ops of up to 128 busy retries each */
 		if (i)
 			cond_resched();
-		zpci_io_run_op(zio, op, &w->pins[i], &res);
+		zpci_io_run_op(zio, w, i, &res);
 		if (res.cc != ZPCI_IO_NOT_ISSUED)
 			w->issued++;
 		zpci_io_account_op(zio, w->f.fid, op, &res);
@@ -685,6 +657,7 @@ static void zpci_io_release_work(struct zpci_io_device *zio,
 			unpin_user_pages(w->pages + run->first, run->npages);
 		atomic64_sub(run->npages, &zio->stats.pins_held);
 	}
+	kfree(w->bounce);
 	kvfree(w->ops);
 }
 
@@ -692,14 +665,16 @@ static void zpci_io_release_work(struct zpci_io_device *zio,
  * One pwrite() at ZPCI_IO_REQ_OFFSET: the batch header, then its ops.
  * Returns count when every op ran, else -errno.  The status block is
  * written in both cases when the header could be read and names one; it
- * is pinned (so known to be writable) before anything is issued.
+ * is cleared (so known to be writable) before anything is issued, and
+ * written with copy_to_user() at the end: pinning it cost more than the
+ * whole status write.  If user space unmaps it meanwhile, the final
+ * write is lost and the return value alone tells the outcome.
  */
 ssize_t zpci_io_submit(struct zpci_io_device *zio, const char __user *buf,
 		       size_t count)
 {
 	struct zpci_io_status st = { .argsz = sizeof(st) };
 	struct zpci_io_work w = { };
-	struct zpci_io_pin stpin = { };
 	struct zpci_io_batch b;
 	size_t st_len;
 	int err;
@@ -723,15 +698,11 @@ ssize_t zpci_io_submit(struct zpci_io_device *zio, const char __user *buf,
 	st_len = 0;
 	if (b.status_addr && b.status_size >= ZPCI_IO_STATUS_MIN_SIZE)
 		st_len = min_t(size_t, b.status_size, sizeof(st));
-	if (!err && st_len) {
+	if (!err && st_len &&
+	    clear_user(u64_to_user_ptr(b.status_addr), st_len)) {
 		/* a status that cannot be written: refuse, issue nothing */
-		err = zpci_io_pin_range(zio, b.status_addr, st_len, true,
-					&stpin);
-		if (err) {
-			st_len = 0;
-			if (err != -EINTR)
-				err = -EFAULT;
-		}
+		st_len = 0;
+		err = fatal_signal_pending(current) ? -EINTR : -EFAULT;
 	}
 	if (!err)
 		err = zpci_io_prepare(zio, &b, buf, &w, &st);
@@ -751,14 +722,10 @@ ssize_t zpci_io_submit(struct zpci_io_device *zio, const char __user *buf,
 	if (err && !w.issued)
 		st.flags |= ZPCI_IO_STATUS_REJECTED;
 	st.argsz = st_len;
-	if (stpin.npages) {
-		zpci_io_pin_copy(&stpin, &st, st_len, true);
-		zpci_io_unpin(zio, &stpin);
-	} else if (st_len) {
-		/* a refused header: best effort, the errno says why already */
-		if (copy_to_user(u64_to_user_ptr(b.status_addr), &st, st_len))
-			st_len = 0;
-	}
+	/* a failed write: the errno says what happened already */
+	if (st_len &&
+	    copy_to_user(u64_to_user_ptr(b.status_addr), &st, st_len))
+		st_len = 0;
 	if (err) {
 		atomic64_inc(&zio->stats.errors);
 		zpci_io_count(zio->stats.by_errno, ZPCI_IO_NR_ERRNO, -err);

@@ -437,8 +437,8 @@ static uint8_t pat(unsigned int seed, unsigned int i)
 
 /*
  * PCISTB len bytes at off from a source that straddles a page boundary
- * (the driver maps the two pinned pages side by side when they are not
- * adjacent), then read them back with batches of PCILG.
+ * (the driver copies the block out of the two pinned pages when they are
+ * not physically adjacent), then read them back with batches of PCILG.
  */
 static int data_round_trip(const struct zpci_io_info *in, int bar,
 			   uint64_t off, uint32_t len, unsigned int src_skew,

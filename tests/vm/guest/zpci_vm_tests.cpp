@@ -1844,7 +1844,9 @@ TEST(Stats, CountersMatchTheBatches)
 	EXPECT_EQ(entry_count(k.by_errno, EINVAL), 1u);
 	EXPECT_EQ(entry_count(k.by_errno, EFAULT), 1u);
 	EXPECT_EQ(entry_count(k.by_cc, 0), 7u);
-	EXPECT_GE(k.pinned_pages, 7u);
+	// batch 1: its PCISTB run, its PCILG destinations, its PCISTG source;
+	// batch 3: op 0 (the status block is written, not pinned)
+	EXPECT_GE(k.pinned_pages, 4u);
 	EXPECT_EQ(got->pci_addr, f.addr());
 }
 #endif  // ZPCI_VM_HAVE_STATS
