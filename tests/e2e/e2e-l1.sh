@@ -85,7 +85,56 @@ if [ -n "$ISM_ADDR" ]; then
 fi
 
 # ---------------------------------------------------------------- L2
+# CPU time of L1 (/proc/stat "cpu" line) and of each L2 QEMU thread
+# (utime stime, in USER_HZ ticks) at each sync point; verify.py writes
+# them per benchmark window to cputimes.json (where L1's time went)
+cputimes() {	# tag
+	read -r up </proc/uptime
+	read -r cpu </proc/stat
+	{
+		echo "tag $1 $up"
+		echo "$cpu"
+		for t in /proc/"$qpid"/task/*/stat; do
+			read -r s <"$t" 2>/dev/null || continue
+			tid=${s%% *}
+			s=${s##*) }
+			# shellcheck disable=SC2086
+			set -- $s
+			echo "thread $tid ${12} ${13}"
+		done
+	} >>"$R/cputimes.txt"
+}
+
+# E2E_TRACE="fid-size-round ...": the L2 QEMU's pwrite64/pread64 system
+# calls during those benchmarks, timestamped by the L1 kernel's tracefs,
+# into trace-<tag>.txt (where the time of a forwarded or stock instruction
+# goes: inside the system call, or between two of them)
+TR=/sys/kernel/tracing
+TRACE_EV="sys_enter_pwrite64 sys_exit_pwrite64 sys_enter_pread64 sys_exit_pread64"
+traced() { case " ${E2E_TRACE:-} " in *" $1 "*) return 0 ;; esac; return 1; }
+trace_on() {	# tag
+	traced "$1" || return 0
+	[ -d $TR/events ] || mount -t tracefs tracefs $TR 2>/dev/null || return 0
+	echo 0 >$TR/tracing_on
+	echo >$TR/trace
+	echo 16384 >$TR/buffer_size_kb
+	for e in $TRACE_EV; do
+		echo 1 >$TR/events/syscalls/$e/enable
+	done
+	echo 1 >$TR/tracing_on
+}
+trace_off() {	# tag
+	traced "$1" && [ -d $TR/events ] || return 0
+	echo 0 >$TR/tracing_on
+	for e in $TRACE_EV; do
+		echo 0 >$TR/events/syscalls/$e/enable
+	done
+	cat $TR/trace >"$R/trace-$1.txt"
+	echo >$TR/trace
+}
+
 stats() {	# tag
+	[ -n "${qpid:-}" ] && cputimes "$1"
 	[ -x "$BIN/zpci" ] || return 0
 	"$BIN/zpci" stats --json >"$R/stats-$1.json" 2>>"$R/stats.err" ||
 		echo "stats $1 failed" >>"$R/stats.err"
@@ -99,7 +148,9 @@ reader() {	# attempt
 		*"ZE2E-SYNC "*)
 			# shellcheck disable=SC2086
 			set -- "$1" ${line##*ZE2E-SYNC }
+			[ "$2" = post ] && trace_off "$3-$4-$5"
 			stats "$2-$3-$4-$5"
+			[ "$2" = pre ] && trace_on "$3-$4-$5"
 			echo go >/tmp/l2con.in
 			set -- "$1"
 			;;

@@ -4,14 +4,16 @@
  * in nested TCG every process start costs seconds, so this one process does
  * everything. It loads /ze2e.ko with the roles from the kernel command line
  * (ze2e.roles=fid:name:mode,...), asks the module to run the functional
- * tests of every function ("verify <fid>") and the benchmark rows
- * ("bench <fid> <size>"), and powers off.
+ * tests of every function ("verify <fid>") and the benchmark rows, and
+ * powers off.  A forwarded function and the stock copy of the same name
+ * are timed together ("pair <fid> <fid2> <size>": each in turn, in slices
+ * of 100 ms), any other function alone ("bench <fid> <size>").
  *
  * With ze2e.sync=1 every benchmark row is bracketed by
- *   ZE2E-SYNC pre|post <fid> <size>
- * lines on the console, each answered by a line from L1 on the console's
- * input (any text), so that L1 can read zpci_io's counters around exactly
- * one row. Console lines of this program start with "ZE2E-INIT: "; the last
+ *   ZE2E-SYNC pre|post <fid> <size> <round>
+ * lines on the console (for a pair, <fid> is its first function), each
+ * answered by a line from L1 on the console's input (any text), so that
+ * L1 can read zpci_io's counters around exactly one row. Console lines of this program start with "ZE2E-INIT: "; the last
  * one is "ZE2E-INIT: done status N".
  */
 #define _GNU_SOURCE
@@ -88,7 +90,9 @@ int main(int argc, char **argv)
 {
 	static char cmdline[4096], roles[1024], params[1100], cmd[64];
 	unsigned int fids[16];
-	int nfid = 0, do_sync = 0, status = 0, fd, dev = -1, i, s, r;
+	char names[16][8], modes[16][12];
+	int mate[16];	/* the stock copy timed with a forwarded function */
+	int nfid = 0, do_sync = 0, status = 0, fd, dev = -1, i, j, s, r;
 	static const unsigned int sizes[] = { 128, 4096, 65536 };
 	struct termios t;
 	char *tok, *p;
@@ -117,7 +121,10 @@ int main(int argc, char **argv)
 			do_sync = 1;
 	}
 	for (p = roles; *p && nfid < 16;) {
-		fids[nfid++] = (unsigned int)strtoul(p, &p, 10);
+		names[nfid][0] = modes[nfid][0] = 0;
+		fids[nfid] = (unsigned int)strtoul(p, &p, 10);
+		sscanf(p, ":%7[a-z]:%11[a-z]", names[nfid], modes[nfid]);
+		nfid++;
 		p = strchr(p, ',');
 		if (!p)
 			break;
@@ -170,20 +177,47 @@ int main(int argc, char **argv)
 				do_sync = 0;
 		}
 	}
+	/* pairs: a forwarded function and the stock copy of the same name */
+	for (i = 0; i < nfid; i++)
+		mate[i] = -1;
+	for (i = 0; i < nfid; i++) {
+		if (strcmp(modes[i], "forwarded"))
+			continue;
+		for (j = 0; j < nfid; j++) {
+			if (!strcmp(modes[j], "stock") && mate[j] == -1 &&
+			    !strcmp(names[j], names[i])) {
+				mate[i] = j;
+				mate[j] = i;
+				break;
+			}
+		}
+	}
 	/*
-	 * Rounds, and every function at one size before the next size: a
-	 * load change on the host then hits forwarded and stock rows alike,
-	 * and the host takes the median of the rounds.
+	 * Rounds, and every function at one size before the next size, a
+	 * forwarded function and its stock copy in turn within one row: a
+	 * load change on the host then hits forwarded and stock alike, and
+	 * the host takes the median of the rounds.
 	 */
 	for (r = 0; r < BENCH_ROUNDS; r++) {
+		/* the intercept's floor, once per round (any function) */
+		snprintf(cmd, sizeof(cmd), "floor %u", fids[0]);
+		if (command(dev, cmd))
+			status = 1;
 		for (s = 0; s < 3; s++) {
 			for (i = 0; i < nfid; i++) {
+				/* a stock copy runs with its forwarded one */
+				if (mate[i] >= 0 && strcmp(modes[i], "forwarded"))
+					continue;
 				if (do_sync) {
 					say("ZE2E-SYNC pre %u %u %d", fids[i], sizes[s], r);
 					if (wait_go())
 						do_sync = 0;
 				}
-				snprintf(cmd, sizeof(cmd), "bench %u %u", fids[i], sizes[s]);
+				if (mate[i] >= 0)
+					snprintf(cmd, sizeof(cmd), "pair %u %u %u", fids[i],
+						 fids[mate[i]], sizes[s]);
+				else
+					snprintf(cmd, sizeof(cmd), "bench %u %u", fids[i], sizes[s]);
 				if (command(dev, cmd))
 					status = 1;
 				if (do_sync) {
