@@ -110,7 +110,7 @@ cputimes() {	# tag
 # into trace-<tag>.txt (where the time of a forwarded or stock instruction
 # goes: inside the system call, or between two of them)
 TR=/sys/kernel/tracing
-TRACE_EV="sys_enter_pwrite64 sys_exit_pwrite64 sys_enter_pread64 sys_exit_pread64"
+TRACE_EV="syscalls/sys_enter_pwrite64 syscalls/sys_exit_pwrite64 syscalls/sys_enter_pread64 syscalls/sys_exit_pread64 ${E2E_TRACE_MORE:-}"
 traced() { case " ${E2E_TRACE:-} " in *" $1 "*) return 0 ;; esac; return 1; }
 trace_on() {	# tag
 	traced "$1" || return 0
@@ -119,7 +119,7 @@ trace_on() {	# tag
 	echo >$TR/trace
 	echo 16384 >$TR/buffer_size_kb
 	for e in $TRACE_EV; do
-		echo 1 >$TR/events/syscalls/$e/enable
+		echo 1 >$TR/events/$e/enable
 	done
 	echo 1 >$TR/tracing_on
 }
@@ -127,7 +127,7 @@ trace_off() {	# tag
 	traced "$1" && [ -d $TR/events ] || return 0
 	echo 0 >$TR/tracing_on
 	for e in $TRACE_EV; do
-		echo 0 >$TR/events/syscalls/$e/enable
+		echo 0 >$TR/events/$e/enable
 	done
 	cat $TR/trace >"$R/trace-$1.txt"
 	echo >$TR/trace

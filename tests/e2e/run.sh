@@ -199,6 +199,7 @@ E2E_L2_TIMEOUT=$L2_TIMEOUT
 E2E_KSTART_TIMEOUT=$KSTART_TIMEOUT
 E2E_L2_APPEND="$L2_APPEND"
 E2E_TRACE="${ZPCI_E2E_TRACE:-}"
+E2E_TRACE_MORE="${ZPCI_E2E_TRACE_EVENTS:-}"
 EOF
 	# L1: the test machine's initramfs plus /e2e (a second cpio archive
 	# appended: the kernel unpacks both)
