@@ -45,7 +45,8 @@ else
 	rc=1
 fi
 [ -e /sys/module/zpci_io ] && { say "FAIL module still present"; rc=1; }
-if dmesg | grep -E 'WARNING:|BUG:|Oops|lockdep|refcount_t'; then
+# the patterns of every kernel-report scan (tests/vm/kernel-reports.ere)
+if dmesg | grep -E -f /zpci/kernel-reports.ere; then
 	say "FAIL kernel reports"
 	rc=1
 fi

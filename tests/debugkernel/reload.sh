@@ -53,9 +53,9 @@ pins_outstanding() {
 	     END { if (a == "" || r == "") print "unknown"; else print a - r }' /proc/vmstat
 }
 
-# the same patterns as guest.sh and tests/vm/run.sh's console scan
+# the patterns of every kernel-report scan (tests/vm/kernel-reports.ere)
 reports() {
-	dmesg | grep -E 'WARNING:|BUG:|Oops|DEBUG_LOCKS_WARN_ON|lockdep is turned off|locking correctness validator|possible recursive locking|INFO: task .* blocked|KASAN:|refcount_t:|kernel BUG|UBSAN|general protection|list_add corruption|list_del corruption'
+	dmesg | grep -E -f /zpci/kernel-reports.ere
 }
 
 bind() {

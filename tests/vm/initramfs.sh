@@ -83,6 +83,8 @@ done
 
 [ -n "$ko" ] && cp "$ko" "$root/zpci/zpci_io.ko"
 [ -n "$guestsh" ] && cp "$guestsh" "$root/zpci/guest.sh"
+# the kernel-report patterns every scan uses (guest.sh, reload.sh, the hosts')
+cp "$(dirname "$0")/kernel-reports.ere" "$root/zpci/kernel-reports.ere"
 for f in "${extras[@]}"; do cp "$f" "$root/zpci/"; done
 
 # guest binaries, plus shared libraries for dynamically linked ones

@@ -32,6 +32,14 @@ fetch_url() {
 	mv -f "$tmp" "$dest"
 }
 
+# kernel_reports_re: the kernel-report patterns of tests/vm/kernel-reports.ere
+# (one per line; the guest scans use the file itself) as one ERE alternation
+kernel_reports_re() {
+	local f=$VM_SRC/kernel-reports.ere
+	! grep -q '^$' "$f" || die "$f: an empty line would match every line"
+	paste -sd'|' "$f"
+}
+
 # deb_index SUITE ARCH -> path of the uncompressed Packages index (ARCH=source
 # gives Sources); ZPCI_REFRESH_INDEX=1 forces a refresh.
 deb_index() {

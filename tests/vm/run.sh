@@ -284,7 +284,7 @@ do_verify() {
 	# so that test output quoting such words cannot fail the run; lockdep's
 	# reports are "WARNING: ..." plus the lines matched by name, not the
 	# boot banner "RCU lockdep checking is enabled")
-	bad=$(grep -naE '\[ *[0-9]+\.[0-9]{6}\] .*(WARNING:|BUG:|Oops|DEBUG_LOCKS_WARN_ON|lockdep is turned off|locking correctness validator|possible recursive locking|INFO: task .* blocked|KASAN:|refcount_t:|Kernel panic|general protection)' \
+	bad=$(grep -naE "\[ *[0-9]+\.[0-9]{6}\] .*($(kernel_reports_re))" \
 		"$res/console.log" | head -20 || true)
 	if [ -n "$bad" ]; then
 		echo "verify: kernel reports on the console:" >&2
