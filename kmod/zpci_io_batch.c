@@ -42,8 +42,8 @@
 #include "zpci_io_insn.h"
 
 /*
- * A range of the caller's memory, pinned: the status block, which holds
- * its own pins, or an op's buffer, whose pages belong to a pin run.
+ * An op's buffer in the caller's memory: its one or two pages, which
+ * belong to the pin run that pinned them (struct zpci_io_run).
  */
 struct zpci_io_pin {
 	struct page *pages[2];	/* len <= 4096 spans at most two pages */

@@ -95,8 +95,8 @@ do_fetch() {
 	trimmed)
 		# a subshell: l2.env uses the same variable names as current.env
 		"$REPO/tests/debugkernel/build.sh" --config "$E2E_SRC/l2.config" --env e2e-l2 || return 1
-		L2_VMLINUZ=$(. "$ZPCI_CACHE/kernel/e2e-l2.env" && echo "$ZPCI_VMLINUZ")
-		L2_KDIR=$(. "$ZPCI_CACHE/kernel/e2e-l2.env" && echo "$ZPCI_KDIR") ;;
+		{ read -r L2_VMLINUZ; read -r L2_KDIR; } < <(. "$ZPCI_CACHE/kernel/e2e-l2.env" &&
+			printf '%s\n%s\n' "$ZPCI_VMLINUZ" "$ZPCI_KDIR") ;;
 	*) die "ZPCI_E2E_L2_KERNEL must be trimmed or debian" ;;
 	esac
 	[ -f "$L2_VMLINUZ" ] && [ -f "$L2_KDIR/Makefile" ] || die "L2 kernel image/tree missing"
