@@ -181,6 +181,13 @@ bool overlaps(std::uint64_t off, std::uint64_t len, std::uint64_t start,
 	return size && off < start + size && start < off + len;
 }
 
+// Does the driver fence every BAR (it could not read the MSI-X location)?
+bool fenced(const zpci_handle *h) noexcept
+{
+	const zpci_io_info *io = h->path->io_info();
+	return io && (io->flags & ZPCI_IO_INFO_FENCED);
+}
+
 // Does the access touch the MSI-X table or PBA (the driver's fence)?
 bool hits_msix(const zpci_handle *h, unsigned pcias, std::uint64_t offset,
 	       std::uint64_t len) noexcept
@@ -208,11 +215,22 @@ int precheck(const zpci_handle *h, unsigned insn, unsigned pcias,
 		rc = emulate(ZPCI_REASON_CONFIG_SPACE, st);
 		return 0;
 	}
-	if (hits_msix(h, pcias, offset, len)) {
+	if (fenced(h) || hits_msix(h, pcias, offset, len)) {
 		rc = emulate(ZPCI_REASON_MSIX, st);
 		return 0;
 	}
 	return 1;
+}
+
+// zpci_pcistb_guest's source callback failed: nothing was issued.
+int source_fault(zpci_status *st) noexcept
+{
+	zpci_status s{};
+	s.error = -EFAULT;
+	s.reason = ZPCI_REASON_SOURCE;
+	s.action = ZPCI_ACT_SOURCE;
+	s.flags = ZPCI_STATUS_REJECTED;
+	return put_status(st, s);
 }
 
 int issue_one(zpci_handle *h, const zpci::op &o, zpci_status *st) noexcept
@@ -331,6 +349,32 @@ int zpci_pcistb(zpci_handle *h, unsigned int pcias, uint64_t offset,
 	return issue_one(h, o, st);
 }
 
+int zpci_pcistb_guest(zpci_handle *h, unsigned int pcias, uint64_t offset,
+		      uint32_t len, uint64_t guest_addr, zpci_source_fn read,
+		      void *opaque, zpci_status *st)
+{
+	if (!h || !read)
+		return bad_argument(st);
+	std::lock_guard<std::mutex> g(h->lock);
+	int rc = 0;
+	// Every rule before the source is read: the architecture's order.
+	if (!precheck(h, ZPCI_INSN_PCISTB, pcias, offset, len, guest_addr, st, rc))
+		return rc;
+	if (!h->source) {
+		void *p = nullptr;
+		if (posix_memalign(&p, ZPCI_MAXSTBL_LIMIT, ZPCI_MAXSTBL_LIMIT))
+			return put_status(st, outcome(std::make_error_code(std::errc::not_enough_memory),
+						      nullptr, true));
+		h->source.reset(static_cast<unsigned char *>(p));
+	}
+	// len <= maxstbl <= ZPCI_MAXSTBL_LIMIT here (the precheck's verdict).
+	if (read(opaque, h->source.get(), len) != 0)
+		return source_fault(st);
+	zpci::op o{zpci::insn::pcistb, static_cast<std::uint8_t>(pcias), 0, len, offset,
+		   reinterpret_cast<std::uintptr_t>(h->source.get())};
+	return issue_one(h, o, st);
+}
+
 int zpci_get_info(const zpci_handle *h, zpci_info *out)
 {
 	if (!h || !out)
@@ -366,6 +410,7 @@ int zpci_get_info(const zpci_handle *h, zpci_info *out)
 	}
 	if (!i.has_msix)
 		i.msix_table_bar = i.msix_pba_bar = ZPCI_IO_NO_BAR;
+	i.fenced = fenced(h) ? 1 : 0;
 	std::uint32_t n = out->size ? out->size : ZPCI_INFO_SIZE_1_0;
 	n = std::min<std::uint32_t>(n, sizeof(i));
 	i.size = n;

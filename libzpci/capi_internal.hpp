@@ -7,6 +7,7 @@
 #include <zpci/path.hpp>
 #include <zpci/zpci.h>
 
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <system_error>
@@ -16,6 +17,12 @@ struct zpci_handle {
 	std::uint32_t backend = 0;	// ZPCI_BACKEND_*
 	// Serializes every call on the handle (zpci.h: "Threads").
 	mutable std::mutex lock;
+	// zpci_pcistb_guest's source: one page-aligned block of
+	// ZPCI_MAXSTBL_LIMIT bytes, allocated at its first use (under lock).
+	struct free_deleter {
+		void operator()(unsigned char *p) const noexcept { std::free(p); }
+	};
+	std::unique_ptr<unsigned char, free_deleter> source;
 };
 
 namespace zpci::capi {

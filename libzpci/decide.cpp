@@ -67,6 +67,8 @@ constexpr row R_MSIX = {ZPCI_PATH_REGION_MSIX_EMULATED,
 	"zPCI I/O region; MSI-X table and PBA stay with the emulator's MSI-X emulation"};
 constexpr row R_REGION = {ZPCI_PATH_REGION,
 	"zPCI I/O region: each guest instruction re-issued as is"};
+constexpr row R_FENCED = {ZPCI_PATH_FALLBACK,
+	"zPCI I/O region fences every BAR (MSI-X location unknown): stock path"};
 constexpr row R_REFUSE = {ZPCI_PATH_REFUSE,
 	"PCISTB-only address space without the zPCI I/O region: its stores would be dropped"};
 constexpr row R_RELAXED = {ZPCI_PATH_FALLBACK,
@@ -78,10 +80,15 @@ constexpr row R_LEGACY = {ZPCI_PATH_FALLBACK,
 
 row decide(const zpci_decision_input &in) noexcept
 {
-	if (in.region)
+	if (in.region && !in.fenced)
 		return in.has_msix ? R_MSIX : R_REGION;
 	if (in.pcistb_only || in.pft == ZPCI_PFT_ISM)
 		return R_REFUSE;
+	// A region that refuses every BAR access serves nothing: an emulator
+	// that forwarded such a function would take every access back on its
+	// own path, with the maxstbl the region advertised.
+	if (in.region)
+		return R_FENCED;
 	if (in.relaxed)
 		return R_RELAXED;
 	return in.host_mio ? R_MIO : R_LEGACY;
@@ -135,6 +142,7 @@ int zpci_decide_handle(const zpci_handle *h, zpci_decision *out)
 		const zpci_caps &c = h->path->device_caps();
 		const zpci_io_info *io = h->path->io_info();
 		in.has_msix = io && (io->flags & ZPCI_IO_INFO_MSIX);
+		in.fenced = io && (io->flags & ZPCI_IO_INFO_FENCED);
 		in.relaxed = zpci_caps_relaxed(&c);
 		in.pft = c.pft;
 		in.pcistb_only = (c.bar_mask & ~c.pcistg_mask) != 0;

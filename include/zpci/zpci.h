@@ -105,7 +105,7 @@ struct zpci_handle;
 
 /* Library version (compile time) and zpci_version() (run time). */
 #define ZPCI_VERSION_MAJOR 1
-#define ZPCI_VERSION_MINOR 0
+#define ZPCI_VERSION_MINOR 1
 #define ZPCI_VERSION_PATCH 0
 #define ZPCI_VERSION_NUM ((ZPCI_VERSION_MAJOR << 16) | \
 			  (ZPCI_VERSION_MINOR << 8) | ZPCI_VERSION_PATCH)
@@ -133,6 +133,11 @@ struct zpci_handle;
  *               table and PBA to the emulator's MSI-X emulation.  Handle it
  *               the way the emulator does without libzpci.  Nothing was
  *               issued.
+ *   SOURCE      (added in 1.1, zpci_pcistb_guest() only) the instruction
+ *               passed every rule, then the emulator's source callback
+ *               could not read the guest's data: raise the access
+ *               exception the emulator recorded there.  Nothing was
+ *               issued.
  */
 enum zpci_action {
 	ZPCI_ACT_NONE = 0,
@@ -141,6 +146,7 @@ enum zpci_action {
 	ZPCI_ACT_RETRY = 3,
 	ZPCI_ACT_HOST_ERROR = 4,
 	ZPCI_ACT_EMULATE = 5,
+	ZPCI_ACT_SOURCE = 6,
 };
 
 /* zpci_status.flags */
@@ -166,6 +172,7 @@ enum zpci_reason {
 	ZPCI_REASON_MSIX = 200,		/* MSI-X table or PBA: ACT_EMULATE */
 	ZPCI_REASON_CONFIG_SPACE = 201,	/* pcias 15: ACT_EMULATE */
 	ZPCI_REASON_HOST = 202,		/* host errno, no guest meaning */
+	ZPCI_REASON_SOURCE = 203,	/* source callback failed: ACT_SOURCE */
 };
 
 /*
@@ -347,6 +354,29 @@ int zpci_pcistb(struct zpci_handle *h, unsigned int pcias, uint64_t offset,
 		const void *src, uint32_t len, uint64_t guest_addr,
 		struct zpci_status *st);
 
+/*
+ * (Added in 1.1.)  PCISTB in the architecture's order: every rule first,
+ * then the guest's source, then the store.  The library checks the
+ * instruction as zpci_pcistb() does; only if it passes (and is not
+ * ACT_EMULATE) does it call read(opaque, buf, len) once, where buf is the
+ * library's own page-aligned buffer of ZPCI_MAXSTBL_LIMIT bytes (the very
+ * buffer the store is issued from: no second copy, never across a page),
+ * then issues the store.  read returns 0 when it filled buf with the
+ * guest's len bytes, non-zero when the guest source is not accessible:
+ * the call then returns -EFAULT with st->action ZPCI_ACT_SOURCE (reason
+ * ZPCI_REASON_SOURCE) and nothing was issued.
+ *
+ * read runs with the handle's lock held: it must not call into the
+ * library for the same handle, and it must return (an emulator that
+ * raises guest exceptions by longjmp records the exception in read and
+ * raises it after this call returns).
+ */
+typedef int (*zpci_source_fn)(void *opaque, void *buf, uint32_t len);
+int zpci_pcistb_guest(struct zpci_handle *h, unsigned int pcias,
+		      uint64_t offset, uint32_t len, uint64_t guest_addr,
+		      zpci_source_fn read, void *opaque,
+		      struct zpci_status *st);
+
 /* zpci_info.backend */
 #define ZPCI_BACKEND_REGION		1	/* zpci_io region (vfio) */
 #define ZPCI_BACKEND_FALLBACK		2	/* vfio-pci BAR pread/pwrite */
@@ -370,7 +400,10 @@ struct zpci_info {
 	uint32_t driver_abi;	/* region ABI version of the driver, 0 if none */
 	uint32_t guest_relaxed;	/* (added in 1.0) relaxed after zpci_set_guest_caps() */
 	uint64_t bar_size[6];	/* bytes, 0: not implemented */
-	uint8_t has_msix, msix_table_bar, msix_pba_bar, reserved0;
+	uint8_t has_msix, msix_table_bar, msix_pba_bar;
+	uint8_t fenced;		/* (added in 1.1; was reserved0) the region
+				 * refuses every BAR access (ZPCI_ACT_EMULATE):
+				 * the driver could not read the MSI-X location */
 	uint32_t reserved1;
 	uint64_t msix_table_offset, msix_table_size;
 	uint64_t msix_pba_offset, msix_pba_size;
@@ -388,7 +421,9 @@ int zpci_get_info(const struct zpci_handle *h, struct zpci_info *out);
  *                           emulator's MSI-X emulation (the region refuses
  *                           them: ACT_EMULATE);
  *   FALLBACK                keep the emulator's stock path (<= 8-byte
- *                           vfio BAR accesses);
+ *                           vfio BAR accesses): no region, or (1.1) a
+ *                           region that fences every BAR (zpci_info
+ *                           fenced);
  *   REFUSE                  the function cannot work without the region
  *                           (a PCISTB-only address space: its stores would
  *                           be dropped); do not plug it.
@@ -409,6 +444,9 @@ struct zpci_decision_input {
 	uint8_t pft;		/* PCI function type; 5 (ISM) implies pcistb_only */
 	int pcistb_only;	/* an address space refuses PCISTG */
 	int region;		/* the zPCI I/O region is available */
+	int fenced;		/* (added in 1.1) the region fences every BAR:
+				 * the driver could not read where the MSI-X
+				 * table and PBA are, so it serves none */
 };
 
 struct zpci_decision {

@@ -72,7 +72,7 @@ struct tmpdir {
 TEST(CApiEmu, VersionMatchesTheHeader)
 {
 	EXPECT_EQ(zpci_version(), unsigned(ZPCI_VERSION_NUM));
-	EXPECT_EQ(ZPCI_VERSION_NUM, (1 << 16) | (0 << 8) | 0);
+	EXPECT_EQ(ZPCI_VERSION_NUM, (1 << 16) | (1 << 8) | 0);
 }
 
 TEST(CApiEmu, PcistgStoresTheRightmostBytesBigEndian)
@@ -154,6 +154,122 @@ TEST(CApiEmu, PcistbSourceRuleUsesTheGuestAddress)
 	EXPECT_EQ(zpci_pcistb(h, 0, 0x1000, nullptr, 0xfffffff8u, 0, &st), -EINVAL);
 	EXPECT_EQ(st.action, ZPCI_ACT_PGM);
 	EXPECT_EQ(st.rule, unsigned(ZPCI_RULE_LEN_RANGE));
+}
+
+namespace {
+
+// The emulator's side of zpci_pcistb_guest: counts its calls, checks where
+// the library asks it to write, and fails when told to (an inaccessible
+// guest source).
+struct guest_source {
+	const unsigned char *data = nullptr;
+	int fail = 0;
+	unsigned calls = 0;
+	std::uint32_t last_len = 0;
+	std::uintptr_t last_buf = 0;
+
+	static int read(void *opaque, void *buf, std::uint32_t len)
+	{
+		auto *g = static_cast<guest_source *>(opaque);
+		g->calls++;
+		g->last_len = len;
+		g->last_buf = reinterpret_cast<std::uintptr_t>(buf);
+		if (g->fail)
+			return g->fail;
+		std::memcpy(buf, g->data, len);
+		return 0;
+	}
+};
+
+} // namespace
+
+TEST(CApiEmu, PcistbGuestChecksEveryRuleBeforeReadingTheSource)
+{
+	handle h("sim:strict");
+	alignas(8) unsigned char raw[256];
+	for (unsigned i = 0; i < sizeof(raw); i++)
+		raw[i] = static_cast<unsigned char>(i * 7 + 5);
+	guest_source g;
+	g.data = raw;
+	// Even with a source the emulator could not read, a refused
+	// instruction gets its own verdict and the source is never read:
+	// the architecture's order (specification/operand/cc before access).
+	g.fail = 1;
+	struct {
+		unsigned pcias;
+		std::uint64_t offset;
+		std::uint32_t len;
+		std::uint64_t gaddr;
+		std::uint8_t action;
+	} refused[] = {
+		{0, 0x1004, 64, 0x1000, ZPCI_ACT_PGM},		// offset alignment
+		{0, 0x1000, 64, 0x1004, ZPCI_ACT_PGM},		// source alignment
+		{0, 0x1000, 136, 0x1000, ZPCI_ACT_PGM},		// > maxstbl 128
+		{0, 0x1000, 0, 0x1000, ZPCI_ACT_PGM},		// length 0
+		{0, 0x1fc0, 128, 0x1000, ZPCI_ACT_PGM},		// crosses 4 KiB
+		{7, 0x1000, 64, 0x1000, ZPCI_ACT_CC},		// invalid address space
+		{15, 0x1000, 64, 0x1000, ZPCI_ACT_CC},		// config space: cc 1 st 20
+	};
+	for (auto r : refused) {
+		zpci_status st = fresh();
+		EXPECT_NE(zpci_pcistb_guest(h, r.pcias, r.offset, r.len, r.gaddr,
+					    guest_source::read, &g, &st), 0);
+		EXPECT_EQ(st.action, r.action) << r.pcias << " " << r.offset << " " << r.len;
+		EXPECT_TRUE(st.flags & ZPCI_STATUS_REJECTED);
+	}
+	EXPECT_EQ(g.calls, 0u);
+	EXPECT_EQ(h.sim()->stats().total_ops(), 0u);
+
+	// A legal instruction whose source is inaccessible: ACT_SOURCE, after
+	// one read attempt, nothing issued.
+	zpci_status st = fresh();
+	EXPECT_EQ(zpci_pcistb_guest(h, 0, 0x1000, 128, 0x2000, guest_source::read, &g, &st),
+		  -EFAULT);
+	EXPECT_EQ(st.action, ZPCI_ACT_SOURCE);
+	EXPECT_EQ(st.reason, unsigned(ZPCI_REASON_SOURCE));
+	EXPECT_TRUE(st.flags & ZPCI_STATUS_REJECTED);
+	EXPECT_EQ(g.calls, 1u);
+	EXPECT_EQ(h.sim()->stats().total_ops(), 0u);
+
+	// Readable: read once into a buffer that does not cross a page, the
+	// bytes land, one PCISTB.
+	g.fail = 0;
+	g.calls = 0;
+	ASSERT_EQ(zpci_pcistb_guest(h, 0, 0x1000, 128, 0x2000, guest_source::read, &g, &st), 0)
+		<< zpci_status_str(st.error, &st);
+	EXPECT_EQ(st.action, ZPCI_ACT_NONE);
+	EXPECT_EQ(g.calls, 1u);
+	EXPECT_EQ(g.last_len, 128u);
+	EXPECT_EQ(g.last_buf % ZPCI_MAXSTBL_LIMIT, 0u);
+	EXPECT_EQ(h.sim()->stats().ops[ZPCI_INSN_PCISTB], 1u);
+	auto back = bytes_at(h, 0, 0x1000, 128);
+	EXPECT_EQ(std::memcmp(back.data(), raw, 128), 0);
+
+	// No callback: the emulator's mistake, nothing read or issued.
+	EXPECT_EQ(zpci_pcistb_guest(h, 0, 0x1000, 128, 0x2000, nullptr, &g, &st), -EINVAL);
+	EXPECT_EQ(st.action, ZPCI_ACT_HOST_ERROR);
+	EXPECT_EQ(zpci_pcistb_guest(nullptr, 0, 0x1000, 128, 0x2000, guest_source::read, &g,
+				    &st), -EINVAL);
+	EXPECT_EQ(h.sim()->stats().ops[ZPCI_INSN_PCISTB], 1u);
+}
+
+TEST(CApiEmu, PcistbGuestServesTheRelaxedFunctionsWholeBlock)
+{
+	handle h("sim:ism");
+	std::vector<unsigned char> raw(4096);
+	for (unsigned i = 0; i < raw.size(); i++)
+		raw[i] = static_cast<unsigned char>(i * 13 + 1);
+	guest_source g;
+	g.data = raw.data();
+	zpci_status st = fresh();
+	// 4093 bytes at an odd offset from an odd guest address: legal on a
+	// relaxed function, one PCISTB.
+	ASSERT_EQ(zpci_pcistb_guest(h, 0, 0x2003, 4093, 0x7001, guest_source::read, &g, &st), 0)
+		<< zpci_status_str(st.error, &st);
+	EXPECT_EQ(g.last_len, 4093u);
+	EXPECT_EQ(h.sim()->stats().ops[ZPCI_INSN_PCISTB], 1u);
+	auto back = bytes_at(h, 0, 0x2003, 4093);
+	EXPECT_EQ(std::memcmp(back.data(), raw.data(), 4093), 0);
 }
 
 TEST(CApiEmu, RelaxedFunctionTakesOddPcistbAndRefusesPcistgOnItsDmbSpace)
@@ -647,6 +763,40 @@ TEST(Decide, SizeAwareInputAndOutput)
 	for (unsigned char c : tail)
 		EXPECT_EQ(c, 0xee);
 	EXPECT_STREQ(zpci_path_name(ZPCI_PATH_REGION_MSIX_EMULATED), "region+msix-emulated");
+}
+
+TEST(Decide, RegionThatFencesEveryBarIsNotForwarded)
+{
+	// The driver could not read the MSI-X location, so it refuses every
+	// BAR access: an emulator must not forward the function (it would take
+	// every access back on its own path with the region's maxstbl).
+	for (int rest = 0; rest < 8; rest++) {
+		zpci_decision_input in = {};
+		in.size = sizeof(in);
+		in.region = 1;
+		in.fenced = 1;
+		in.has_msix = rest & 1;
+		in.relaxed = 0;
+		in.host_mio = rest & 2;
+		zpci_decision d = {};
+		d.size = sizeof(d);
+		ASSERT_EQ(zpci_decide(&in, &d), 0);
+		EXPECT_EQ(d.path, unsigned(ZPCI_PATH_FALLBACK)) << rest;
+		EXPECT_NE(std::strstr(d.reason, "fences"), nullptr) << d.reason;
+		// A PCISTB-only function cannot live on the stock path at all.
+		in.pcistb_only = 1;
+		ASSERT_EQ(zpci_decide(&in, &d), 0);
+		EXPECT_EQ(d.path, unsigned(ZPCI_PATH_REFUSE)) << rest;
+	}
+	// A caller built against 1.0 does not know the field: not fenced.
+	zpci_decision_input in = {};
+	in.size = offsetof(zpci_decision_input, fenced);
+	in.region = 1;
+	in.fenced = 1;	// beyond the caller's size: ignored
+	zpci_decision d = {};
+	d.size = sizeof(d);
+	ASSERT_EQ(zpci_decide(&in, &d), 0);
+	EXPECT_EQ(d.path, unsigned(ZPCI_PATH_REGION));
 }
 
 TEST(Decide, FromTheHandle)
