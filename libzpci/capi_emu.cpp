@@ -236,7 +236,9 @@ int source_fault(zpci_status *st) noexcept
 int issue_one(zpci_handle *h, const zpci::op &o, zpci_status *st) noexcept
 {
 	zpci::exec_status es;
-	auto r = h->path->execute(std::span<const zpci::op>(&o, 1), &es);
+	// precheck() ran zpci_check() on this op under h->lock: one library
+	// check per instruction; the driver still checks it
+	auto r = h->path->execute_checked(std::span<const zpci::op>(&o, 1), &es);
 	return put_status(st, outcome(r ? std::error_code{} : r.error(), &es, true));
 }
 

@@ -106,6 +106,21 @@ public:
 	{
 		if (auto r = check_ops(caps(), ops, false, st); !r)
 			return r;
+		return run(ops, st);
+	}
+
+	// The driver checks every op again; the library's check was the
+	// caller's.
+	result<void> execute_checked(std::span<const op> ops, exec_status *st) noexcept override
+	{
+		if (st)
+			st->clear();
+		return run(ops, st);
+	}
+
+private:
+	result<void> run(std::span<const op> ops, exec_status *st) noexcept
+	{
 		std::size_t done = 0;
 		const std::size_t max = dev_->max_ops();
 		while (done < ops.size()) {
@@ -119,7 +134,6 @@ public:
 		return {};
 	}
 
-private:
 	result<void> submit(std::span<const op> ops, exec_status *st,
 			    std::size_t done_before) noexcept
 	{

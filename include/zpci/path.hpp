@@ -71,6 +71,17 @@ public:
 
 	// Instructions per device call: the region device's max_ops, 1 for
 	// the fallback path.
+	// execute() for ops that the caller has just checked with zpci_check()
+	// against caps(), under the lock that keeps caps() from changing (the
+	// C API's one-instruction calls): a path may then skip its own
+	// up-front check, so an instruction is checked once in the library.
+	// The device behind the path (the driver, the simulator) still
+	// checks every op: its verdict is the authority.
+	virtual result<void> execute_checked(std::span<const op> ops,
+					     exec_status *st) noexcept
+	{
+		return execute(ops, st);
+	}
 	virtual std::uint32_t max_ops() const noexcept { return 1; }
 	// The zpci_io driver's info block behind a region path, else null.
 	virtual const zpci_io_info *io_info() const noexcept { return nullptr; }

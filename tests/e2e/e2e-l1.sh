@@ -3,7 +3,8 @@
 # (zpci.script=/zpci/e2e-l1.sh). See tests/e2e/README.md.
 #
 # Reads /e2e/config (written by tests/e2e/run.sh):
-#   E2E_FUNCS      "fid:name:mode ..." (mode forwarded|stock)
+#   E2E_FUNCS      "fid:name:mode ..." (mode forwarded|stock|fenced: bound to
+#                  zpci_io like forwarded, but its region fences every BAR)
 #   E2E_QEMU       directory of the L2 QEMU (bin/ lib/ share/qemu)
 #   E2E_FWD_PROP   zpci device property that turns forwarding off (patched QEMU),
 #                  empty with a stock QEMU (then only stock functions go to L2)
@@ -60,7 +61,7 @@ for f in $E2E_FUNCS; do
 	fi
 	[ "$name" = ism ] && ISM_ADDR=$addr
 	# a stock QEMU serves only the stock functions
-	[ "$mode" = forwarded ] && [ -z "$E2E_FWD_PROP" ] && continue
+	[ "$mode" != stock ] && [ -z "$E2E_FWD_PROP" ] && continue
 	prop=
 	[ "$mode" = stock ] && [ -n "$E2E_FWD_PROP" ] && prop=",$E2E_FWD_PROP"
 	ROLES="$ROLES${ROLES:+,}$fid:$name:$mode"
@@ -233,6 +234,12 @@ run_l2() {	# attempt
 	wait $rpid
 	note "attempt $1: L2 QEMU $result (exit $qrc) after $(($(now) - t0)) s"
 	echo "$result $qrc" >"$R/l2-result-$1.txt"
+	# an L2 QEMU that ran /init and then did not exit 0 (killed by a
+	# signal, an abort, a fault) fails the run by itself
+	if [ $result = exited ] && [ "$qrc" != 0 ]; then
+		note "attempt $1: the L2 QEMU exited with status $qrc"
+		fail=1
+	fi
 	[ $result != nostart ]
 }
 

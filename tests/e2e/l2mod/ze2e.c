@@ -11,7 +11,9 @@
  * line so the host can check every byte of the shm file behind the BAR.
  *
  * Roles come from the module parameter roles="fid:name:mode,..." (name
- * strict|wide|ism, mode forwarded|stock). Commands are written to
+ * strict|wide|ism|fenced, mode forwarded|stock|fenced: a function bound to
+ * zpci_io whose region fences every BAR, which QEMU must not forward).
+ * Commands are written to
  * /dev/ze2e by the L2 /init, one per write():
  *   verify <fid>          functional tests, read back in L2
  *   bench <fid> <size>    timed block writes of size bytes
@@ -23,6 +25,10 @@
  *   floor <fid>           the cost of an intercepted instruction that
  *                         reaches nothing: PCISTBs with the handle's
  *                         enable bit cleared, answered cc 3 by QEMU
+ *   overflow <fid>        PCISTBs of every length 16..4096 (multiples of
+ *                         8, up to the page end) onto the MSI-X table and
+ *                         onto the PBA: the accesses QEMU keeps on its
+ *                         own path, whose buffer holds 128 bytes
  * Console lines (prefix "ZE2E: "):
  *   F <fid> <name> <mode> <maxstbl> <pft> <barlen>     a function found
  *   M <fid> <offset> <len> <seed> <pos> <label>        bytes written
@@ -32,6 +38,10 @@
  *     the read-back that follows it (both inside one pair of sync lines)
  *   X <fid> msix ok|fail|none <nvec or rc>              MSI-X set up
  *   N <fid> <insns> <ns>                               the floor
+ *   O <fid> table|pba <bar> <offset> <lens> <ok> <ok_max> <pgm> <pgm_min>
+ *     <other> <first_other_len> <first_other_rc>        an overflow sweep:
+ *     how many lengths stored (rc 0, the longest), ended in a program
+ *     exception (-ENXIO, the shortest) or anything else
  *   E <fid> <label> <text>                             an error
  * <insns> counts the zPCI instructions the module issued (block stores
  * counted per call, memcpy_toio/fromio by Linux's own split function).
@@ -60,7 +70,7 @@
 
 static char *roles = "";
 module_param(roles, charp, 0444);
-MODULE_PARM_DESC(roles, "fid:name:mode,... (name strict|wide|ism, mode forwarded|stock)");
+MODULE_PARM_DESC(roles, "fid:name:mode,... (name strict|wide|ism|fenced, mode forwarded|stock|fenced)");
 
 struct ze2e_fn {
 	struct pci_dev *pdev;
@@ -301,7 +311,8 @@ static int ze2e_single_test(struct ze2e_fn *f, u64 off, size_t len,
  */
 static int ze2e_result(struct ze2e_fn *f, const char *test, int rc)
 {
-	bool refused = rc == -ENXIO && !strcmp(f->mode, "stock");
+	/* a fenced function takes QEMU's stock path as well */
+	bool refused = rc == -ENXIO && strcmp(f->mode, "forwarded");
 
 	pr_info("ZE2E: R %u %s %s %d %llu\n", f->fid, test,
 		!rc ? "ok" : refused ? "stock-refused" : "fail", rc, f->insns);
@@ -527,6 +538,69 @@ static int ze2e_floor(struct ze2e_fn *f)
 }
 
 /*
+ * The stock path's 128-byte buffer (issue 17): QEMU keeps every access
+ * that touches the MSI-X table or PBA on its own path, so a PCISTB onto
+ * them must end there as stock QEMU ends it, whatever maxstbl the function
+ * advertises: stored up to 128 bytes, a specification exception beyond
+ * (Linux's helper: -ENXIO), and QEMU alive afterwards.  The data are 0x01
+ * bytes: every table entry written stays masked (vector control bit 0).
+ */
+static int ze2e_overflow_area(struct ze2e_fn *f, const char *what, u32 reg,
+			      const u64 *src)
+{
+	u8 bar = reg & PCI_MSIX_TABLE_BIR;
+	u64 off = reg & PCI_MSIX_TABLE_OFFSET;
+	unsigned int len, n = 0, ok = 0, ok_max = 0, pgm = 0, pgm_min = 0;
+	unsigned int other = 0, other_len = 0;
+	int rc, other_rc = 0;
+
+	for (len = 16; len <= 4096 && (off & 0xfff) + len <= 4096; len += 8) {
+		rc = __zpci_store_block(src, ZPCI_CREATE_REQ(READ_ONCE(to_zpci(f->pdev)->fh),
+							     bar, len), off);
+		n++;
+		if (!rc) {
+			ok++;
+			ok_max = len;
+		} else if (rc == -ENXIO) {
+			pgm++;
+			if (!pgm_min)
+				pgm_min = len;
+		} else if (!other++) {
+			other_len = len;
+			other_rc = rc;
+		}
+	}
+	pr_info("ZE2E: O %u %s %u 0x%llx %u %u %u %u %u %u %u %d\n", f->fid, what,
+		bar, off, n, ok, ok_max, pgm, pgm_min, other, other_len, other_rc);
+	return other ? -EIO : 0;
+}
+
+static int ze2e_overflow(struct ze2e_fn *f)
+{
+	struct pci_dev *pdev = f->pdev;
+	u32 table, pba;
+	u64 *src;
+	int rc;
+
+	if (!pdev->msix_cap) {
+		pr_info("ZE2E: O %u none\n", f->fid);
+		return 0;
+	}
+	if (pci_read_config_dword(pdev, pdev->msix_cap + PCI_MSIX_TABLE, &table) ||
+	    pci_read_config_dword(pdev, pdev->msix_cap + PCI_MSIX_PBA, &pba))
+		return -EIO;
+	/* page-aligned: a doubleword-aligned source for every length */
+	src = (u64 *)__get_free_page(GFP_KERNEL);
+	if (!src)
+		return -ENOMEM;
+	memset(src, 0x01, PAGE_SIZE);
+	rc = ze2e_overflow_area(f, "table", table, src);
+	rc = ze2e_overflow_area(f, "pba", pba, src) ?: rc;
+	free_page((unsigned long)src);
+	return rc;
+}
+
+/*
  * MSI-X of an MSI-X function: allocating a vector makes Linux write the
  * vector's table entry and mask bit (PCISTG to the table's BAR), which
  * QEMU must keep in its MSI-X emulation; the host checks that the region
@@ -586,6 +660,8 @@ static ssize_t ze2e_write(struct file *file, const char __user *ubuf,
 		rc = ze2e_msix(f);
 	else if (!strcmp(op, "floor"))
 		rc = ze2e_floor(f);
+	else if (!strcmp(op, "overflow"))
+		rc = ze2e_overflow(f);
 	else
 		rc = -EINVAL;
 	mutex_unlock(&ze2e_lock);
