@@ -317,7 +317,7 @@ ptime build "$t0"
 
 # the stack protector is in (configure asked for it): its failure handler
 # is linked
-s390x-linux-gnu-readelf --dyn-syms "$WORK/src/build/qemu-system-s390x" |
+s390x-linux-gnu-readelf -W --dyn-syms "$WORK/src/build/qemu-system-s390x" |
 	grep -q '__stack_chk_fail' ||
 	die "qemu-system-s390x was built without a stack protector"
 mkdir -p "$WORK/out"
