@@ -28,7 +28,9 @@
  *   overflow <fid>        PCISTBs of every length 16..4096 (multiples of
  *                         8, up to the page end) onto the MSI-X table and
  *                         onto the PBA: the accesses QEMU keeps on its
- *                         own path, whose buffer holds 128 bytes
+ *                         own path, whose buffer holds 128 bytes; and a
+ *                         PCILG, PCISTG and PCISTB onto a BAR the
+ *                         function does not implement
  * Console lines (prefix "ZE2E: "):
  *   F <fid> <name> <mode> <maxstbl> <pft> <barlen>     a function found
  *   M <fid> <offset> <len> <seed> <pos> <label>        bytes written
@@ -42,6 +44,8 @@
  *     <other> <first_other_len> <first_other_rc>        an overflow sweep:
  *     how many lengths stored (rc 0, the longest), ended in a program
  *     exception (-ENXIO, the shortest) or anything else
+ *   U <fid> <bar> <pcilg rc> <pcistg rc> <pcistb rc>   one of each onto a
+ *     BAR the function does not implement
  *   E <fid> <label> <text>                             an error
  * <insns> counts the zPCI instructions the module issued (block stores
  * counted per call, memcpy_toio/fromio by Linux's own split function).
@@ -575,6 +579,25 @@ static int ze2e_overflow_area(struct ze2e_fn *f, const char *what, u32 reg,
 	return other ? -EIO : 0;
 }
 
+/*
+ * A BAR the function does not implement (BAR 5 of every ivshmem function
+ * here): an invalid address space, cc 1 (Linux's helpers: -EIO).  Stock
+ * QEMU dereferenced a null memory region for it.
+ */
+#define ZE2E_NO_BAR	5
+
+static void ze2e_missing_bar(struct ze2e_fn *f, const u64 *src)
+{
+	u32 fh = READ_ONCE(to_zpci(f->pdev)->fh);
+	u64 data = 0;
+	int lg, stg, stb;
+
+	lg = __zpci_load(&data, ZPCI_CREATE_REQ(fh, ZE2E_NO_BAR, 8), 0);
+	stg = __zpci_store(0x0101010101010101ULL, ZPCI_CREATE_REQ(fh, ZE2E_NO_BAR, 8), 0);
+	stb = __zpci_store_block(src, ZPCI_CREATE_REQ(fh, ZE2E_NO_BAR, 64), 0);
+	pr_info("ZE2E: U %u %u %d %d %d\n", f->fid, ZE2E_NO_BAR, lg, stg, stb);
+}
+
 static int ze2e_overflow(struct ze2e_fn *f)
 {
 	struct pci_dev *pdev = f->pdev;
@@ -582,20 +605,25 @@ static int ze2e_overflow(struct ze2e_fn *f)
 	u64 *src;
 	int rc;
 
-	if (!pdev->msix_cap) {
-		pr_info("ZE2E: O %u none\n", f->fid);
-		return 0;
-	}
-	if (pci_read_config_dword(pdev, pdev->msix_cap + PCI_MSIX_TABLE, &table) ||
-	    pci_read_config_dword(pdev, pdev->msix_cap + PCI_MSIX_PBA, &pba))
-		return -EIO;
+	if (pci_resource_len(pdev, ZE2E_NO_BAR))
+		return -EINVAL;
+
 	/* page-aligned: a doubleword-aligned source for every length */
 	src = (u64 *)__get_free_page(GFP_KERNEL);
 	if (!src)
 		return -ENOMEM;
 	memset(src, 0x01, PAGE_SIZE);
-	rc = ze2e_overflow_area(f, "table", table, src);
-	rc = ze2e_overflow_area(f, "pba", pba, src) ?: rc;
+	ze2e_missing_bar(f, src);
+	rc = 0;
+	if (!pdev->msix_cap) {
+		pr_info("ZE2E: O %u none\n", f->fid);
+	} else if (pci_read_config_dword(pdev, pdev->msix_cap + PCI_MSIX_TABLE, &table) ||
+		   pci_read_config_dword(pdev, pdev->msix_cap + PCI_MSIX_PBA, &pba)) {
+		rc = -EIO;
+	} else {
+		rc = ze2e_overflow_area(f, "table", table, src);
+		rc = ze2e_overflow_area(f, "pba", pba, src) ?: rc;
+	}
 	free_page((unsigned long)src);
 	return rc;
 }
