@@ -26,6 +26,13 @@
 				 ZPCI_IO_MAX_OPS * sizeof(struct zpci_io_op))
 #define ZPCI_IO_REGION_SIZE	(ZPCI_IO_REQ_OFFSET + ZPCI_IO_REQ_MAX)
 
+/*
+ * The smallest maxstbl zpci_caps_valid() accepts.  Only PCISTB depends on
+ * maxstbl: a function with a smaller one is checked as if it had this
+ * and its PCISTB bounded by its own (zpci_io_check_op()).
+ */
+#define ZPCI_IO_RULES_MIN_MAXSTBL	16U
+
 /* How often a busy (cc 2) instruction is retried before EBUSY. */
 #define ZPCI_IO_BUSY_RETRIES	128
 
@@ -43,6 +50,9 @@ enum zpci_io_relaxed_mode {
 
 /* PCISTG refusal from the function type: ISM's DMB space (BAR 0) */
 #define ZPCI_IO_NOSTG_AUTO	(-1)
+
+/* maxstbl as the platform reports it (no administrator's limit) */
+#define ZPCI_IO_MAXSTBL_AUTO	(-1)
 
 struct zpci_io_stats {
 	atomic64_t ops[3];		/* by insn - 1 */
@@ -102,6 +112,7 @@ struct zpci_io_device {
 	struct zpci_io_func func;
 	enum zpci_io_relaxed_mode relaxed_mode;
 	int nostg_bars;			/* ZPCI_IO_NOSTG_AUTO or a BAR mask */
+	int maxstbl_limit;		/* ZPCI_IO_MAXSTBL_AUTO or a limit */
 	struct zpci_io_stats stats;
 	struct list_head node;		/* zpci_io_devices, under list lock */
 	/*

@@ -142,10 +142,27 @@ static bool zpci_io_policy_denies(const struct zpci_io_func *f,
 static int zpci_io_check_op(const struct zpci_io_func *f,
 			    const struct zpci_io_op *op, u32 *rule)
 {
+	const struct zpci_caps *caps = &f->caps;
+	struct zpci_caps c;
 	struct zpci_verdict v;
 
-	v = zpci_check(&f->caps, op->insn, op->pcias, op->offset, op->len,
+	/*
+	 * The rules take a maxstbl below 16 for invalid capabilities and
+	 * refuse every op, but only PCISTB depends on it: a function with
+	 * a smaller maxstbl (or none) still takes 1..8-byte PCILG and
+	 * PCISTG.  Check against the smallest maxstbl the rules accept,
+	 * then bound PCISTB by the function's own.
+	 */
+	if (caps->maxstbl < ZPCI_IO_RULES_MIN_MAXSTBL) {
+		c = *caps;
+		c.maxstbl = ZPCI_IO_RULES_MIN_MAXSTBL;
+		caps = &c;
+	}
+	v = zpci_check(caps, op->insn, op->pcias, op->offset, op->len,
 		       op->addr);
+	if (zpci_verdict_ok(v) && op->insn == ZPCI_IO_OP_PCISTB &&
+	    op->len > f->caps.maxstbl)
+		v.rule = ZPCI_RULE_LEN_RANGE;
 	if (!zpci_verdict_ok(v)) {
 		*rule = v.rule;
 		return -EINVAL;
@@ -758,6 +775,9 @@ ssize_t zpci_io_bar_rw(struct zpci_io_device *zio, const struct zpci_io_func *f,
 
 	if (bar >= ZPCI_NUM_BARS || !(f->caps.bar_mask & BIT(bar)) ||
 	    pos >= f->caps.bar_size[bar])
+		return -EINVAL;
+	/* a function without PCISTB (maxstbl 0) has no writable BAR here */
+	if (iswrite && !f->caps.maxstbl)
 		return -EINVAL;
 	count = min_t(u64, count, f->caps.bar_size[bar] - pos);
 	kbuf = kmalloc(ZPCI_MAXSTBL_LIMIT, GFP_KERNEL);

@@ -114,8 +114,14 @@ static void zpci_io_describe_locked(struct zpci_io_device *zio)
 	f->info_flags = 0;
 	f->fid = zdev->fid;
 	f->uid = zdev->uid;
-	/* the function's own limit: vfio's CLP group info says 128 */
+	/*
+	 * The function's own limit (vfio's CLP group info says 128), or
+	 * the lower one the administrator set.
+	 */
 	f->caps.maxstbl = zdev->maxstbl;
+	if (zio->maxstbl_limit != ZPCI_IO_MAXSTBL_AUTO &&
+	    zio->maxstbl_limit < f->caps.maxstbl)
+		f->caps.maxstbl = zio->maxstbl_limit;
 	f->caps.pft = zdev->pft;
 	for (i = 0; i < ZPCI_NUM_BARS; i++) {
 		u64 len = pci_resource_len(pdev, i);
@@ -297,6 +303,7 @@ static int zpci_io_init_dev(struct vfio_device *vdev)
 	INIT_LIST_HEAD(&zio->node);
 	zio->relaxed_mode = ZPCI_IO_RELAXED_AUTO;
 	zio->nostg_bars = ZPCI_IO_NOSTG_AUTO;
+	zio->maxstbl_limit = ZPCI_IO_MAXSTBL_AUTO;
 	zio->gone = false;
 	/* until the first open has read it: fail closed */
 	zio->func.msix.fence_all = true;
@@ -581,9 +588,61 @@ static ssize_t zpci_io_nostg_bars_store(struct device *dev,
 
 static DEVICE_ATTR_RW(zpci_io_nostg_bars);
 
+/*
+ * /sys/bus/pci/devices/<addr>/zpci_io_maxstbl: "auto" (the function's
+ * maxstbl) or a lower limit for PCISTB, 0..4096 (0: no PCISTB at all; a
+ * value above the function's own has no effect).  PCILG and PCISTG do not
+ * depend on it.  Root only; next batch.
+ */
+static ssize_t zpci_io_maxstbl_show(struct device *dev,
+				    struct device_attribute *attr, char *buf)
+{
+	struct zpci_io_device *zio = zpci_io_from_dev(dev);
+	int limit;
+
+	if (!zio)
+		return -ENODEV;
+	spin_lock(&zio->func_lock);
+	limit = zio->maxstbl_limit;
+	spin_unlock(&zio->func_lock);
+	if (limit == ZPCI_IO_MAXSTBL_AUTO)
+		return sysfs_emit(buf, "auto\n");
+	return sysfs_emit(buf, "%d\n", limit);
+}
+
+static ssize_t zpci_io_maxstbl_store(struct device *dev,
+				     struct device_attribute *attr,
+				     const char *buf, size_t count)
+{
+	struct zpci_io_device *zio = zpci_io_from_dev(dev);
+	unsigned int limit;
+	int val, ret;
+
+	if (!zio)
+		return -ENODEV;
+	if (sysfs_streq(buf, "auto")) {
+		val = ZPCI_IO_MAXSTBL_AUTO;
+	} else {
+		ret = kstrtouint(buf, 0, &limit);
+		if (ret)
+			return ret;
+		if (limit > ZPCI_MAXSTBL_LIMIT)
+			return -EINVAL;
+		val = limit;
+	}
+	spin_lock(&zio->func_lock);
+	zio->maxstbl_limit = val;
+	zpci_io_describe_locked(zio);
+	spin_unlock(&zio->func_lock);
+	return count;
+}
+
+static DEVICE_ATTR_RW(zpci_io_maxstbl);
+
 static struct attribute *zpci_io_attrs[] = {
 	&dev_attr_zpci_io_relaxed.attr,
 	&dev_attr_zpci_io_nostg_bars.attr,
+	&dev_attr_zpci_io_maxstbl.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(zpci_io);
