@@ -784,7 +784,20 @@ ssize_t zpci_io_bar_rw(struct zpci_io_device *zio, const struct zpci_io_func *f,
 	if (!kbuf)
 		return -ENOMEM;
 
+	/*
+	 * A read of a large BAR is millions of loads: stop between two
+	 * pieces when the caller is being killed or the function is being
+	 * removed (zpci_io_request()), as a batch stops between its ops.
+	 */
 	while (done < count) {
+		if (zpci_io_gone(zio)) {
+			err = -ENODEV;
+			break;
+		}
+		if (fatal_signal_pending(current)) {
+			err = -EINTR;
+			break;
+		}
 		memset(&op, 0, sizeof(op));
 		op.pcias = bar;
 		op.offset = pos + done;

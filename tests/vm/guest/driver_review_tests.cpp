@@ -2,7 +2,10 @@
 // Guest tests of the review's defects in the driver (issue 19, item 4),
 // each of which failed before its fix:
 //   - a function whose maxstbl is below 16 still takes PCILG and PCISTG
-//     (only PCISTB is bounded by maxstbl).
+//     (only PCISTB is bounded by maxstbl);
+//   - a long read of a standard BAR region (the driver's PCILG loop for
+//     ISM-like functions) stops at once when the reader is killed.
+// (The removal check of the BAR read loop is in HotUnplug.IsmDuringIo.)
 //
 // BAR areas: taken from the functions' test areas (suite.hpp); the
 // flood's stores raise exceptions and store nothing.
@@ -116,6 +119,69 @@ TEST(Maxstbl, BelowSixteenStillLoadsAndStores)
 	zpci_io_info info{};
 	ASSERT_EQ(f.read_info(&info), 0);
 	EXPECT_EQ(info.maxstbl, 128u) << "maxstbl after 'auto'";
+}
+
+// A read of the ISM-like function's 16 MiB data BAR through the standard
+// vfio region is two million PCILG in one read().  Killed 100 ms into it,
+// the reader must be gone within a quarter of what the whole read takes,
+// not when the read is done.  Before the fix the loop had no fatal-signal
+// check: the child lived until the whole BAR was read.
+TEST(IsmBar, KilledDuringLongReadStopsAtOnce)
+{
+	REQUIRE_ISM();
+	Function &f = fns().ism;
+	REQUIRE_RAM_BAR(f);
+	const std::size_t len = f.info().bar_size[kDataBar];
+	ASSERT_GE(len, 16u << 20);
+
+	// how long a full read would take, from a 1 MiB one
+	const std::size_t probe = 1 << 20;
+	std::vector<std::uint8_t> buf(probe);
+	int err = 0;
+	auto t0 = Clock::now();
+	ASSERT_EQ(f.bar_pread(kDataBar, buf.data(), probe, 0, &err), static_cast<long>(probe))
+		<< errno_name(err);
+	const double full_ms = ms_since(t0) * static_cast<double>(len) / probe;
+
+	int pfd[2];
+	ASSERT_EQ(pipe(pfd), 0);
+	pid_t pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		::close(pfd[0]);
+		std::vector<std::uint8_t> big(len);
+		int e = 0;
+		char c = 'R';
+		if (::write(pfd[1], &c, 1) != 1)
+			_exit(2);
+		long n = f.bar_pread(kDataBar, big.data(), len, 0, &e);
+		_exit(n == static_cast<long>(len) ? 0 : 1);
+	}
+	::close(pfd[1]);
+	char c = 0;
+	bool started = ::read(pfd[0], &c, 1) == 1;
+	::close(pfd[0]);
+	usleep(100000);	// well inside the read
+	auto tk = Clock::now();
+	kill(pid, SIGKILL);
+	int status = 0;
+	bool reaped = false;
+	while (ms_since(tk) < 60000) {
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			reaped = true;
+			break;
+		}
+		usleep(5000);
+	}
+	const double kill_ms = ms_since(tk);
+	std::printf("bar read: a full %zu MiB read takes about %.0f ms; killed 100 ms into it, "
+		    "the reader was reaped after %.1f ms\n",
+		    len >> 20, full_ms, kill_ms);
+	ASSERT_TRUE(started);
+	ASSERT_TRUE(reaped) << "the killed reader did not exit within 60 s";
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "status " << status;
+	EXPECT_LT(kill_ms, full_ms / 4) << "the read went on after SIGKILL (a full read takes about "
+					<< full_ms << " ms)";
 }
 
 }  // namespace

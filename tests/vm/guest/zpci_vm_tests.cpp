@@ -2033,6 +2033,21 @@ TEST(HotUnplug, IsmDuringIo)
 	} else {
 		std::printf("hot-unplug: no parked strict batch (%s)\n", uwhy.c_str());
 	}
+	// A read of the whole data BAR through the standard vfio region (the
+	// driver's PCILG loop, two million loads) running when the removal
+	// starts: it must stop there, short or with ENODEV, like a batch.
+	std::atomic<long> long_rc{0};
+	std::atomic<bool> long_started{false}, long_after_req{false};
+	std::vector<std::uint8_t> big(f.info().bar_size[kDataBar], 1);
+	std::thread long_reader([&] {
+		int e = 0;
+		long_started = true;
+		long n = f.bar_pread(kDataBar, big.data(), big.size(), 0, &e);
+		long_after_req = req_seen.load();
+		long_rc = n < 0 ? -e : n;
+	});
+	EXPECT_TRUE(wait_until([&] { return long_started.load(); }, 10000));
+	usleep(100000);
 	auto t_del = std::chrono::steady_clock::now();
 	ASSERT_TRUE(ctl.send("DEVICE_DEL " + qemu_id));
 	std::string ans = ctl.wait_for("OK " + qemu_id, 10000);
@@ -2045,6 +2060,16 @@ TEST(HotUnplug, IsmDuringIo)
 		requested = poll(&p, 1, 60000) == 1;
 		EXPECT_TRUE(requested) << "no vfio release request within 60 s";
 		req_seen = requested;
+		if (requested) {
+			// the standard BAR region after the release request: the
+			// driver's PCILG loop refuses it as a batch is refused
+			std::uint8_t b8[8];
+			int rerr = 0;
+			long rn = f.bar_pread(kDataBar, b8, sizeof(b8), area, &rerr);
+			EXPECT_EQ(rn, -1) << "a BAR region read after the release request read " << rn
+					  << " bytes";
+			EXPECT_EQ(rerr, ENODEV) << errno_name(rerr);
+		}
 		// Keep the I/O going a little while the removal waits for us.
 		usleep(300000);
 	}
@@ -2067,6 +2092,18 @@ TEST(HotUnplug, IsmDuringIo)
 		std::_Exit(3);
 	}
 	worker.join();
+	long_reader.join();
+	{
+		const long full = static_cast<long>(f.info().bar_size[kDataBar]);
+		std::printf("hot-unplug: the %ld-byte BAR region read returned %ld (%s the request was seen)\n",
+			    full, long_rc.load(), long_after_req.load() ? "after" : "before");
+		if (long_rc.load() == full)
+			EXPECT_FALSE(long_after_req.load())
+				<< "the BAR region read went on to its end after the release request";
+		else
+			EXPECT_TRUE(long_rc.load() == -ENODEV || (long_rc.load() > 0 && long_rc.load() < full))
+				<< "BAR region read: " << long_rc.load();
+	}
 	::testing::Test::RecordProperty("ok_before_unplug", std::to_string(ok_before));
 	::testing::Test::RecordProperty("ok_total", std::to_string(ok.load()));
 	::testing::Test::RecordProperty("enodev", std::to_string(enodev.load()));
