@@ -10,6 +10,7 @@
 #include <linux/atomic.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/ratelimit.h>
 #include <linux/spinlock.h>
 #include <linux/vfio_pci_core.h>
 
@@ -32,6 +33,10 @@
  * and its PCISTB bounded by its own (zpci_io_check_op()).
  */
 #define ZPCI_IO_RULES_MIN_MAXSTBL	16U
+
+/* Failed-instruction trace: records per function and interval. */
+#define ZPCI_IO_DBF_INTERVAL	(10 * HZ)
+#define ZPCI_IO_DBF_BURST	20
 
 /* How often a busy (cc 2) instruction is retried before EBUSY. */
 #define ZPCI_IO_BUSY_RETRIES	128
@@ -114,6 +119,9 @@ struct zpci_io_device {
 	int nostg_bars;			/* ZPCI_IO_NOSTG_AUTO or a BAR mask */
 	int maxstbl_limit;		/* ZPCI_IO_MAXSTBL_AUTO or a limit */
 	struct zpci_io_stats stats;
+	/* this function's share of the s390dbf trace (zpci_io_trace()) */
+	struct ratelimit_state dbf_rs;
+	atomic_t dbf_dropped;		/* records dropped since the last */
 	struct list_head node;		/* zpci_io_devices, under list lock */
 	/*
 	 * Set once by the vfio release request (hot-unplug, unbind) and

@@ -407,6 +407,35 @@ static void zpci_io_run_op(struct zpci_io_device *zio,
 		zpci_io_pin_copy(pin, (u8 *)&val + 8 - op->len, op->len, true);
 }
 
+/*
+ * The s390dbf trace of failed instructions (zpci_io/sprintf), one area
+ * for all functions: each function may write ZPCI_IO_DBF_BURST records
+ * per ZPCI_IO_DBF_INTERVAL, so that a tenant whose instructions fail in a
+ * loop cannot flush the other tenants' records out of the area.  The
+ * next record a function writes tells how many of its own were dropped.
+ */
+static void zpci_io_trace(struct zpci_io_device *zio, u32 fid,
+			  const struct zpci_io_op *op,
+			  const struct zpci_io_result *res)
+{
+	if (!zpci_io_dbf)
+		return;
+	if (!__ratelimit(&zio->dbf_rs)) {
+		atomic_inc(&zio->dbf_dropped);
+		return;
+	}
+	debug_sprintf_event(zpci_io_dbf, 3,
+			    "fid %lx insn %lu as %lu off %lx len %lu cc %ld st %lu pgm %lx dec %lu drop %lu\n",
+			    (unsigned long)fid, (unsigned long)op->insn,
+			    (unsigned long)op->pcias,
+			    (unsigned long)op->offset,
+			    (unsigned long)op->len, (long)res->cc,
+			    (unsigned long)res->status,
+			    (unsigned long)res->pgm,
+			    (unsigned long)res->decode_off,
+			    (unsigned long)atomic_xchg(&zio->dbf_dropped, 0));
+}
+
 static void zpci_io_account_op(struct zpci_io_device *zio, u32 fid,
 			       const struct zpci_io_op *op,
 			       const struct zpci_io_result *res)
@@ -424,18 +453,8 @@ static void zpci_io_account_op(struct zpci_io_device *zio, u32 fid,
 		atomic64_add(op->len, &s->bytes[op->insn - 1]);
 		return;
 	}
-	/* the s390dbf trace of failed instructions: zpci_io/sprintf */
 	if (res->cc != ZPCI_IO_NOT_ISSUED || res->decode_off)
-		debug_sprintf_event(zpci_io_dbf, 3,
-				    "fid %lx insn %lu as %lu off %lx len %lu cc %ld st %lu pgm %lx dec %lu\n",
-				    (unsigned long)fid,
-				    (unsigned long)op->insn,
-				    (unsigned long)op->pcias,
-				    (unsigned long)op->offset,
-				    (unsigned long)op->len, (long)res->cc,
-				    (unsigned long)res->status,
-				    (unsigned long)res->pgm,
-				    (unsigned long)res->decode_off);
+		zpci_io_trace(zio, fid, op, res);
 }
 
 /* Under the batch lock: the pinned ops, in order. */

@@ -305,6 +305,11 @@ static int zpci_io_init_dev(struct vfio_device *vdev)
 	zio->nostg_bars = ZPCI_IO_NOSTG_AUTO;
 	zio->maxstbl_limit = ZPCI_IO_MAXSTBL_AUTO;
 	zio->gone = false;
+	ratelimit_state_init(&zio->dbf_rs, ZPCI_IO_DBF_INTERVAL,
+			     ZPCI_IO_DBF_BURST);
+	/* drops are told in the trace itself, never in the kernel log */
+	ratelimit_set_flags(&zio->dbf_rs, RATELIMIT_MSG_ON_RELEASE);
+	atomic_set(&zio->dbf_dropped, 0);
 	/* until the first open has read it: fail closed */
 	zio->func.msix.fence_all = true;
 	zio->func.msix.table_bar = ZPCI_IO_NO_BAR;
@@ -715,8 +720,8 @@ static int __init zpci_io_init(void)
 {
 	int ret;
 
-	/* 4 pages, one area, records of a format pointer and 9 arguments */
-	zpci_io_dbf = debug_register("zpci_io", 4, 1, 10 * sizeof(long));
+	/* 4 pages, one area, records of a format pointer and 10 arguments */
+	zpci_io_dbf = debug_register("zpci_io", 4, 1, 11 * sizeof(long));
 	if (zpci_io_dbf)
 		debug_register_view(zpci_io_dbf, &debug_sprintf_view);
 	ret = zpci_io_nl_init();

@@ -4,7 +4,9 @@
 //   - a function whose maxstbl is below 16 still takes PCILG and PCISTG
 //     (only PCISTB is bounded by maxstbl);
 //   - a long read of a standard BAR region (the driver's PCILG loop for
-//     ISM-like functions) stops at once when the reader is killed.
+//     ISM-like functions) stops at once when the reader is killed;
+//   - a function whose instructions fail in a loop cannot flush another
+//     function's records out of the shared s390dbf area.
 // (The removal check of the BAR read loop is in HotUnplug.IsmDuringIo.)
 //
 // BAR areas: taken from the functions' test areas (suite.hpp); the
@@ -182,6 +184,83 @@ TEST(IsmBar, KilledDuringLongReadStopsAtOnce)
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "status " << status;
 	EXPECT_LT(kill_ms, full_ms / 4) << "the read went on after SIGKILL (a full read takes about "
 					<< full_ms << " ms)";
+}
+
+const char kDbf[] = "/sys/kernel/debug/s390dbf/zpci_io/sprintf";
+
+std::string slurp(const char *path)
+{
+	std::ifstream in(path);
+	std::ostringstream s;
+	s << in.rdbuf();
+	return s.str();
+}
+
+// A 12-byte PCISTB on a strict-alignment function told it is relaxed:
+// the function raises a specification exception, the driver traces it.
+SubmitResult faulting_pcistb(const Function &f, std::uint64_t off, const void *src)
+{
+	Batch b;
+	b.add(ZPCI_IO_OP_PCISTB, kDataBar, off, src, 12);
+	return submit(f, b);
+}
+
+// One failed instruction on strict, then 400 on wide (each a record in
+// the shared s390dbf area, which holds about 170): strict's record must
+// still be there.  Before the fix wide's flood overwrote it.
+TEST(Trace, FloodOnOneFunctionKeepsAnothersRecords)
+{
+	REQUIRE_STRICT();
+	if (!fns().patched())
+		GTEST_SKIP() << "no wide function in stock mode";
+	fns().open_wide();
+	if (fns().wide_rc != 0)
+		GTEST_FAIL() << "wide function " << fns().wide_addr << ": " << fns().wide_err;
+	if (access(kDbf, R_OK) != 0)
+		GTEST_FAIL() << kDbf << " is missing (debugfs not mounted, or no s390dbf area)";
+	Function &s = fns().strict;
+	Function &w = fns().wide;
+	REQUIRE_RAM_BAR(s);
+	const std::uint64_t area = take(s, 4096);
+	Manifest::get().untouched(fname(s), area, 4096, test_label());
+	AlignedBuf src(4096);
+
+	ScopedAttr rs(s, "zpci_io_relaxed", "on");
+	ASSERT_EQ(rs.rc(), 0);
+	// a distinctive offset for strict's record
+	const std::uint64_t off = area + 0x5a8;
+	SubmitResult r = faulting_pcistb(s, off, src.data());
+	ASSERT_EQ(r.err, EIO) << errno_name(r.err);
+	ASSERT_TRUE(r.status.flags & ZPCI_IO_STATUS_PGM);
+	char want[96];
+	std::snprintf(want, sizeof(want), "fid %x insn 3 as 2 off %llx len 12 cc -1",
+		      s.info().fid, static_cast<unsigned long long>(off));
+	ASSERT_NE(slurp(kDbf).find(want), std::string::npos) << "strict's record is not in " << kDbf;
+
+	ScopedAttr rw(w, "zpci_io_relaxed", "on");
+	ASSERT_EQ(rw.rc(), 0);
+	const int flood = 400;
+	int eio = 0;
+	auto t0 = Clock::now();
+	for (int i = 0; i < flood; i++) {
+		SubmitResult fr = faulting_pcistb(w, (12ULL << 20) + 8 * (i % 256), src.data());
+		eio += fr.err == EIO && (fr.status.flags & ZPCI_IO_STATUS_PGM);
+	}
+	const double flood_ms = ms_since(t0);
+	EXPECT_EQ(eio, flood) << "the wide function's PCISTB did not all raise an exception";
+	std::string dbf = slurp(kDbf);
+	char wide_rec[32];
+	std::snprintf(wide_rec, sizeof(wide_rec), "fid %x insn 3", w.info().fid);
+	std::size_t nwide = 0;
+	for (std::size_t p = dbf.find(wide_rec); p != std::string::npos; p = dbf.find(wide_rec, p + 1))
+		nwide++;
+	std::printf("s390dbf: %d failed PCISTB on fid %x in %.0f ms left %zu records of it; "
+		    "strict's record %s\n",
+		    flood, w.info().fid, flood_ms, nwide,
+		    dbf.find(want) != std::string::npos ? "kept" : "LOST");
+	EXPECT_NE(dbf.find(want), std::string::npos)
+		<< "wide's flood flushed strict's record '" << want << "' out of " << kDbf;
+	EXPECT_GE(nwide, 1u) << "wide's failures left no record at all";
 }
 
 }  // namespace
