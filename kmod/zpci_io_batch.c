@@ -290,16 +290,22 @@ static bool zpci_io_memory_enabled(struct vfio_pci_core_device *core)
 }
 
 /*
- * One instruction.  Preemption is off from the instruction to the read of
- * the program interruption code the exception left in this CPU's lowcore,
- * so no other program interruption on this CPU can overwrite it first.
+ * One instruction.  A program exception leaves its interruption code in
+ * this CPU's lowcore, and the exception-table fixup does not hand it on,
+ * so it is read from there after the fixup returned.  Interrupts (not
+ * just preemption) are off from the instruction to that read: with them
+ * on, an interrupt taken in between may itself raise a program
+ * interruption (a kprobe, a WARN's monitor call) and overwrite the code.
+ * The program-check handler keeps them off for the fixup, as the
+ * interrupted PSW had them off.
  */
 static int zpci_io_insn(const struct zpci_io_op *op, u64 req, const void *src,
 			u64 *val, u8 *status, u8 *pgm)
 {
+	unsigned long flags;
 	int cc;
 
-	preempt_disable();
+	local_irq_save(flags);
 	switch (op->insn) {
 	case ZPCI_IO_OP_PCILG:
 		cc = zpci_io_pcilg(val, req, op->offset, status);
@@ -313,7 +319,7 @@ static int zpci_io_insn(const struct zpci_io_op *op, u64 req, const void *src,
 	}
 	/* the code without the PER and transaction bits */
 	*pgm = cc == ZPCI_IO_INSN_EXCEPTION ? get_lowcore()->pgm_code & 0x7f : 0;
-	preempt_enable();
+	local_irq_restore(flags);
 	return cc;
 }
 

@@ -6,7 +6,10 @@
 //   - a long read of a standard BAR region (the driver's PCILG loop for
 //     ISM-like functions) stops at once when the reader is killed;
 //   - a function whose instructions fail in a loop cannot flush another
-//     function's records out of the shared s390dbf area.
+//     function's records out of the shared s390dbf area;
+//   - the program-interruption code reported for an exception is the
+//     instruction's, even when an interrupt that takes a program
+//     interruption of its own (a kprobe) arrives right after it.
 // (The removal check of the BAR read loop is in HotUnplug.IsmDuringIo.)
 //
 // BAR areas: taken from the functions' test areas (suite.hpp); the
@@ -261,6 +264,172 @@ TEST(Trace, FloodOnOneFunctionKeepsAnothersRecords)
 	EXPECT_NE(dbf.find(want), std::string::npos)
 		<< "wide's flood flushed strict's record '" << want << "' out of " << kDbf;
 	EXPECT_GE(nwide, 1u) << "wide's failures left no record at all";
+}
+
+// The address of a kernel symbol (/proc/kallsyms), 0 if not found.
+std::uint64_t ksym(const std::string &name)
+{
+	std::ifstream in("/proc/kallsyms");
+	std::string addr, type, sym;
+	while (in >> addr >> type >> sym) {
+		std::string rest;
+		std::getline(in, rest);
+		if (sym == name)
+			return std::strtoull(addr.c_str(), nullptr, 16);
+	}
+	return 0;
+}
+
+// len bytes of kernel text at addr, through /proc/kcore (an ELF core).
+bool kcore_read(std::uint64_t addr, void *buf, std::size_t len)
+{
+	int fd = ::open("/proc/kcore", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	Elf64_Ehdr eh;
+	bool ok = false;
+	if (pread(fd, &eh, sizeof(eh), 0) == sizeof(eh)) {
+		for (unsigned i = 0; i < eh.e_phnum && !ok; i++) {
+			Elf64_Phdr ph;
+			if (pread(fd, &ph, sizeof(ph), eh.e_phoff + i * sizeof(ph)) != sizeof(ph))
+				break;
+			if (ph.p_type != PT_LOAD || addr < ph.p_vaddr || addr + len > ph.p_vaddr + ph.p_memsz)
+				continue;
+			ok = pread(fd, buf, len, ph.p_offset + (addr - ph.p_vaddr)) ==
+			     static_cast<ssize_t>(len);
+		}
+	}
+	::close(fd);
+	return ok;
+}
+
+// tracefs, mounted if need be ("" when there is none with kprobe events).
+std::string tracefs_dir()
+{
+	for (const char *d : {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"})
+		if (access((std::string(d) + "/kprobe_events").c_str(), W_OK) == 0)
+			return d;
+	if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, nullptr) == 0 &&
+	    access("/sys/kernel/tracing/kprobe_events", W_OK) == 0)
+		return "/sys/kernel/tracing";
+	return "";
+}
+
+// Appends one line to a tracefs file (kprobe_events); 0 or -errno.
+int tracefs_append(const std::string &path, const std::string &line)
+{
+	int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = ::write(fd, line.data(), line.size());
+	int err = n < 0 ? errno : EIO;
+	::close(fd);
+	return n == static_cast<ssize_t>(line.size()) ? 0 : -err;
+}
+
+// A kprobe event (tracefs) on a function of the timer tick, at its second
+// instruction: not the ftrace site, so it is a breakpoint, i.e. a program
+// interruption on every tick.  Removed again on destruction.
+class TickKprobe {
+public:
+	bool arm(std::string *why)
+	{
+		dir_ = tracefs_dir();
+		if (dir_.empty())
+			return *why = "no tracefs kprobe_events", false;
+		const char *fn = "update_process_times";
+		std::uint64_t a = ksym(fn);
+		if (!a)
+			return *why = std::string("no ") + fn + " in /proc/kallsyms", false;
+		std::uint8_t text[8];
+		if (!kcore_read(a, text, sizeof(text)))
+			return *why = "cannot read kernel text through /proc/kcore", false;
+		// s390 instruction length from the opcode's first two bits
+		const unsigned first = (text[0] >> 6) == 0 ? 2 : (text[0] >> 6) == 3 ? 6 : 4;
+		char def[128];
+		std::snprintf(def, sizeof(def), "p:zpci_tick %s+%u", fn, first);
+		if (tracefs_append(dir_ + "/kprobe_events", def) != 0)
+			return *why = std::string("cannot add kprobe '") + def + "'", false;
+		defined_ = true;
+		if (sysfs_write(dir_ + "/events/kprobes/zpci_tick/enable", "1") != 0)
+			return *why = "cannot enable the kprobe", false;
+		std::printf("pgm: kprobe %s (first bytes %02x%02x%02x%02x%02x%02x)\n", def, text[0], text[1],
+			    text[2], text[3], text[4], text[5]);
+		return true;
+	}
+	// how often the probe fired (kprobe_profile: name, hits, misses)
+	std::uint64_t hits() const
+	{
+		std::ifstream in(dir_ + "/kprobe_profile");
+		std::string name;
+		std::uint64_t h = 0, m = 0;
+		while (in >> name >> h >> m)
+			if (name == "zpci_tick")
+				return h;
+		return 0;
+	}
+	~TickKprobe()
+	{
+		if (!defined_)
+			return;
+		sysfs_write(dir_ + "/events/kprobes/zpci_tick/enable", "0");
+		tracefs_append(dir_ + "/kprobe_events", "-:zpci_tick");
+	}
+
+private:
+	std::string dir_;
+	bool defined_ = false;
+};
+
+// The driver reads a program exception's interruption code from the
+// lowcore after the exception-table fixup.  A kprobe in the timer tick
+// makes every tick a program interruption; ticks landing between the
+// exception and that read overwrote the code when only preemption was
+// off there (status.pgm 0 or 1 instead of 6).  With interrupts off
+// across the instruction and the read, every one of several thousand
+// exceptions during a few hundred ticks reports 0x06.
+TEST(Status, PgmCodeSurvivesAProgramCheckInAnInterrupt)
+{
+	REQUIRE_STRICT();
+	Function &f = fns().strict;
+	REQUIRE_RAM_BAR(f);
+	const std::uint64_t area = take(f, 4096);
+	Manifest::get().untouched(fname(f), area, 4096, test_label());
+	AlignedBuf src(4096);
+	ScopedAttr relaxed(f, "zpci_io_relaxed", "on");
+	ASSERT_EQ(relaxed.rc(), 0);
+	TickKprobe probe;
+	std::string why;
+	if (!probe.arm(&why))
+		GTEST_SKIP() << "no breakpoint kprobe in the timer tick: " << why;
+	std::uint64_t hits0 = probe.hits();
+	unsigned n = 0, wrong = 0, other = 0;
+	std::map<unsigned, unsigned> codes;
+	auto t0 = Clock::now();
+	while (ms_since(t0) < 4000.0) {
+		SubmitResult r = faulting_pcistb(f, area + 8 * (n % 256), src.data());
+		n++;
+		if (r.err != EIO || !(r.status.flags & ZPCI_IO_STATUS_PGM)) {
+			other++;
+			continue;
+		}
+		if (r.status.pgm != ZPCI_PGM_SPECIFICATION) {
+			wrong++;
+			codes[r.status.pgm]++;
+		}
+	}
+	std::uint64_t ticks = probe.hits() - hits0;
+	std::string list;
+	for (auto &[c, k] : codes) {
+		char b[32];
+		std::snprintf(b, sizeof(b), " 0x%02x x%u", c, k);
+		list += b;
+	}
+	std::printf("pgm: %u exceptions in %.0f ms, %llu probed ticks; wrong code in %u%s; not an exception: %u\n",
+		    n, ms_since(t0), static_cast<unsigned long long>(ticks), wrong, list.c_str(), other);
+	EXPECT_GT(ticks, 0u) << "the kprobe never fired: the test proves nothing";
+	EXPECT_EQ(other, 0u);
+	EXPECT_EQ(wrong, 0u) << "status.pgm was overwritten by an interrupt's program interruption";
 }
 
 }  // namespace
