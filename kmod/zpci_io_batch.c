@@ -253,11 +253,19 @@ static void zpci_io_pin_copy(struct zpci_io_pin *pin, void *kbuf,
 		pin->dirty = true;
 }
 
+/* Is the pinned range contiguous in the direct map? */
+static bool zpci_io_pin_contiguous(const struct zpci_io_pin *pin)
+{
+	return pin->npages == 1 ||
+	       page_to_pfn(pin->pages[1]) == page_to_pfn(pin->pages[0]) + 1;
+}
+
 /*
  * The block's source must be contiguous in kernel virtual memory: one
  * page, or two pages that happen to be physically adjacent, are reached
  * through the direct map; a block across two other pinned pages (at most
- * maxstbl <= 4 KiB) is copied from them into the batch's bounce buffer.
+ * maxstbl <= 4 KiB) is copied from them into the batch's bounce buffer,
+ * which zpci_io_prepare() allocated before the batch lock was taken.
  * Mapping the two pages side by side with vmap() avoids that copy but
  * costs far more: a vmap() and vunmap() per op, whose TLB flush of the
  * kernel range made a 4 KiB PCISTB region call 10x slower in the nested
@@ -266,14 +274,10 @@ static void zpci_io_pin_copy(struct zpci_io_pin *pin, void *kbuf,
 static const void *zpci_io_block_src(struct zpci_io_work *w,
 				     struct zpci_io_pin *pin, unsigned int len)
 {
-	if (pin->npages == 1 ||
-	    page_to_pfn(pin->pages[1]) == page_to_pfn(pin->pages[0]) + 1)
+	if (zpci_io_pin_contiguous(pin))
 		return (u8 *)page_address(pin->pages[0]) + pin->offset;
-	if (!w->bounce) {
-		w->bounce = kmalloc(ZPCI_MAXSTBL_LIMIT, GFP_KERNEL_ACCOUNT);
-		if (!w->bounce)
-			return NULL;
-	}
+	if (WARN_ON_ONCE(!w->bounce))
+		return NULL;
 	zpci_io_pin_copy(pin, w->bounce, len, false);
 	return w->bounce;
 }
@@ -675,6 +679,23 @@ static int zpci_io_prepare(struct zpci_io_device *zio,
 			w->pin_err = err;
 			break;
 		}
+	}
+
+	/*
+	 * The bounce buffer of a block across two pages that are not
+	 * adjacent: allocated here, without the batch lock, so that a
+	 * reclaim stalls this caller only, not every batch of the function.
+	 */
+	for (i = 0; i < w->nr_pinned; i++) {
+		if (w->ops[i].insn != ZPCI_IO_OP_PCISTB ||
+		    zpci_io_pin_contiguous(&w->pins[i]))
+			continue;
+		w->bounce = kmalloc(ZPCI_MAXSTBL_LIMIT, GFP_KERNEL_ACCOUNT);
+		if (!w->bounce) {
+			st->failed = i;
+			return -ENOMEM;
+		}
+		break;
 	}
 	return 0;
 }
