@@ -382,6 +382,14 @@ static int zpci_io_get_region_info_caps(struct vfio_device *vdev,
 	return ret;
 }
 #else
+/*
+ * Kernels without .get_region_info_caps: answer GET_REGION_INFO for a
+ * BAR region ourselves, from one copy of the request in kernel memory,
+ * written back once; never read back what the core wrote (user space may
+ * change it in between).  A BAR region has no capabilities here: s390
+ * offers no BAR mmap, and a BAR the core could mmap is left to the core.
+ * Everything else is the core's, untouched.
+ */
 static long zpci_io_ioctl(struct vfio_device *vdev, unsigned int cmd,
 			  unsigned long arg)
 {
@@ -390,17 +398,28 @@ static long zpci_io_ioctl(struct vfio_device *vdev, unsigned int cmd,
 	unsigned long minsz = offsetofend(struct vfio_region_info, offset);
 	void __user *uarg = (void __user *)arg;
 	struct vfio_region_info info;
-	long ret;
+	unsigned int index;
 
-	ret = vfio_pci_core_ioctl(vdev, cmd, arg);
-	if (ret || cmd != VFIO_DEVICE_GET_REGION_INFO)
-		return ret;
+	if (cmd != VFIO_DEVICE_GET_REGION_INFO)
+		return vfio_pci_core_ioctl(vdev, cmd, arg);
 	if (copy_from_user(&info, uarg, minsz))
 		return -EFAULT;
-	if (!zpci_io_bar_too_big(core, info.index))
-		return 0;
-	info.size = 0;
-	info.flags = 0;
+	if (info.argsz < minsz)
+		return -EINVAL;
+	index = info.index;
+	if (index > VFIO_PCI_BAR5_REGION_INDEX ||
+	    (core->bar_mmap_supported[index] &&
+	     !zpci_io_bar_too_big(core, index)))
+		return vfio_pci_core_ioctl(vdev, cmd, arg);
+
+	info.offset = VFIO_PCI_INDEX_TO_OFFSET(index);
+	info.size = pci_resource_len(core->pdev, index);
+	info.flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
+	info.cap_offset = 0;
+	if (!info.size || zpci_io_bar_too_big(core, index)) {
+		info.size = 0;
+		info.flags = 0;
+	}
 	return copy_to_user(uarg, &info, minsz) ? -EFAULT : 0;
 }
 #endif
