@@ -317,8 +317,9 @@ ptime build "$t0"
 
 # the stack protector is in (configure asked for it): its failure handler
 # is linked
-s390x-linux-gnu-readelf -W --dyn-syms "$WORK/src/build/qemu-system-s390x" |
-	grep -q '__stack_chk_fail' ||
+# (not `readelf | grep -q`: under pipefail, grep's early exit fails readelf)
+dynsyms=$(s390x-linux-gnu-readelf -W --dyn-syms "$WORK/src/build/qemu-system-s390x")
+[[ $dynsyms == *__stack_chk_fail* ]] ||
 	die "qemu-system-s390x was built without a stack protector"
 mkdir -p "$WORK/out"
 s390x-linux-gnu-strip -o "$WORK/out/qemu-system-s390x" "$WORK/src/build/qemu-system-s390x"
