@@ -20,7 +20,11 @@
 #      ZPCI_E2E_L2_KERNEL=trimmed (default: tests/e2e/l2.config built from
 #                        Debian's linux-source-6.12 by tests/debugkernel/build.sh,
 #                        cached by its key) or debian (L1's own Debian kernel)
-#      ZPCI_VM_MEM (MiB, default 1536), ZPCI_VM_SMP (default 2), ZPCI_JOBS
+#      ZPCI_VM_MEM (MiB, default 1536), ZPCI_VM_SMP (default 2; 1 with
+#      ZPCI_VM_ICOUNT=1), ZPCI_JOBS
+#      ZPCI_VM_ICOUNT=1  L0 runs with -icount shift=0,sleep=off: every L2
+#                        timing (ns fields, rates) counts L0 guest
+#                        instructions; summary.json "clock" says which
 # Results: $ZPCI_VM_DIR/results/e2e (summary.json, bench.json, bench.png,
 # logs). Exit 0 only if verify.py passes.
 set -euo pipefail
@@ -31,7 +35,7 @@ keep=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--keep) keep=1 ;;
-	-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+	-h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;
 	*) echo "e2e/run.sh: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 	shift
@@ -39,7 +43,8 @@ done
 TIMEOUT=${ZPCI_E2E_TIMEOUT:-2700}
 L2_TIMEOUT=${ZPCI_E2E_L2_TIMEOUT:-900}
 KSTART_TIMEOUT=${ZPCI_E2E_KSTART_TIMEOUT:-300}
-SMP=${ZPCI_VM_SMP:-2}
+CLOCK=$(vm_clock) || exit 1
+SMP=${ZPCI_VM_SMP:-$(vm_default_smp)}
 MEM=${ZPCI_VM_MEM:-1536}
 JOBS=${ZPCI_JOBS:-2}
 for v in "$TIMEOUT" "$L2_TIMEOUT" "$KSTART_TIMEOUT" "$SMP" "$MEM" "$JOBS"; do
@@ -259,7 +264,7 @@ do_boot() {
 		done
 	fi
 	append="console=ttysclp0 panic=-1 zpci.mode=patched zpci.script=/zpci/e2e-l1.sh"
-	qargs=(-M s390-ccw-virtio -cpu max -accel tcg,thread=single -smp "$SMP" -m "$MEM"
+	qargs=(-M s390-ccw-virtio -cpu max -accel tcg,thread=single $(vm_clock_args) -smp "$SMP" -m "$MEM"
 		-L /usr/share/qemu -display none -monitor none -no-reboot
 		-serial "file:$RES/console.log"
 		-kernel "$ZPCI_VMLINUZ" -initrd "$INITRD" -append "$append"
@@ -294,6 +299,7 @@ do_boot() {
 		sed 's/^/  qemu: /' "$RES/l0-qemu.log" | tail -20 >&2
 	fi
 	tar -xf "$disk" -C "$RES" 2>/dev/null || log "boot: no results archive on the disk"
+	vm_mark_clock "$RES"
 	rm -f "$disk"
 	return $rc
 }

@@ -524,7 +524,10 @@ def main():
             timing["init_start_s"] = round(t - t0, 1)
         elif t0 is not None and "done status" in parts[2]:
             timing["done_s"] = round(t - t0, 1)
+    clock = read(os.path.join(res, "clock.txt")).strip() or "wall"
     summary = {
+        "clock": clock,
+        "time_unit": "L0 guest instructions" if clock == "icount" else "ns",
         "l2_bytes_verified": verified,
         "stock_ok": mode_ok("stock"),
         "forwarded_ok": mode_ok("forwarded"),

@@ -32,6 +32,52 @@ fetch_url() {
 	mv -f "$tmp" "$dest"
 }
 
+# The guest clock of the L0 QEMU.  ZPCI_VM_ICOUNT=1: -icount
+# shift=0,sleep=off, so the guest clock advances 1 ns per guest instruction
+# and every time the guests measure (ktime, clock_gettime, the benchmarks'
+# ns and the nested e2e's 100 ms slices) counts L0 guest instructions, the
+# same from boot to boot (../shared/FACTS.md section 9); guest-side timeouts
+# then count instructions too.  Default: wall time.  Under icount the
+# default is one vCPU (two stalled the nested boot for minutes).
+# vm_clock: "icount" or "wall"; vm_clock_args: the QEMU arguments;
+# vm_default_smp: the vCPU count when ZPCI_VM_SMP is not set.
+vm_clock() {
+	case "${ZPCI_VM_ICOUNT:-0}" in
+	1) echo icount ;;
+	0) echo wall ;;
+	*) die "ZPCI_VM_ICOUNT must be 0 or 1" ;;
+	esac
+}
+vm_clock_args() {
+	[ "$(vm_clock)" = icount ] && echo "-icount shift=0,sleep=off"
+	return 0
+}
+vm_default_smp() {
+	if [ "$(vm_clock)" = icount ]; then echo 1; else echo 2; fi
+}
+
+# vm_mark_clock RESDIR: the clock in RESDIR/clock.txt, and in the
+# "context" of a Google Benchmark RESDIR/bench.json (zpci_clock, and
+# zpci_time_unit: "ns" or "L0 guest instructions"), so that no figure is
+# read in the wrong unit
+vm_mark_clock() {
+	local clock
+	clock=$(vm_clock) || return 1
+	echo "$clock" >"$1/clock.txt"
+	[ -s "$1/bench.json" ] || return 0
+	python3 - "$1/bench.json" "$clock" <<'PY' || log "bench.json: cannot mark the clock"
+import json, sys
+path, clock = sys.argv[1], sys.argv[2]
+with open(path) as f:
+    d = json.load(f)
+ctx = d.setdefault("context", {})
+ctx["zpci_clock"] = clock
+ctx["zpci_time_unit"] = "L0 guest instructions" if clock == "icount" else "ns"
+with open(path, "w") as f:
+    json.dump(d, f, indent=1)
+PY
+}
+
 # kernel_reports_re: the kernel-report patterns of tests/vm/kernel-reports.ere
 # (one per line; the guest scans use the file itself) as one ERE alternation
 kernel_reports_re() {

@@ -10,9 +10,12 @@
 #   --keep      keep the /dev/shm files (paths are printed)
 #   --no-bench  ask guest.sh to skip the benchmark (ZPCI_NO_BENCH=1)
 # Env: ZPCI_CACHE, ZPCI_VM_DIR, ZPCI_VM_TIMEOUT (s, default 1800),
-#      ZPCI_VM_SMP (default 2), ZPCI_VM_MEM (MiB, default 1024),
+#      ZPCI_VM_SMP (default 2; 1 with ZPCI_VM_ICOUNT=1), ZPCI_VM_MEM (MiB, default 1024),
+#      ZPCI_VM_ICOUNT=1 (the guest clock counts L0 guest instructions:
+#      -icount shift=0,sleep=off; results say so in clock.txt and bench.json),
 #      ZPCI_VM_APPEND (extra kernel command line), ZPCI_VM_EXTRA (files
-#      to add to /zpci, colon-separated), ZPCI_VM_KO (prebuilt zpci_io.ko).
+#      to add to /zpci, colon-separated), ZPCI_VM_KO (prebuilt zpci_io.ko),
+#      ZPCI_VM_ISMMOD=0 (leave out Linux's ism/smc/smc_diag, tests/ism).
 # Exit 0 only if the guest reported status 0, the host verifier passed and
 # the console log has no kernel warning/bug/lockdep/hung-task report.
 set -euo pipefail
@@ -28,13 +31,14 @@ while [ $# -gt 0 ]; do
 	--smoke) smoke=1 ;;
 	--keep) keep=1 ;;
 	--no-bench) nobench=1 ;;
-	-h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+	-h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 	shift
 done
 TIMEOUT=${ZPCI_VM_TIMEOUT:-1800}
-SMP=${ZPCI_VM_SMP:-2}
+CLOCK=$(vm_clock) || exit 1
+SMP=${ZPCI_VM_SMP:-$(vm_default_smp)}
 MEM=${ZPCI_VM_MEM:-1024}
 JOBS=${ZPCI_JOBS:-2}
 for v in "$TIMEOUT" "$SMP" "$MEM" "$JOBS"; do
@@ -126,6 +130,25 @@ do_kmod() {
 	KO=$ZPCI_VM_DIR/kmod/zpci_io.ko
 }
 
+# Linux's ism.ko and SMC-D (smc.ko + smc_diag.ko with the ISM client),
+# built from linux-source-6.12 by tests/ism/build.sh for the reference
+# kernel only (other kernels, e.g. ZPCI_VM_KENV=debug or sid7, get none);
+# guest.sh loads, checks and unloads them (tests/ism/guest-modules.sh)
+ISMMOD_DIR=
+do_ism_modules() {
+	local o
+	if [ "${ZPCI_VM_ISMMOD:-1}" = 0 ] || [ "${ZPCI_VM_KENV:-current}" != current ]; then
+		log "ism modules: not for this run (ZPCI_VM_ISMMOD=${ZPCI_VM_ISMMOD:-1}, kernel env ${ZPCI_VM_KENV:-current})"
+		return 0
+	fi
+	o=$("$REPO/tests/ism/build.sh" 2>"$run/ism-modules.log") ||
+		{ tail -30 "$run/ism-modules.log" >&2; log "ism modules: tests/ism/build.sh failed"; return 1; }
+	ISMMOD_DIR=$(sed -n 's/^ZPCI_ISMMOD_DIR=//p' <<<"$o")
+	[ "$(sed -n 's/^ZPCI_ISMMOD_KVER=//p' <<<"$o")" = "$ZPCI_KVER" ] ||
+		{ log "ism modules: built for another kernel than $ZPCI_KVER"; return 1; }
+	grep '^ism-modules: \(phase\|cached\|built\)' "$run/ism-modules.log" >&2 || true
+}
+
 BIN=$ZPCI_VM_DIR/guest-bin
 do_cross() {
 	local gb=$ZPCI_VM_DIR/guest-build b f
@@ -174,6 +197,7 @@ do_initramfs() {
 		--moddir "$ZPCI_MODDIR" --bin "$BIN" --extra "$ZPCI_VM_DIR/vfio_poke"
 		--extra "$VM_SRC/smoke/smoke.sh")
 	[ -n "$KO" ] && args+=(--ko "$KO")
+	[ -n "$ISMMOD_DIR" ] && [ $smoke = 0 ] && args+=(--ism-dir "$ISMMOD_DIR")
 	local f
 	IFS=: read -r -a extra <<<"${ZPCI_VM_EXTRA:-}"
 	for f in "${extra[@]}"; do
@@ -197,7 +221,7 @@ do_boot() {
 	# thread=single: QEMU 7.2's multi-threaded TCG deadlocks in SIGP (the
 	# guest's stop-the-other-CPUs at poweroff hangs QEMU, seen here); one
 	# host thread still emulates $SMP guest CPUs
-	qargs=(-M s390-ccw-virtio -cpu max -accel tcg,thread=single -smp "$SMP" -m "$MEM"
+	qargs=(-M s390-ccw-virtio -cpu max -accel tcg,thread=single $(vm_clock_args) -smp "$SMP" -m "$MEM"
 		-L /usr/share/qemu -display none -monitor none -no-reboot
 		-serial "file:$res/console.log"
 		-kernel "$ZPCI_VMLINUZ" -initrd "$INITRD" -append "$append"
@@ -273,6 +297,10 @@ do_boot() {
 	fi
 	# the guest's results: a tar archive at the start of the raw disk
 	tar -xf "$disk" -C "$res" 2>/dev/null || log "boot: no results archive on the disk"
+	# how the ISM modules the guest loaded were built (tests/ism/build.sh)
+	[ -z "$ISMMOD_DIR" ] || [ $smoke = 1 ] ||
+		cat "$ISMMOD_DIR/info.txt" "$ISMMOD_DIR/build-times.txt" >"$res/ism-modules-build.txt" 2>/dev/null || true
+	vm_mark_clock "$res"
 	rm -f "$disk"
 	return $rc
 }
@@ -365,12 +393,14 @@ if [ $smoke = 1 ]; then
 else
 	phase "kmod build" do_kmod || { summary; exit 1; }
 fi
+[ $smoke = 1 ] || phase "ism modules" do_ism_modules || { summary; exit 1; }
 phase "cross build" do_cross || { summary; exit 1; }
 phase initramfs do_initramfs || { summary; exit 1; }
 phase "boot+tests" do_boot || rc=1
 phase verify do_verify || rc=1
 summary
 [ $CLI_MISSING = 1 ] && echo "  (note: /zpci/bin/zpci missing: the CLI did not cross-build)"
+[ -s "$res/ism-modules.txt" ] && grep -h '^RESULT' "$res/ism-modules.txt" | sed 's/^/  ism\/smc\/smc_diag in the guest: /'
 [ $keep = 1 ] && [ $mode = patched ] && echo "kept: $shm_strict $shm_ism $shm_wide"
 if [ $rc -eq 0 ]; then
 	echo "vm: PASS ($mode) results in $res"
