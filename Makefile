@@ -83,6 +83,15 @@ peer-bench:
 	scripts/install-deps.sh vm
 	tests/peer/run.sh
 
+# Linux's own ism.ko and SMC-D (smc.ko + smc_diag.ko with the ISM client)
+# for the guest's Debian 6.12 kernel, built out of tree from
+# linux-source-6.12 and cached by input hash; prints the module paths.
+# make vm-check loads them in the guest (tests/ism/README.md).
+.PHONY: ism-modules
+ism-modules:
+	@scripts/install-deps.sh kmod vm
+	@tests/ism/build.sh
+
 # The guest suite on an s390x debug kernel (lockdep, atomic-sleep and page
 # allocation checkers) built from Debian's linux-source-6.12 and cached by
 # config hash, after a self-test proving the console scan catches a report.

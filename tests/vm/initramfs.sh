@@ -1,7 +1,7 @@
 #!/bin/bash
 # Build the guest initramfs (uncompressed newc cpio).
 # Usage: initramfs.sh --out FILE --kver KVER --moddir DIR [--ko zpci_io.ko]
-#        [--bin DIR] [--guest-sh FILE] [--extra FILE]...
+#        [--bin DIR] [--guest-sh FILE] [--extra FILE]... [--ism-dir DIR]
 #   --moddir: lib/modules/<kver> of the Debian image (with modules.dep), or
 #             a directory holding lib/modules/<kver>
 #   --bin:    s390x binaries for /zpci/bin (dynamic ones get their shared
@@ -9,7 +9,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-out= kver= moddir= ko= bindir= guestsh=
+out= kver= moddir= ko= bindir= guestsh= ismdir=
 extras=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -20,6 +20,7 @@ while [ $# -gt 0 ]; do
 	--bin) bindir=$2; shift 2 ;;
 	--guest-sh) guestsh=$2; shift 2 ;;
 	--extra) extras+=("$2"); shift 2 ;;
+	--ism-dir) ismdir=$2; shift 2 ;;
 	*) die "initramfs.sh: unknown argument $1" ;;
 	esac
 done
@@ -62,24 +63,57 @@ add_mod() {
 	done
 	order+=("$rel")
 }
+# (module names: '-' and '_' are the same)
+mod_rel() {
+	awk -F: -v m="$1" '{ n = $1; sub(/.*\//, "", n); sub(/\.ko(\.xz|\.zst|\.gz)?$/, "", n);
+		gsub(/-/, "_", n); gsub(/-/, "_", m); if (n == m) { print $1; exit } }' "$moddir/modules.dep"
+}
 for m in "${wanted[@]}"; do
-	rel=$(awk -F: -v m="$m" '{ n = $1; sub(/.*\//, "", n); sub(/\.ko(\.xz|\.zst|\.gz)?$/, "", n);
-		if (n == m) { print $1; exit } }' "$moddir/modules.dep")
+	rel=$(mod_rel "$m")
 	[ -n "$rel" ] || die "module $m not in $moddir/modules.dep"
 	add_mod "$rel"
 done
-: >"$root/zpci/modules.list"
-for rel in "${order[@]}"; do
-	plain=${rel%.xz}; plain=${plain%.zst}; plain=${plain%.gz}
-	mkdir -p "$root/lib/modules/$kver/$(dirname "$plain")"
-	case "$rel" in
-	*.xz) xz -dc "$moddir/$rel" >"$root/lib/modules/$kver/$plain" ;;
-	*.zst) zstd -qdc "$moddir/$rel" >"$root/lib/modules/$kver/$plain" ;;
-	*.gz) gzip -dc "$moddir/$rel" >"$root/lib/modules/$kver/$plain" ;;
-	*) cp "$moddir/$rel" "$root/lib/modules/$kver/$plain" ;;
-	esac
-	echo "$kver/$plain" >>"$root/zpci/modules.list"
-done
+# copy_mods LIST: the modules of order[] into the image, their names to LIST
+copy_mods() {
+	local list=$1 rel plain
+	: >"$list"
+	for rel in "${order[@]}"; do
+		plain=${rel%.xz}; plain=${plain%.zst}; plain=${plain%.gz}
+		mkdir -p "$root/lib/modules/$kver/$(dirname "$plain")"
+		case "$rel" in
+		*.xz) xz -dc "$moddir/$rel" >"$root/lib/modules/$kver/$plain" ;;
+		*.zst) zstd -qdc "$moddir/$rel" >"$root/lib/modules/$kver/$plain" ;;
+		*.gz) gzip -dc "$moddir/$rel" >"$root/lib/modules/$kver/$plain" ;;
+		*) cp "$moddir/$rel" "$root/lib/modules/$kver/$plain" ;;
+		esac
+		echo "$kver/$plain" >>"$list"
+	done
+}
+copy_mods "$root/zpci/modules.list"
+nmods=${#order[@]}
+
+# Linux's ISM driver and SMC-D (tests/ism/build.sh): the three modules in
+# /zpci/ism, the Debian modules smc.ko depends on (not yet in the image) in
+# /lib/modules, in load order in /zpci/ism/deps.list; guest.sh loads them
+if [ -n "$ismdir" ]; then
+	mkdir -p "$root/zpci/ism"
+	order=()
+	for m in ism smc smc_diag; do
+		[ -f "$ismdir/$m.ko" ] || die "no $ismdir/$m.ko"
+		cp "$ismdir/$m.ko" "$root/zpci/ism/"
+		deps=$(s390x-linux-gnu-objcopy -O binary -j .modinfo "$ismdir/$m.ko" /dev/stdout |
+			tr '\0' '\n' | sed -n 's/^depends=//p')
+		for dep in ${deps//,/ }; do
+			case "$dep" in ism|smc|smc_diag) continue ;; esac
+			rel=$(mod_rel "$dep")
+			[ -n "$rel" ] || die "$m.ko needs $dep, which is not in $moddir/modules.dep"
+			add_mod "$rel"
+		done
+	done
+	copy_mods "$root/zpci/ism/deps.list"
+	cp "$REPO/tests/ism/guest-modules.sh" "$root/zpci/ism/"
+	nmods=$((nmods + ${#order[@]}))
+fi
 
 [ -n "$ko" ] && cp "$ko" "$root/zpci/zpci_io.ko"
 [ -n "$guestsh" ] && cp "$guestsh" "$root/zpci/guest.sh"
@@ -127,4 +161,4 @@ fi
 tmp=$(mktemp "$out.XXXXXX.part")
 (cd "$root" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet -R 0:0) >"$tmp"
 mv -f "$tmp" "$out"
-log "initramfs: $out ($(du -h "$out" | cut -f1), ${#order[@]} modules)"
+log "initramfs: $out ($(du -h "$out" | cut -f1), $nmods modules$([ -z "$ismdir" ] || echo ", ism/smc/smc_diag"))"

@@ -9,6 +9,7 @@
 # driver, pinned pages, kernel reports).  Exit status 0 only if all passed.
 #
 # Outputs in $ZPCI_RESULTS: gtest.xml/gtest.txt, gtest-hotunplug.*,
+# gtest-ismmod.xml + ism-modules.txt (Linux's ism/smc/smc_diag, step 5b),
 # bench.json/bench.txt, stats.json, manifest.txt (+ fuzz-*.bin) for the host
 # verifier, dmesg.txt, guest-summary.txt.
 
@@ -225,6 +226,21 @@ if [ $hung = 0 ]; then
 	if [ "$pins1" != unknown ] && [ "$pins1" != "$pins0" ]; then
 		fail "pinned pages leaked: $pins0 before, $pins1 after"
 	fi
+fi
+
+# 5b. Linux's own ISM driver and SMC-D, built from linux-source-6.12 by
+# tests/ism/build.sh (only for the reference kernel): load ism, smc (with
+# its ISM client), smc_diag; `ism` registers as a PCI driver and binds no
+# non-ISM function (the test functions are unbound now); unload; no kernel
+# report.  Counted through $R/gtest-ismmod.xml; details in ism-modules.txt.
+if [ -f /zpci/ism/guest-modules.sh ]; then
+	kmsg "start ism-modules"
+	note "run: /zpci/ism/guest-modules.sh"
+	sh /zpci/ism/guest-modules.sh "$R" || fail "ism/smc/smc_diag modules (see ism-modules.txt)"
+	kmsg "end ism-modules"
+	grep -E '^(RESULT|ism|smc|smc_diag)' "$R/ism-modules.txt" | sed 's/^/ism-modules: /' >>"$SUMMARY"
+else
+	note "ism/smc/smc_diag modules: not in this image (tests/ism/build.sh builds them for the reference 6.12 kernel only)"
 fi
 
 # 6. kernel reports
