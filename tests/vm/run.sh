@@ -400,7 +400,7 @@ phase "boot+tests" do_boot || rc=1
 phase verify do_verify || rc=1
 summary
 [ $CLI_MISSING = 1 ] && echo "  (note: /zpci/bin/zpci missing: the CLI did not cross-build)"
-[ -s "$res/ism-modules.txt" ] && grep -h '^RESULT' "$res/ism-modules.txt" | sed 's/^/  ism\/smc\/smc_diag in the guest: /'
+[ -s "$res/ism-modules.txt" ] && sed 's/^/  guest ism\/smc\/smc_diag: /' "$res/ism-modules.txt"
 [ $keep = 1 ] && [ $mode = patched ] && echo "kept: $shm_strict $shm_ism $shm_wide"
 if [ $rc -eq 0 ]; then
 	echo "vm: PASS ($mode) results in $res"
