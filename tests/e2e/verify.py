@@ -40,6 +40,15 @@ TARGETS = {"strict": 8.0, "wide": 50.0}
 # Linux's zpci_store turns into -ENXIO.  Forwarded, the same test passes.
 STOCK_REFUSALS = {"toio-tail": "-6"}
 STOCK_REFUSAL_WHY = "operand exception: stock QEMU refuses an unaligned PCISTG to a vfio BAR"
+# The differential test (ze2e "diff"): the windows of BAR 2 it stores to on
+# a forwarded function and its stock copy; the host compares them between
+# the two shm files (they must be equal: L2 re-syncs the stock copy after
+# an intended difference) instead of against the manifest
+DIFF_WINDOWS = [(8 << 20, 64 << 10), (BAR_SIZE - (8 << 10), 8 << 10)]
+# the intended differences (docs/ARCHITECTURE.md, "Where a forwarded
+# function differs from stock QEMU"), by the Q line's columns
+DIFF_INTENDED = ("D1", "D2", "D4", "D5")
+DIFF_MIN_INSNS = 20000
 
 
 def mix(x):
@@ -236,6 +245,35 @@ def main():
     if ntests == 0 and funcs:
         c.fail("no L2 test outcome lines")
 
+    # ---- the differential test's summary lines
+    diff_pairs, diff = [], {"instructions": 0, "pairs": [], "same": 0, "unexplained": 0,
+                            "intended": {k: 0 for k in DIFF_INTENDED}, "stores_landed": 0}
+    for parts in ze2e_lines(l2con, "Q"):
+        fid, fid2, n, seed, same, d1, d2, d4, d5, bad, landed = parts[:11]
+        diff_pairs.append((int(fid), int(fid2)))
+        diff["instructions"] += 2 * int(n)
+        diff["same"] += int(same)
+        diff["unexplained"] += int(bad)
+        diff["stores_landed"] += int(landed)
+        for k, v in zip(DIFF_INTENDED, (d1, d2, d4, d5)):
+            diff["intended"][k] += int(v)
+        diff["pairs"].append({"forwarded": int(fid), "stock": int(fid2), "ops": int(n),
+                              "seed": int(seed), "same": int(same),
+                              "intended": dict(zip(DIFF_INTENDED, map(int, (d1, d2, d4, d5)))),
+                              "unexplained": int(bad)})
+        c.note("differential fid %s vs %s (seed %s): %s ops, %s same, D1 %s D2 %s D4 %s D5 %s, "
+               "%s unexplained, %s stores landed" % (fid, fid2, seed, n, same, d1, d2, d4, d5, bad,
+                                                     landed))
+    for parts in ze2e_lines(l2con, "D"):
+        c.fail("differential: unexplained difference: fid %s vs %s op %s: insn %s pcias %s "
+               "offset %s len %s src %s disabled %s: forwarded %s, stock %s "
+               "(cc/status/pgm/data)" % tuple(parts[:11]))
+    if diff["unexplained"]:
+        c.fail("differential: %d unexplained differences" % diff["unexplained"])
+    if diff["instructions"] < DIFF_MIN_INSNS:
+        c.fail("differential: %d instructions (at least %d expected)" % (
+            diff["instructions"], DIFF_MIN_INSNS))
+
     # ---- every byte of every shm file
     expect = {fid: bytearray(BAR_SIZE) for fid in shm}
     covered = {fid: bytearray(BAR_SIZE) for fid in shm}
@@ -248,6 +286,38 @@ def main():
         covered[fid][off:off + ln] = b"\1" * ln
     verified = 0
     bytes_ok = {}
+    images = {}
+    paired = {f for pair in diff_pairs for f in pair}
+    for fid, path in sorted(shm.items()):
+        try:
+            with open(path, "rb") as f:
+                images[fid] = f.read()
+        except OSError:
+            pass
+    # the differential windows: compared between the pair, then taken as
+    # expected so that the whole-file check below covers the rest
+    diff_bytes = 0
+    for fid, fid2 in diff_pairs:
+        a, b = images.get(fid), images.get(fid2)
+        if a is None or b is None:
+            c.fail("differential: no shm image of fid %d or %d" % (fid, fid2))
+            continue
+        for off, ln in DIFF_WINDOWS:
+            if a[off:off + ln] != b[off:off + ln]:
+                bad = next(i for i in range(off, off + ln) if a[i] != b[i])
+                c.fail("differential: shm of fid %d and fid %d differ at %d (0x%02x / 0x%02x)" % (
+                    fid, fid2, bad, a[bad], b[bad]))
+            nz = ln - a[off:off + ln].count(0)
+            diff_bytes += nz
+            for g in (fid, fid2):
+                expect[g][off:off + ln] = a[off:off + ln]
+                covered[g][off:off + ln] = b"\1" * ln
+    if diff_pairs:
+        diff["window_bytes_nonzero"] = diff_bytes
+        if not diff_bytes:
+            c.fail("differential: nothing landed in the windows")
+        else:
+            c.note("differential: the windows of each pair are byte-identical (%d non-zero bytes)" % diff_bytes)
     for fid, path in sorted(shm.items()):
         try:
             with open(path, "rb") as f:
@@ -532,6 +602,7 @@ def main():
         "stock_ok": mode_ok("stock"),
         "forwarded_ok": mode_ok("forwarded"),
         "overflow_regression": overflow,
+        "differential": diff,
         "ism_stock_served": ism_stock_served,
         "stock_refused": stock_refused,
         "msix": {str(k): v for k, v in msix.items()},

@@ -25,6 +25,9 @@
  *   floor <fid>           the cost of an intercepted instruction that
  *                         reaches nothing: PCISTBs with the handle's
  *                         enable bit cleared, answered cc 3 by QEMU
+ *   diff <fid> <fid2> <n> <seed>  n random PCISTB/PCISTG/PCILG, each on
+ *                         a forwarded function and then its stock copy,
+ *                         outcomes compared (issue 17)
  *   overflow <fid>        PCISTBs of every length 16..4096 (multiples of
  *                         8, up to the page end) onto the MSI-X table and
  *                         onto the PBA: the accesses QEMU keeps on its
@@ -46,6 +49,13 @@
  *     exception (-ENXIO, the shortest) or anything else
  *   U <fid> <bar> <pcilg rc> <pcistg rc> <pcistb rc>   one of each onto a
  *     BAR the function does not implement
+ *   D <fid> <fid2> <i> <insn> <pcias> <offset> <len> <src> <fh_off>
+ *     <outcome> <outcome2>                             a differential op
+ *     whose outcomes differ without an intended reason (outcome: cc/status,
+ *     pgm code or loaded value)
+ *   Q <fid> <fid2> <ops> <seed> <same> <intended:D1> <intended:D2>
+ *     <intended:D4> <intended:D5> <unexplained> <stores_landed>
+ *                                                      a differential run
  *   E <fid> <label> <text>                             an error
  * <insns> counts the zPCI instructions the module issued (block stores
  * counted per call, memcpy_toio/fromio by Linux's own split function).
@@ -58,6 +68,10 @@
 #include <linux/mutex.h>
 #include <linux/uaccess.h>
 #include <linux/unaligned.h>
+#include <linux/vmalloc.h>
+#include <linux/irqflags.h>
+#include <asm/asm-extable.h>
+#include <asm/lowcore.h>
 #include <asm/pci.h>
 #include <asm/pci_io.h>
 #include <asm/pci_insn.h>
@@ -520,8 +534,9 @@ static int ze2e_pcistb_raw(const u64 *data, u64 req, u64 offset)
 
 static int ze2e_floor(struct ze2e_fn *f)
 {
-	u64 req = ZPCI_CREATE_REQ(READ_ONCE(to_zpci(f->pdev)->fh) &
-				  ~ZE2E_FH_ENABLED, ZE2E_BAR, 128);
+	/* (Linux's ZPCI_CREATE_REQ does not parenthesize its handle) */
+	u32 fh = READ_ONCE(to_zpci(f->pdev)->fh) & ~ZE2E_FH_ENABLED;
+	u64 req = ZPCI_CREATE_REQ(fh, ZE2E_BAR, 128);
 	u64 off = ze2e_bench_off(4096), n = 0, ns = 0, t0;
 	unsigned int i;
 	int cc = 3;
@@ -629,6 +644,348 @@ static int ze2e_overflow(struct ze2e_fn *f)
 }
 
 /*
+ * The differential test (issue 17): the same random instruction on a
+ * forwarded function and on its stock copy (same L0 configuration, QEMU's
+ * zpci-io=off), outcomes compared.  Our own instruction wrappers: Linux's
+ * helpers fold every outcome into an errno, this needs the condition
+ * code, the status byte, the program-interruption code and the loaded
+ * value.  The code is read from lowcore with interrupts off, so no other
+ * program check can come in between.  Each wrapper has a fixup for both
+ * places a program check can leave the PSW (at the instruction:
+ * nullified, e.g. a translation exception on the source; after it:
+ * suppressed or completed).
+ */
+struct ze2e_out {
+	int cc;			/* -1: program exception */
+	u8 status;		/* with cc 1 */
+	u16 pgm;		/* with cc -1 */
+	u64 data;		/* PCILG with cc 0 */
+};
+
+#define ZE2E_OUT_EQ(a, b) ((a).cc == (b).cc && (a).status == (b).status && \
+			   (a).pgm == (b).pgm && (a).data == (b).data)
+
+/* (lowcore is under low-address protection: read only, never cleared) */
+static void ze2e_pgm_begin(unsigned long *flags)
+{
+	local_irq_save(*flags);
+}
+
+static void ze2e_pgm_end(struct ze2e_out *o, unsigned long flags)
+{
+	o->pgm = o->cc < 0 ? get_lowcore()->pgm_code & 0x7f : 0;
+	local_irq_restore(flags);
+}
+
+static void ze2e_do_pcistb(struct ze2e_out *o, const u8 *src, u64 req, u64 off)
+{
+	unsigned long flags;
+	int cc = -1;
+
+	ze2e_pgm_begin(&flags);
+	asm volatile (
+		"0:	.insn	rsy,0xeb00000000d0,%[req],%[off],%[src]\n"
+		"1:	ipm	%[cc]\n"
+		"	srl	%[cc],28\n"
+		"2:\n"
+		EX_TABLE(0b, 2b)
+		EX_TABLE(1b, 2b)
+		: [cc] "+d" (cc), [req] "+d" (req)
+		: [off] "d" (off), [src] "Q" (*src)
+		: "cc", "memory");
+	o->cc = cc;
+	o->status = cc == 1 ? (req >> 24) & 0xff : 0;
+	o->data = 0;
+	ze2e_pgm_end(o, flags);
+}
+
+static void ze2e_do_pcistg(struct ze2e_out *o, u64 val, u64 req, u64 off)
+{
+	union register_pair ro = { .even = req, .odd = off };
+	unsigned long flags;
+	int cc = -1;
+
+	ze2e_pgm_begin(&flags);
+	asm volatile (
+		"0:	.insn	rre,0xb9d00000,%[val],%[ro]\n"
+		"1:	ipm	%[cc]\n"
+		"	srl	%[cc],28\n"
+		"2:\n"
+		EX_TABLE(0b, 2b)
+		EX_TABLE(1b, 2b)
+		: [cc] "+d" (cc), [ro] "+&d" (ro.pair)
+		: [val] "d" (val)
+		: "cc", "memory");
+	o->cc = cc;
+	o->status = cc == 1 ? (ro.even >> 24) & 0xff : 0;
+	o->data = 0;
+	ze2e_pgm_end(o, flags);
+}
+
+static void ze2e_do_pcilg(struct ze2e_out *o, u64 req, u64 off)
+{
+	union register_pair ro = { .even = req, .odd = off };
+	unsigned long flags;
+	u64 data = 0;
+	int cc = -1;
+
+	ze2e_pgm_begin(&flags);
+	asm volatile (
+		"0:	.insn	rre,0xb9d20000,%[data],%[ro]\n"
+		"1:	ipm	%[cc]\n"
+		"	srl	%[cc],28\n"
+		"2:\n"
+		EX_TABLE(0b, 2b)
+		EX_TABLE(1b, 2b)
+		: [cc] "+d" (cc), [data] "+d" (data), [ro] "+&d" (ro.pair)
+		:
+		: "cc", "memory");
+	o->cc = cc;
+	o->status = cc == 1 ? (ro.even >> 24) & 0xff : 0;
+	o->data = cc == 0 ? data : 0;
+	ze2e_pgm_end(o, flags);
+}
+
+#define ZE2E_PGM_SPEC		0x06
+#define ZE2E_PGM_OPERAND	0x15
+
+/* the random instruction */
+enum { ZE2E_STB, ZE2E_STG, ZE2E_LG };
+
+struct ze2e_dop {
+	int insn;
+	u8 pcias;
+	u64 off;
+	u32 len;
+	u32 src;		/* offset of the source in the diff buffer */
+	bool disabled;		/* the handle's enable bit cleared */
+	u64 val;		/* PCISTG */
+};
+
+/* the windows of BAR 2 the test stores to; the host compares them between
+ * the two functions (tests/e2e/verify.py DIFF_WINDOWS) */
+#define ZE2E_DIFF_WIN	(8 * SZ_1M)
+#define ZE2E_DIFF_WINSZ	SZ_64K
+#define ZE2E_DIFF_TAIL	SZ_8K
+/* the diff buffer: 3 pages, the last one unmapped (vmalloc's guard page) */
+#define ZE2E_DIFF_BUF	(2 * PAGE_SIZE)
+
+static u64 ze2e_rnd(u64 *x)
+{
+	*x ^= *x >> 12;
+	*x ^= *x << 25;
+	*x ^= *x >> 27;
+	return *x * 0x2545F4914F6CDD1DULL;
+}
+
+static void ze2e_dop_make(struct ze2e_dop *d, u64 *x, resource_size_t barlen)
+{
+	u64 r = ze2e_rnd(x), k;
+	static const u8 lens[] = { 1, 2, 4, 8, 1, 2, 4, 8, 3, 5, 6, 7, 0, 9 };
+
+	memset(d, 0, sizeof(*d));
+	k = r % 100;
+	d->insn = k < 40 ? ZE2E_STB : k < 70 ? ZE2E_STG : ZE2E_LG;
+	r = ze2e_rnd(x);
+	k = r % 100;
+	if (k < 66) {
+		d->pcias = ZE2E_BAR;
+		d->off = ZE2E_DIFF_WIN + (r >> 8) % ZE2E_DIFF_WINSZ;
+	} else if (k < 74) {
+		/* the end of BAR 2: the last 8 KiB, and beyond it */
+		d->pcias = ZE2E_BAR;
+		d->off = barlen - ZE2E_DIFF_TAIL + (r >> 8) % (ZE2E_DIFF_TAIL + 512);
+	} else if (k < 80) {
+		d->pcias = 0;			/* ivshmem registers, 256 B */
+		d->off = (r >> 8) % 512;
+	} else if (k < 86) {
+		d->pcias = 1;			/* MSI-X table, PBA, the rest */
+		d->off = (r >> 8) % 4608;
+	} else if (k < 91) {
+		d->pcias = (r >> 8) % 2 ? 3 : 5;	/* not implemented */
+		d->off = (r >> 16) % 4096;
+	} else if (k < 96) {
+		d->pcias = 15;			/* config space: loads only */
+		d->off = (r >> 8) % 256;
+		if (d->insn == ZE2E_STG)
+			d->insn = ZE2E_LG;
+	} else {
+		d->pcias = 6 + (r >> 8) % 8;	/* 6..13: invalid */
+		d->off = (r >> 16) % 4096;
+	}
+	r = ze2e_rnd(x);
+	if (r % 100 < 55)
+		d->off &= ~7ULL;		/* aligned more often than not */
+	if (d->insn == ZE2E_STB) {
+		k = (r >> 8) % 100;
+		if (k < 55)
+			d->len = 16 + 8 * ((r >> 16) % 15);		/* 16..128 */
+		else if (k < 80)
+			d->len = 136 + 8 * ((r >> 16) % 496);		/* ..4096 */
+		else if (k < 92)
+			d->len = (r >> 16) % 200;			/* odd, 0 */
+		else
+			d->len = 4096 + (r >> 16) % 4096;		/* too long */
+		d->len &= 0x1fff;
+	} else {
+		d->len = lens[(r >> 8) % ARRAY_SIZE(lens)];
+	}
+	r = ze2e_rnd(x);
+	k = r % 100;
+	if (k < 65)
+		d->src = 8 * ((r >> 8) % 64);			/* aligned */
+	else if (k < 85)
+		d->src = (r >> 8) % 512;			/* any */
+	else if (k < 97)
+		d->src = PAGE_SIZE - 8 * (1 + (r >> 8) % 64);	/* across a page */
+	else
+		d->src = ZE2E_DIFF_BUF - 8 * ((r >> 8) % 2);	/* unmapped */
+	d->disabled = (r >> 32) % 100 < 2;
+	d->val = ze2e_rnd(x);
+}
+
+static void ze2e_dop_run(struct ze2e_fn *f, const struct ze2e_dop *d,
+			 const u8 *buf, struct ze2e_out *o)
+{
+	u32 fh = READ_ONCE(to_zpci(f->pdev)->fh);
+	u64 req;
+
+	if (d->disabled)
+		fh &= ~ZE2E_FH_ENABLED;
+	req = ZPCI_CREATE_REQ(fh, d->pcias, d->len);
+	switch (d->insn) {
+	case ZE2E_STB:
+		ze2e_do_pcistb(o, buf + d->src, req, d->off);
+		break;
+	case ZE2E_STG:
+		ze2e_do_pcistg(o, d->val, req, d->off);
+		break;
+	default:
+		ze2e_do_pcilg(o, req, d->off);
+		break;
+	}
+}
+
+/*
+ * Which intended difference (docs/ARCHITECTURE.md, "Where a forwarded
+ * function differs from stock QEMU") explains forwarded outcome a against
+ * stock outcome b, if any: 1 (D1: a PCISTB longer than the stock 128 that
+ * the forwarded function's larger maxstbl allows: stock refuses it with a
+ * specification exception, forwarded it goes on to its other checks), 2 (D2: a PCISTG/PCILG
+ * of 2..7 bytes inside one doubleword that stock refuses, as its access
+ * of that size is not naturally aligned), 4 (D4: a 3-, 5-, 6- or 7-byte
+ * PCISTG/PCILG, which stock QEMU moves as a smaller power of two), 5 (D5:
+ * an access to the MSI-X BAR outside the table and PBA, where the test
+ * function decodes nothing: the function answers with an operand
+ * exception, which stock QEMU's vfio write swallows), 0 none.
+ */
+static int ze2e_intended(const struct ze2e_dop *d, const struct ze2e_out *a,
+			 const struct ze2e_out *b, u16 maxstbl)
+{
+	bool in_dw = d->len >= 1 && d->len <= 8 && (d->off & 7) + d->len <= 8;
+
+	/*
+	 * whatever the rest of the instruction then gives forwarded: the
+	 * source, the BAR's end, the function's answer
+	 */
+	if (d->insn == ZE2E_STB && b->cc == -1 && b->pgm == ZE2E_PGM_SPEC &&
+	    d->len > 128 && d->len <= maxstbl)
+		return 1;
+	if (d->insn != ZE2E_STB && d->pcias <= 5 && in_dw && d->len >= 2 &&
+	    a->cc == 0 && b->cc == -1 && b->pgm == ZE2E_PGM_OPERAND)
+		return 2;
+	/* a store of such a length even when both outcomes are cc 0 */
+	if (d->insn != ZE2E_STB && d->pcias <= 5 && in_dw &&
+	    (d->len & (d->len - 1)) && a->cc == 0 && b->cc == 0 &&
+	    (d->insn == ZE2E_STG || a->data != b->data))
+		return 4;
+	if (d->pcias == 1 && a->cc == -1 && a->pgm == ZE2E_PGM_OPERAND &&
+	    b->cc == 0)
+		return 5;
+	return 0;
+}
+
+/* make the stock copy hold what the forwarded store put there */
+static void ze2e_dop_resync(struct ze2e_fn *g, const struct ze2e_dop *d,
+			    const u8 *buf)
+{
+	u32 fh = READ_ONCE(to_zpci(g->pdev)->fh);
+	struct ze2e_out o;
+	u32 done, n;
+	u64 v;
+	int i;
+
+	if (d->insn == ZE2E_STB) {
+		/* 128-byte blocks; a last doubleword as a PCISTG (no PCISTB of 8) */
+		for (done = 0; done < d->len; done += n) {
+			n = min_t(u32, 128, d->len - done);
+			if (n == 8)
+				ze2e_do_pcistg(&o, get_unaligned_be64(buf + d->src + done),
+					       ZPCI_CREATE_REQ(fh, d->pcias, 8), d->off + done);
+			else
+				ze2e_do_pcistb(&o, buf + d->src + done,
+					       ZPCI_CREATE_REQ(fh, d->pcias, n),
+					       d->off + done);
+		}
+	} else if (d->insn == ZE2E_STG) {
+		/* the rightmost len bytes of val, big-endian, one at a time */
+		for (i = 0; i < d->len; i++) {
+			v = d->val >> (8 * (d->len - 1 - i));
+			ze2e_do_pcistg(&o, v & 0xff, ZPCI_CREATE_REQ(fh, d->pcias, 1),
+				       d->off + i);
+		}
+	}
+}
+
+static int ze2e_diff(struct ze2e_fn *f, struct ze2e_fn *g, u32 n, u64 seed)
+{
+	u64 x = seed | 1, same = 0, why[6] = { 0 }, bad = 0, landed = 0;
+	u16 maxstbl = ze2e_maxstbl(f);
+	struct ze2e_out a, b;
+	struct ze2e_dop d;
+	u8 *buf;
+	u32 i;
+	int w;
+
+	/* two mapped pages and vmalloc's unmapped guard page after them */
+	buf = vmalloc(ZE2E_DIFF_BUF);
+	if (!buf)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		ze2e_dop_make(&d, &x, f->barlen);
+		/* new source bytes where this op reads them */
+		if (d.insn == ZE2E_STB && d.src < ZE2E_DIFF_BUF)
+			ze2e_fill(buf + d.src, min_t(u32, d.len, ZE2E_DIFF_BUF - d.src),
+				  seed + i, 0);
+		ze2e_dop_run(f, &d, buf, &a);
+		ze2e_dop_run(g, &d, buf, &b);
+		w = ze2e_intended(&d, &a, &b, maxstbl);
+		if (!w && ZE2E_OUT_EQ(a, b)) {
+			same++;
+			landed += d.insn != ZE2E_LG && a.cc == 0;
+			continue;
+		}
+		if (w) {
+			why[w]++;
+			if (a.cc == 0 && d.insn != ZE2E_LG)
+				ze2e_dop_resync(g, &d, buf);
+			landed += d.insn != ZE2E_LG && a.cc == 0;
+			continue;
+		}
+		bad++;
+		if (bad <= 40)
+			pr_info("ZE2E: D %u %u %u %d %u 0x%llx %u %u %d %d/%u/0x%x/0x%llx %d/%u/0x%x/0x%llx\n",
+				f->fid, g->fid, i, d.insn, d.pcias, d.off, d.len,
+				d.src, d.disabled, a.cc, a.status, a.pgm, a.data,
+				b.cc, b.status, b.pgm, b.data);
+	}
+	vfree(buf);
+	pr_info("ZE2E: Q %u %u %u %llu %llu %llu %llu %llu %llu %llu %llu\n", f->fid,
+		g->fid, n, seed, same, why[1], why[2], why[4], why[5], bad, landed);
+	return 0;
+}
+
+/*
  * MSI-X of an MSI-X function: allocating a vector makes Linux write the
  * vector's table entry and mask bit (PCISTG to the table's BAR), which
  * QEMU must keep in its MSI-X emulation; the host checks that the region
@@ -657,6 +1014,7 @@ static ssize_t ze2e_write(struct file *file, const char __user *ubuf,
 {
 	char cmd[64], op[16];
 	unsigned int fid, fid2;
+	unsigned long long seed;
 	size_t size = 0;
 	struct ze2e_fn *f, *fs[2];
 	int n, rc;
@@ -690,6 +1048,10 @@ static ssize_t ze2e_write(struct file *file, const char __user *ubuf,
 		rc = ze2e_floor(f);
 	else if (!strcmp(op, "overflow"))
 		rc = ze2e_overflow(f);
+	else if (!strcmp(op, "diff") &&
+		 sscanf(cmd, "%*s %*u %u %zu %llu", &fid2, &size, &seed) == 3 &&
+		 ze2e_find(fid2) && ze2e_find(fid2) != f && size <= 1000000)
+		rc = ze2e_diff(f, ze2e_find(fid2), size, seed);
 	else
 		rc = -EINVAL;
 	mutex_unlock(&ze2e_lock);
