@@ -62,7 +62,8 @@ OUT=$ZPCI_VM_DIR/e2e
 RES=$ZPCI_VM_DIR/results/e2e
 mkdir -p "$OUT"
 # the L0 functions: name fid zpci-options
-# fenced: as wide, but L1's second read of the dword that says where the
+# fenced: as wide, but after each enable (Linux resets the function at vfio
+# open) the second read of the dword that says where the
 # MSI-X PBA is fails (the first is vfio-pci-core's config snapshot at open,
 # the second zpci_io's own), so zpci_io fences every BAR of it and a QEMU
 # linked with libzpci must leave it on the stock path (issue 17)

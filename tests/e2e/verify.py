@@ -298,19 +298,19 @@ def main():
     # expected so that the whole-file check below covers the rest
     diff_bytes = 0
     for fid, fid2 in diff_pairs:
-        a, b = images.get(fid), images.get(fid2)
-        if a is None or b is None:
+        img, img2 = images.get(fid), images.get(fid2)
+        if img is None or img2 is None:
             c.fail("differential: no shm image of fid %d or %d" % (fid, fid2))
             continue
         for off, ln in DIFF_WINDOWS:
-            if a[off:off + ln] != b[off:off + ln]:
-                bad = next(i for i in range(off, off + ln) if a[i] != b[i])
+            if img[off:off + ln] != img2[off:off + ln]:
+                bad = next(i for i in range(off, off + ln) if img[i] != img2[i])
                 c.fail("differential: shm of fid %d and fid %d differ at %d (0x%02x / 0x%02x)" % (
-                    fid, fid2, bad, a[bad], b[bad]))
-            nz = ln - a[off:off + ln].count(0)
+                    fid, fid2, bad, img[bad], img2[bad]))
+            nz = ln - img[off:off + ln].count(0)
             diff_bytes += nz
             for g in (fid, fid2):
-                expect[g][off:off + ln] = a[off:off + ln]
+                expect[g][off:off + ln] = img[off:off + ln]
                 covered[g][off:off + ln] = b"\1" * ln
     if diff_pairs:
         diff["window_bytes_nonzero"] = diff_bytes

@@ -796,8 +796,15 @@ static void ze2e_dop_make(struct ze2e_dop *d, u64 *x, resource_size_t barlen)
 		d->pcias = ZE2E_BAR;
 		d->off = barlen - ZE2E_DIFF_TAIL + (r >> 8) % (ZE2E_DIFF_TAIL + 512);
 	} else if (k < 80) {
-		d->pcias = 0;			/* ivshmem registers, 256 B */
+		/*
+		 * ivshmem registers, 256 B, and beyond; not the interrupt
+		 * status at 4..7, which a read clears: its value depends on
+		 * the read history, which the intended differences change
+		 */
+		d->pcias = 0;
 		d->off = (r >> 8) % 512;
+		if (d->off < 8)
+			d->off = 8 + d->off;
 	} else if (k < 86) {
 		d->pcias = 1;			/* MSI-X table, PBA, the rest */
 		d->off = (r >> 8) % 4608;
