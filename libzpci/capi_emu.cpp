@@ -159,14 +159,20 @@ int verdict_outcome(const zpci_verdict &v, zpci_status *st) noexcept
 	return put_status(st, outcome(rule_error(v.rule), &es));
 }
 
-int emulate(std::uint32_t reason, zpci_status *st) noexcept
+// A refusal before anything was issued, with what the emulator does.
+int rejected(int error, std::uint32_t reason, std::uint8_t action, zpci_status *st) noexcept
 {
 	zpci_status s{};
-	s.error = -EACCES;
+	s.error = error;
 	s.reason = reason;
-	s.action = ZPCI_ACT_EMULATE;
+	s.action = action;
 	s.flags = ZPCI_STATUS_REJECTED;
 	return put_status(st, s);
+}
+
+int emulate(std::uint32_t reason, zpci_status *st) noexcept
+{
+	return rejected(-EACCES, reason, ZPCI_ACT_EMULATE, st);
 }
 
 } // namespace zpci::capi
@@ -225,12 +231,7 @@ int precheck(const zpci_handle *h, unsigned insn, unsigned pcias,
 // zpci_pcistb_guest's source callback failed: nothing was issued.
 int source_fault(zpci_status *st) noexcept
 {
-	zpci_status s{};
-	s.error = -EFAULT;
-	s.reason = ZPCI_REASON_SOURCE;
-	s.action = ZPCI_ACT_SOURCE;
-	s.flags = ZPCI_STATUS_REJECTED;
-	return put_status(st, s);
+	return rejected(-EFAULT, ZPCI_REASON_SOURCE, ZPCI_ACT_SOURCE, st);
 }
 
 int issue_one(zpci_handle *h, const zpci::op &o, zpci_status *st) noexcept

@@ -50,6 +50,8 @@ int bad_argument(zpci_status *st) noexcept;
 // A refusal with a guest outcome from the rules' verdict (REJECTED).
 int verdict_outcome(const zpci_verdict &v, zpci_status *st) noexcept;
 
+// A refusal before anything was issued (REJECTED): error, reason, action.
+int rejected(int error, std::uint32_t reason, std::uint8_t action, zpci_status *st) noexcept;
 // ACT_EMULATE (-EACCES, REJECTED) with reason r.
 int emulate(std::uint32_t reason, zpci_status *st) noexcept;
 

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "common.hpp"
 
+#include <csignal>
+#include <fstream>
+#include <sys/wait.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -316,6 +320,26 @@ int ctl_recover(CtlPort &c, const std::string &id, std::uint32_t *fh, std::strin
 	}
 	*fh = std::strtoul(a.c_str() + p + 3, nullptr, 0);
 	return 0;
+}
+
+bool kill_and_reap(pid_t pid, double timeout_ms, unsigned poll_us, int *status)
+{
+	auto t0 = Clock::now();
+	kill(pid, SIGKILL);
+	while (ms_since(t0) < timeout_ms) {
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return true;
+		usleep(poll_us);
+	}
+	return false;
+}
+
+std::string slurp(const char *path)
+{
+	std::ifstream in(path);
+	std::ostringstream s;
+	s << in.rdbuf();
+	return s.str();
 }
 
 }  // namespace zpci_vm

@@ -5,11 +5,14 @@
 #ifndef ZPCI_VM_COMMON_HPP
 #define ZPCI_VM_COMMON_HPP
 
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <sys/types.h>
 
 #include "manifest.hpp"
 #include "vfio_raw.hpp"
@@ -116,6 +119,24 @@ int ctl_fault(CtlPort &c, const std::string &id, const std::string &spec, std::s
 int ctl_fault_status(CtlPort &c, const std::string &id, FaultState *st, std::string *why);
 // "RECOVER <id>": new handle + error event; *fh gets the new handle.
 int ctl_recover(CtlPort &c, const std::string &id, std::uint32_t *fh, std::string *why);
+
+using Clock = std::chrono::steady_clock;
+
+// Milliseconds since t0.
+inline double ms_since(Clock::time_point t0)
+{
+	return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+// SIGKILL pid and wait up to timeout_ms for it (polling every poll_us):
+// true if it was reaped, its wait status in *status.
+bool kill_and_reap(pid_t pid, double timeout_ms, unsigned poll_us, int *status);
+
+// The driver's s390dbf view of failed instructions.
+inline constexpr char kDbf[] = "/sys/kernel/debug/s390dbf/zpci_io/sprintf";
+
+// The whole of a small file, "" if it cannot be read.
+std::string slurp(const char *path);
 
 }  // namespace zpci_vm
 

@@ -40,12 +40,6 @@ using namespace zpci_vm;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double ms_since(Clock::time_point t0)
-{
-	return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
 
 std::uint64_t pins_held(const Function &f, int *rc)
 {
@@ -279,16 +273,8 @@ TEST(Locking, KilledWhileParkedLeavesNoPin)
 	int rc = 0;
 	std::uint64_t held = parked ? pins_held(f, &rc) : 0;
 	auto t0 = Clock::now();
-	kill(pid, SIGKILL);
 	int status = 0;
-	bool reaped = false;
-	while (ms_since(t0) < 10000) {
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			reaped = true;
-			break;
-		}
-		usleep(10000);
-	}
+	bool reaped = kill_and_reap(pid, 10000, 10000, &status);
 	double ms_kill = ms_since(t0);
 	ASSERT_TRUE(parked) << "the child did not park its batch (exit status of the child tells why)";
 	ASSERT_TRUE(reaped) << "the killed child did not exit within 10 s (stuck in the driver?)";

@@ -43,12 +43,6 @@ using namespace zpci_vm;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double ms_since(Clock::time_point t0)
-{
-	return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
 
 std::string attr_path(const Function &f, const char *attr)
 {
@@ -170,16 +164,8 @@ TEST(IsmBar, KilledDuringLongReadStopsAtOnce)
 	::close(pfd[0]);
 	usleep(100000);	// well inside the read
 	auto tk = Clock::now();
-	kill(pid, SIGKILL);
 	int status = 0;
-	bool reaped = false;
-	while (ms_since(tk) < 60000) {
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			reaped = true;
-			break;
-		}
-		usleep(5000);
-	}
+	bool reaped = kill_and_reap(pid, 60000, 5000, &status);
 	const double kill_ms = ms_since(tk);
 	std::printf("bar read: a full %zu MiB read takes about %.0f ms; killed 100 ms into it, "
 		    "the reader was reaped after %.1f ms\n",
@@ -191,15 +177,6 @@ TEST(IsmBar, KilledDuringLongReadStopsAtOnce)
 					<< full_ms << " ms)";
 }
 
-const char kDbf[] = "/sys/kernel/debug/s390dbf/zpci_io/sprintf";
-
-std::string slurp(const char *path)
-{
-	std::ifstream in(path);
-	std::ostringstream s;
-	s << in.rdbuf();
-	return s.str();
-}
 
 // A 12-byte PCISTB on a strict-alignment function told it is relaxed:
 // the function raises a specification exception, the driver traces it.

@@ -26,15 +26,6 @@ using namespace zpci_vm;
 
 namespace {
 
-const char kDbf[] = "/sys/kernel/debug/s390dbf/zpci_io/sprintf";
-
-std::string slurp(const char *path)
-{
-	std::ifstream in(path);
-	std::ostringstream s;
-	s << in.rdbuf();
-	return s.str();
-}
 
 void expect_zero_area(const Function &f, std::uint64_t area, std::size_t len, const char *what)
 {
