@@ -65,6 +65,7 @@ for f in $E2E_FUNCS; do
 	prop=
 	[ "$mode" = stock ] && [ -n "$E2E_FWD_PROP" ] && prop=",$E2E_FWD_PROP"
 	ROLES="$ROLES${ROLES:+,}$fid:$name:$mode"
+	echo "$fid $addr" >>/tmp/e2e-addrs
 	DEVARGS="$DEVARGS -device zpci,uid=$fid,fid=$fid,target=f$fid$prop -device vfio-pci,host=$addr,id=f$fid"
 done
 echo "$ROLES" >"$R/roles.txt"
@@ -141,11 +142,51 @@ stats() {	# tag
 		echo "stats $1 failed" >>"$R/stats.err"
 }
 
+# QMP of the L2 QEMU (a pipe chardev: /tmp/l2qmp.in, .out into
+# l2-qmp-<attempt>.log), for the hotplug test
+qmp() {	# json (fd 7: /tmp/l2qmp.in, opened read-write so that it never blocks)
+	echo "$1" >&7
+}
+deleted() {	# attempt fid: DEVICE_DELETED events of f<fid> so far
+	grep -c "\"DEVICE_DELETED\".*\"f$2\"" "$R/l2-qmp-$1.log"
+}
+fds() { ls "/proc/$qpid/fd" 2>/dev/null | wc -l; }
+
+# one cycle: device_del of f<fid> (the guest deconfigures the function,
+# then QEMU removes it and its zpci device), device_add of both again
+hotplug_cycle() {	# attempt fid cycle
+	local before i addr
+	[ "$3" = 0 ] && echo "fds before $(fds)" >>"$R/hotplug.txt"
+	before=$(deleted "$1" "$2")
+	qmp "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"f$2\"}}"
+	i=0
+	while [ "$(deleted "$1" "$2")" -le "$before" ] && [ $i -lt 1500 ]; do
+		usleep 200000
+		i=$((i + 1))
+	done
+	if [ "$(deleted "$1" "$2")" -le "$before" ]; then
+		echo "cycle $3 not-deleted" >>"$R/hotplug.txt"
+		return 1
+	fi
+	addr=$(sed -n "s/^$2 //p" /tmp/e2e-addrs)
+	qmp "{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"zpci\", \"uid\": $2, \"fid\": $2, \"target\": \"f$2\"}}"
+	qmp "{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"vfio-pci\", \"host\": \"$addr\", \"id\": \"f$2\"}}"
+	usleep 500000
+	echo "cycle $3 ok $((i / 5)) s fds $(fds)" >>"$R/hotplug.txt"
+}
+
 reader() {	# attempt
 	while IFS= read -r line; do
 		line=${line%"$CR"}
 		echo "$line" >>"$R/l2-console-$1.log"
 		case "$line" in
+		*"ZE2E-SYNC hotplug "*)
+			# shellcheck disable=SC2086
+			set -- "$1" ${line##*ZE2E-SYNC hotplug }
+			hotplug_cycle "$1" "$2" "$3" || note "hotplug cycle $3 of fid $2 failed"
+			echo go >/tmp/l2con.in
+			set -- "$1"
+			;;
 		*"ZE2E-SYNC "*)
 			# shellcheck disable=SC2086
 			set -- "$1" ${line##*ZE2E-SYNC }
@@ -167,8 +208,11 @@ reader() {	# attempt
 }
 
 run_l2() {	# attempt
-	rm -f /tmp/l2con.in /tmp/l2con.out
-	mkfifo /tmp/l2con.in /tmp/l2con.out
+	rm -f /tmp/l2con.in /tmp/l2con.out /tmp/l2qmp.in /tmp/l2qmp.out
+	mkfifo /tmp/l2con.in /tmp/l2con.out /tmp/l2qmp.in /tmp/l2qmp.out
+	: >"$R/l2-qmp-$1.log"
+	rm -f "$R/hotplug.txt"
+	exec 7<>/tmp/l2qmp.in
 	: >"$R/l2-console-$1.log"
 	echo "$(cat /proc/uptime) qemu start" >"$R/timing-$1.txt"
 	# shellcheck disable=SC2086
@@ -178,8 +222,12 @@ run_l2() {	# attempt
 	$QBIN $QCOMMON -smp 1 -m "$((E2E_L2_MEM + 32 * ($1 - 1)))" -no-reboot \
 		-kernel /e2e/l2/vmlinuz -initrd /e2e/l2/initrd.cpio \
 		-append "console=ttysclp0 panic=-1 ze2e.roles=$ROLES ze2e.sync=1 $E2E_L2_APPEND" \
-		-serial pipe:/tmp/l2con $DEVARGS </dev/null >"$R/l2-qemu-$1.log" 2>&1 &
+		-serial pipe:/tmp/l2con $DEVARGS \
+		-chardev pipe,id=qmp0,path=/tmp/l2qmp -mon chardev=qmp0,mode=control \
+		</dev/null >"$R/l2-qemu-$1.log" 2>&1 &
 	qpid=$!
+	cat /tmp/l2qmp.out >>"$R/l2-qmp-$1.log" &
+	qmp '{"execute": "qmp_capabilities"}'
 	reader "$1" &
 	rpid=$!
 	t0=$(now)
@@ -223,6 +271,7 @@ run_l2() {	# attempt
 	fi
 	wait $qpid
 	qrc=$?
+	exec 7>&-
 	# the reader ends at EOF once it has drained the console; it never
 	# sees one if QEMU died before opening the pipe
 	i=0

@@ -88,6 +88,8 @@ static int command(int dev, const char *cmd)
 #define BENCH_ROUNDS 3
 /* random instructions per forwarded/stock pair (issue 17: >= 20,000 a run) */
 #define DIFF_OPS 10000
+/* device_del/device_add cycles of the forwarded wide function */
+#define HOTPLUG_CYCLES 20
 
 int main(int argc, char **argv)
 {
@@ -250,6 +252,30 @@ int main(int argc, char **argv)
 		if (command(dev, cmd))
 			status = 1;
 		say("diff %u %u done", fids[i], fids[mate[i]]);
+	}
+	/*
+	 * Hotplug (issue 17): HOTPLUG_CYCLES times, L1 removes the forwarded
+	 * wide function with device_del and plugs it again with device_add
+	 * (between the sync line and L1's answer); then this waits for the
+	 * function to be back and writes and reads 4 KiB through it
+	 */
+	for (i = 0; i < nfid && do_sync; i++) {
+		if (strcmp(modes[i], "forwarded") || strcmp(names[i], "wide"))
+			continue;
+		for (r = 0; r < HOTPLUG_CYCLES && do_sync; r++) {
+			say("ZE2E-SYNC hotplug %u %d", fids[i], r);
+			if (wait_go())
+				do_sync = 0;
+			snprintf(cmd, sizeof(cmd), "wait %u 300000", fids[i]);
+			if (command(dev, cmd)) {
+				status = 1;
+				break;
+			}
+			snprintf(cmd, sizeof(cmd), "touch %u %d", fids[i], r);
+			if (command(dev, cmd))
+				status = 1;
+		}
+		say("hotplug %u: %d cycles", fids[i], r);
 	}
 	/*
 	 * Last, as it writes QEMU's MSI-X table: PCISTBs of every length

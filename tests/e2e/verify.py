@@ -49,6 +49,8 @@ DIFF_WINDOWS = [(8 << 20, 64 << 10), (BAR_SIZE - (8 << 10), 8 << 10)]
 # function differs from stock QEMU"), by the Q line's columns
 DIFF_INTENDED = ("D1", "D2", "D4", "D5")
 DIFF_MIN_INSNS = 20000
+# device_del/device_add cycles of the forwarded wide function (l2init.c)
+HOTPLUG_CYCLES = 20
 
 
 def mix(x):
@@ -474,6 +476,47 @@ def main():
         c.fail("no fenced function in L2")
         overflow["fenced"] = "missing"
 
+    # ---- hotplug: every cycle deleted and re-added in L1's QEMU, the
+    # function back in L2 forwarded (its own group: the advertised maxstbl),
+    # 4 KiB written and read back after each, no fd left behind
+    hp = {"cycles": 0, "fds_before": None, "fds": [], "maxstbl_after_replug": []}
+    ok_cycles = set()
+    for line in read(os.path.join(e2e, "hotplug.txt")).splitlines():
+        f = line.split()
+        if f[:2] == ["fds", "before"]:
+            hp["fds_before"] = int(f[2])
+        elif len(f) >= 7 and f[0] == "cycle" and f[2] == "ok":
+            ok_cycles.add(int(f[1]))
+            hp["fds"].append(int(f[6]))
+        elif f[:1] == ["cycle"]:
+            c.fail("hotplug: " + line)
+    replugs = {}
+    for fid, plug, maxstbl in ze2e_lines(l2con, "H"):
+        replugs[int(plug)] = int(maxstbl)
+        hp["maxstbl_after_replug"].append(int(maxstbl))
+    hp_fid = [fid for fid, f in funcs.items() if f["name"] == "wide" and f["mode"] == "forwarded"]
+    touched = {}
+    for fid, test, outcome, rc, insns in ze2e_lines(l2con, "R"):
+        if test == "hotplug":
+            touched.setdefault(int(fid), []).append(outcome)
+    if hp_fid:
+        want = funcs[hp_fid[0]]["maxstbl"]
+        good = [k for k in sorted(ok_cycles) if replugs.get(k + 1) == want]
+        outcomes = touched.get(hp_fid[0], [])
+        hp["cycles"] = len(good) if len(outcomes) == len(good) and all(o == "ok" for o in outcomes) else 0
+        if hp["cycles"] != HOTPLUG_CYCLES:
+            c.fail("hotplug: %d of %d cycles with the function back forwarded (maxstbl %d) and "
+                   "4 KiB through it (cycles ok %s, maxstbl after each replug %s, I/O %s)" % (
+                       hp["cycles"], HOTPLUG_CYCLES, want, sorted(ok_cycles),
+                       hp["maxstbl_after_replug"], outcomes))
+        if hp["fds_before"] is None or any(n != hp["fds_before"] for n in hp["fds"]):
+            c.fail("hotplug: the L2 QEMU's open files changed: %s before, %s after the cycles" % (
+                hp["fds_before"], hp["fds"]))
+        elif hp["cycles"]:
+            c.note("hotplug: %d cycles of fid %d, back forwarded with maxstbl %d each time, "
+                   "%d open files before and after every cycle" % (
+                       hp["cycles"], hp_fid[0], want, hp["fds_before"]))
+
     # ---- benchmark: BENCH rounds, each with every function at each size;
     # a row's rate is the median of its rounds
     rounds = {}
@@ -603,6 +646,8 @@ def main():
         "forwarded_ok": mode_ok("forwarded"),
         "overflow_regression": overflow,
         "differential": diff,
+        "hotplug_cycles": hp["cycles"],
+        "hotplug": hp,
         "ism_stock_served": ism_stock_served,
         "stock_refused": stock_refused,
         "msix": {str(k): v for k, v in msix.items()},

@@ -28,6 +28,9 @@
  *   diff <fid> <fid2> <n> <seed>  n random PCISTB/PCISTG/PCILG, each on
  *                         a forwarded function and then its stock copy,
  *                         outcomes compared (issue 17)
+ *   wait <fid> <ms>       until the function is plugged (again)
+ *   touch <fid> <n>       4 KiB written and read back at 4 MiB + n * 4 KiB
+ *                         (the hotplug test's I/O after each cycle)
  *   overflow <fid>        PCISTBs of every length 16..4096 (multiples of
  *                         8, up to the page end) onto the MSI-X table and
  *                         onto the PBA: the accesses QEMU keeps on its
@@ -53,6 +56,7 @@
  *     <outcome> <outcome2>                             a differential op
  *     whose outcomes differ without an intended reason (outcome: cc/status,
  *     pgm code or loaded value)
+ *   H <fid> <plug> <maxstbl>                         plugged again
  *   Q <fid> <fid2> <ops> <seed> <same> <intended:D1> <intended:D2>
  *     <intended:D4> <intended:D5> <unexplained> <stores_landed>
  *                                                      a differential run
@@ -69,6 +73,7 @@
 #include <linux/uaccess.h>
 #include <linux/unaligned.h>
 #include <linux/vmalloc.h>
+#include <linux/delay.h>
 #include <linux/irqflags.h>
 #include <asm/asm-extable.h>
 #include <asm/lowcore.h>
@@ -98,6 +103,7 @@ struct ze2e_fn {
 	char name[8];
 	char mode[12];
 	u64 insns;
+	unsigned int plugs;	/* times plugged again (hotplug test) */
 };
 
 static struct ze2e_fn ze2e_fns[ZE2E_MAXFN];
@@ -746,6 +752,9 @@ static void ze2e_do_pcilg(struct ze2e_out *o, u64 req, u64 off)
 	ze2e_pgm_end(o, flags);
 }
 
+/* where the hotplug test's 4 KiB writes go, one per cycle */
+#define ZE2E_HOTPLUG_OFF	(4 * SZ_1M)
+
 #define ZE2E_PGM_SPEC		0x06
 #define ZE2E_PGM_OPERAND	0x15
 
@@ -1037,6 +1046,17 @@ static ssize_t ze2e_write(struct file *file, const char __user *ubuf,
 	f = ze2e_find(fid);
 	if (!f)
 		return -ENODEV;
+	/* wait <fid> <ms>: until the function is plugged (again) */
+	if (!strcmp(op, "wait") && n == 3) {
+		while (!READ_ONCE(f->pdev) && size) {
+			if (msleep_interruptible(10))
+				return -EINTR;
+			size = size > 10 ? size - 10 : 0;
+		}
+		return READ_ONCE(f->pdev) ? count : -ETIMEDOUT;
+	}
+	if (!READ_ONCE(f->pdev))
+		return -ENODEV;
 	mutex_lock(&ze2e_lock);
 	if (!strcmp(op, "verify"))
 		rc = ze2e_relaxed(f) ? ze2e_verify_ism(f) : ze2e_verify_strict(f);
@@ -1055,6 +1075,10 @@ static ssize_t ze2e_write(struct file *file, const char __user *ubuf,
 		rc = ze2e_floor(f);
 	else if (!strcmp(op, "overflow"))
 		rc = ze2e_overflow(f);
+	else if (!strcmp(op, "touch") && n == 3 && size < 64)
+		rc = ze2e_result(f, "hotplug",
+				 ze2e_block_test(f, ZE2E_HOTPLUG_OFF + size * SZ_4K, SZ_4K, 0,
+						 100 + size, "hotplug"));
 	else if (!strcmp(op, "diff") &&
 		 sscanf(cmd, "%*s %*u %u %zu %llu", &fid2, &size, &seed) == 3 &&
 		 ze2e_find(fid2) && ze2e_find(fid2) != f && size <= 1000000)
@@ -1080,12 +1104,24 @@ static int ze2e_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	struct zpci_dev *zdev = to_zpci(pdev);
 	struct ze2e_fn *f;
-	int rc;
+	int rc, i, replug = 0;
 
-	if (ze2e_nfns >= ZE2E_MAXFN)
-		return -ENOSPC;
-	f = &ze2e_fns[ze2e_nfns];
+	/* a function plugged again takes the slot it had */
+	f = NULL;
+	for (i = 0; i < ze2e_nfns; i++) {
+		if (ze2e_fns[i].fid == zdev->fid && !READ_ONCE(ze2e_fns[i].pdev)) {
+			f = &ze2e_fns[i];
+			replug = f->plugs + 1;
+			break;
+		}
+	}
+	if (!f) {
+		if (ze2e_nfns >= ZE2E_MAXFN)
+			return -ENOSPC;
+		f = &ze2e_fns[ze2e_nfns];
+	}
 	memset(f, 0, sizeof(*f));
+	f->plugs = replug;
 	if (!ze2e_role(zdev->fid, f->name, f->mode)) {
 		pci_info(pdev, "ze2e: fid %u has no role, not used\n", zdev->fid);
 		return -ENODEV;
@@ -1101,11 +1137,14 @@ static int ze2e_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		rc = -ENOMEM;
 		goto release;
 	}
-	f->pdev = pdev;
 	f->fid = zdev->fid;
 	f->barlen = pci_resource_len(pdev, ZE2E_BAR);
 	pci_set_drvdata(pdev, f);
-	ze2e_nfns++;
+	WRITE_ONCE(f->pdev, pdev);
+	if (!replug)
+		ze2e_nfns++;
+	else
+		pr_info("ZE2E: H %u %u %u\n", f->fid, replug, zdev->maxstbl);
 	pr_info("ZE2E: F %u %s %s %u %u %llu\n", f->fid, f->name, f->mode,
 		zdev->maxstbl, zdev->pft, (u64)f->barlen);
 	return 0;
@@ -1123,7 +1162,7 @@ static void ze2e_remove(struct pci_dev *pdev)
 	pci_iounmap(pdev, f->bar);
 	pci_release_region(pdev, ZE2E_BAR);
 	pci_disable_device(pdev);
-	f->pdev = NULL;
+	WRITE_ONCE(f->pdev, NULL);
 }
 
 static const struct pci_device_id ze2e_ids[] = {
