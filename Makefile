@@ -106,6 +106,13 @@ e2e-check:
 	scripts/install-deps.sh host vm
 	tests/e2e/run.sh
 
+# The same with the L1 QEMU built with ASan and UBSan (outside make check:
+# the sanitized build takes longer, and so does the nested run)
+.PHONY: e2e-san-check
+e2e-san-check:
+	scripts/install-deps.sh host vm
+	ZPCI_E2E_SANITIZE=1 tests/e2e/run.sh
+
 # Debian packages (debian/) for this machine and cross-built for s390x,
 # lintian-checked, in $(BUILD)/deb/<arch>/ (scripts/deb.sh).
 deb:

@@ -4,10 +4,13 @@
 # patch series in emulators/qemu/patches/, linked with libzpci (cross-built
 # from this checkout, found by meson through pkg-config).
 #
-#   emulators/qemu/build.sh [--without-zpci] [--jobs N]
+#   emulators/qemu/build.sh [--without-zpci] [--sanitize] [--jobs N]
 #
 # --without-zpci builds the same patched source with libzpci absent
 # (-Dzpci=auto, nothing to find): proves the dependency is optional.
+# --sanitize adds AddressSanitizer and UndefinedBehaviorSanitizer
+# (--enable-asan --enable-ubsan; the runtimes come from Debian's s390x
+# cross toolchain and go into lib/ with the rest): make e2e-san-check.
 #
 # Prints the path of the binary on stdout; progress and phase times go to
 # stderr.  The result is cached in
@@ -32,12 +35,14 @@ log() { printf '[qemu-e2e %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { printf '[qemu-e2e] ERROR: %s\n' "$*" >&2; exit 1; }
 
 WITH_ZPCI=1
+WITH_SAN=0
 JOBS=${ZPCI_JOBS:-2}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--without-zpci) WITH_ZPCI=0 ;;
+	--sanitize) WITH_SAN=1 ;;
 	--jobs) JOBS=$2; shift ;;
-	-h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument: $1 (see --help)" ;;
 	esac
 	shift
@@ -186,6 +191,10 @@ if [ $WITH_ZPCI = 1 ]; then
 else
 	CFG+=(-Dzpci=auto)
 	variant=stock
+fi
+if [ $WITH_SAN = 1 ]; then
+	CFG+=(--enable-asan --enable-ubsan)
+	variant=$variant-san
 fi
 zpci_src_hash() {
 	(cd "$REPO" && find CMakeLists.txt cmake include libzpci -type f \

@@ -70,6 +70,11 @@ for f in $E2E_FUNCS; do
 done
 echo "$ROLES" >"$R/roles.txt"
 QBIN="$E2E_QEMU/lib/ld64.so.1 --library-path $E2E_QEMU/lib $E2E_QEMU/bin/qemu-system-s390x"
+# a sanitized QEMU (make e2e-san-check): a report ends QEMU with a non-zero
+# status and its text in the QEMU log (both fail the run); QEMU's own
+# allocations at exit are not leaks worth failing on
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 QCOMMON="-M s390-ccw-virtio -cpu max -accel tcg,thread=single -nodefaults -display none -L $E2E_QEMU/share/qemu"
 
 # ------------------------------------------- can stock QEMU serve the ISM-like function?

@@ -11,6 +11,8 @@
 #                        the QEMU linked with libzpci (emulators/qemu/build.sh)
 #      ZPCI_E2E_FWD_PROP zpci device property that turns forwarding off in
 #                        ZPCI_E2E_QEMU (empty: a stock QEMU, no forwarding)
+#      ZPCI_E2E_SANITIZE=1  the L1 QEMU built with ASan and UBSan
+#                        (make e2e-san-check; outside make check)
 #      ZPCI_E2E_STOCK_ONLY=1  Debian bookworm's stock 7.2 in L1
 #                        (fetch-l1-qemu.sh): forwarded functions unused
 #      ZPCI_E2E_TIMEOUT  L0 deadline in s (default 2700: three L2 attempts)
@@ -134,7 +136,9 @@ do_qemu1() {
 	elif [ "${ZPCI_E2E_STOCK_ONLY:-0}" != 1 ] && [ -x "$REPO/emulators/qemu/build.sh" ]; then
 		# the QEMU linked with libzpci (make qemu-e2e-build), forwarding
 		# off per function with the zpci device's zpci-io=off
-		bin=$("$REPO/emulators/qemu/build.sh" | tail -n 1) || return 1
+		# ZPCI_E2E_SANITIZE=1: the same QEMU with ASan and UBSan
+		bin=$("$REPO/emulators/qemu/build.sh" ${ZPCI_E2E_SANITIZE:+--sanitize} | tail -n 1) ||
+			return 1
 		[ -x "$bin" ] && [ -e "$(dirname "$bin")/lib/ld64.so.1" ] ||
 			{ log "qemu1: emulators/qemu/build.sh gave no binary with lib/ld64.so.1 ($bin)"; return 1; }
 		L1Q=$OUT/l1qemu
