@@ -309,7 +309,39 @@ int tracefs_append(const std::string &path, const std::string &line)
 // A kprobe event (tracefs) on a function of the timer tick, at its second
 // instruction: not the ftrace site, so it is a breakpoint, i.e. a program
 // interruption on every tick.  Removed again on destruction.
-class TickKprobe {
+// Kprobe events a test defines in tracefs; on destruction each is
+// disabled and removed again.
+class KprobeEvents {
+public:
+	KprobeEvents() = default;
+	KprobeEvents(const KprobeEvents &) = delete;
+	KprobeEvents &operator=(const KprobeEvents &) = delete;
+	~KprobeEvents()
+	{
+		for (const std::string &e : names_) {
+			sysfs_write(event(e) + "/enable", "0");
+			tracefs_append(dir_ + "/kprobe_events", "-:" + e);
+		}
+	}
+
+protected:
+	// "p:<name> <spec>"; false if tracefs refused it
+	bool define(const std::string &name, const std::string &spec)
+	{
+		if (tracefs_append(dir_ + "/kprobe_events", "p:" + name + " " + spec) != 0)
+			return false;
+		names_.push_back(name);
+		return true;
+	}
+	std::string event(const std::string &name) const { return dir_ + "/events/kprobes/" + name; }
+
+	std::string dir_;
+
+private:
+	std::vector<std::string> names_;
+};
+
+class TickKprobe : public KprobeEvents {
 public:
 	bool arm(std::string *why)
 	{
@@ -326,11 +358,10 @@ public:
 		// s390 instruction length from the opcode's first two bits
 		const unsigned first = (text[0] >> 6) == 0 ? 2 : (text[0] >> 6) == 3 ? 6 : 4;
 		char def[128];
-		std::snprintf(def, sizeof(def), "p:zpci_tick %s+%u", fn, first);
-		if (tracefs_append(dir_ + "/kprobe_events", def) != 0)
-			return *why = std::string("cannot add kprobe '") + def + "'", false;
-		defined_ = true;
-		if (sysfs_write(dir_ + "/events/kprobes/zpci_tick/enable", "1") != 0)
+		std::snprintf(def, sizeof(def), "%s+%u", fn, first);
+		if (!define("zpci_tick", def))
+			return *why = std::string("cannot add kprobe 'zpci_tick ") + def + "'", false;
+		if (sysfs_write(event("zpci_tick") + "/enable", "1") != 0)
 			return *why = "cannot enable the kprobe", false;
 		std::printf("pgm: kprobe %s (first bytes %02x%02x%02x%02x%02x%02x)\n", def, text[0], text[1],
 			    text[2], text[3], text[4], text[5]);
@@ -347,17 +378,6 @@ public:
 				return h;
 		return 0;
 	}
-	~TickKprobe()
-	{
-		if (!defined_)
-			return;
-		sysfs_write(dir_ + "/events/kprobes/zpci_tick/enable", "0");
-		tracefs_append(dir_ + "/kprobe_events", "-:zpci_tick");
-	}
-
-private:
-	std::string dir_;
-	bool defined_ = false;
 };
 
 // The driver reads a program exception's interruption code from the
@@ -430,7 +450,7 @@ std::uint64_t pfn_of(const void *p)
 // Kprobe events on the batch mutex (taken with mutex_lock_killable(),
 // dropped with mutex_unlock()) and on the 4 KiB kmalloc of the bounce
 // buffer, for one thread (by its name); removed on destruction.
-class LockKmallocTrace {
+class LockKmallocTrace : public KprobeEvents {
 public:
 	static constexpr const char *kComm = "zpci_bounce";
 	bool arm(std::string *why)
@@ -440,21 +460,19 @@ public:
 			return *why = "no tracefs kprobe_events", false;
 		if (!ksym("__kmalloc_cache_noprof") || !ksym("mutex_lock_killable") || !ksym("mutex_unlock"))
 			return *why = "__kmalloc_cache_noprof/mutex_lock_killable/mutex_unlock not in kallsyms", false;
-		const std::string ev = dir_ + "/kprobe_events";
-		if (tracefs_append(ev, "p:zpci_lck mutex_lock_killable lock=$arg1:x64") != 0 ||
-		    tracefs_append(ev, "p:zpci_unl mutex_unlock lock=$arg1:x64") != 0 ||
-		    tracefs_append(ev, "p:zpci_kma __kmalloc_cache_noprof size=$arg3:u64") != 0)
+		if (!define("zpci_lck", "mutex_lock_killable lock=$arg1:x64") ||
+		    !define("zpci_unl", "mutex_unlock lock=$arg1:x64") ||
+		    !define("zpci_kma", "__kmalloc_cache_noprof size=$arg3:u64"))
 			return *why = "cannot add the kprobe events", false;
-		defined_ = true;
 		const std::string comm = std::string("comm == \"") + kComm + "\"";
 		for (const char *e : {"zpci_lck", "zpci_unl"})
-			if (sysfs_write(dir_ + "/events/kprobes/" + e + "/filter", comm) != 0)
+			if (sysfs_write(event(e) + "/filter", comm) != 0)
 				return *why = std::string("cannot filter ") + e, false;
-		if (sysfs_write(dir_ + "/events/kprobes/zpci_kma/filter", comm + " && size == 4096") != 0)
+		if (sysfs_write(event("zpci_kma") + "/filter", comm + " && size == 4096") != 0)
 			return *why = "cannot filter zpci_kma", false;
 		sysfs_write(dir_ + "/trace", "");
 		for (const char *e : {"zpci_lck", "zpci_unl", "zpci_kma"})
-			if (sysfs_write(dir_ + "/events/kprobes/" + e + "/enable", "1") != 0)
+			if (sysfs_write(event(e) + "/enable", "1") != 0)
 				return *why = std::string("cannot enable ") + e, false;
 		return true;
 	}
@@ -463,7 +481,7 @@ public:
 	std::vector<std::pair<char, std::string>> events()
 	{
 		for (const char *e : {"zpci_lck", "zpci_unl", "zpci_kma"})
-			sysfs_write(dir_ + "/events/kprobes/" + e + "/enable", "0");
+			sysfs_write(event(e) + "/enable", "0");
 		std::vector<std::pair<char, std::string>> v;
 		std::ifstream in(dir_ + "/trace");
 		for (std::string l; std::getline(in, l);) {
@@ -480,19 +498,6 @@ public:
 		}
 		return v;
 	}
-	~LockKmallocTrace()
-	{
-		if (!defined_)
-			return;
-		for (const char *e : {"zpci_lck", "zpci_unl", "zpci_kma"}) {
-			sysfs_write(dir_ + "/events/kprobes/" + e + "/enable", "0");
-			tracefs_append(dir_ + "/kprobe_events", std::string("-:") + e);
-		}
-	}
-
-private:
-	std::string dir_;
-	bool defined_ = false;
 };
 
 // A PCISTB whose source crosses into a page that is not physically
