@@ -513,8 +513,54 @@ static int ze2e_bench(struct ze2e_fn **fs, unsigned int nf, size_t size)
 	return rc;
 }
 
-/* the enable bit of a function handle */
+/* PCISTB as Linux's ____pcistb issues it; returns the condition code */
+static int ze2e_pcistb_raw(const u64 *data, u64 req, u64 offset)
+{
+	int cc;
+
+	asm volatile (
+		"	.insn	rsy,0xeb00000000d0,%[req],%[offset],%[data]\n"
+		"	ipm	%[cc]\n"
+		"	srl	%[cc],28\n"
+		: [cc] "=d" (cc), [req] "+d" (req)
+		: [offset] "d" (offset), [data] "Q" (*data)
+		: "cc");
+	return cc;
+}
+
+/*
+ * The floor of a forwarded or stock PCISTB: the same loop as ze2e_blocks()
+ * (32 instructions per timed repetition, as a 4 KiB write of 128-byte
+ * blocks), but with the function handle's enable bit cleared, which QEMU
+ * answers with cc 3 before it looks up the function: what remains is L2's
+ * own loop, the intercept and QEMU's dispatch, with no call to the host.
+ * Our own asm: Linux's __zpci_store_block would log every cc 3.
+ */
 #define ZE2E_FH_ENABLED	0x80000000U
+
+static int ze2e_floor(struct ze2e_fn *f)
+{
+	/* (Linux's ZPCI_CREATE_REQ does not parenthesize its handle) */
+	u32 fh = READ_ONCE(to_zpci(f->pdev)->fh) & ~ZE2E_FH_ENABLED;
+	u64 req = ZPCI_CREATE_REQ(fh, ZE2E_BAR, 128);
+	u64 off = ze2e_bench_off(4096), n = 0, ns = 0, t0;
+	unsigned int i;
+	int cc = 3;
+
+	do {
+		t0 = ktime_get_ns();
+		for (i = 0; i < 32 && cc == 3; i++, n++)
+			cc = ze2e_pcistb_raw((const u64 *)srcbuf, req,
+					     off + 128 * i);
+		ns += ktime_get_ns() - t0;
+	} while (cc == 3 && ns < ZE2E_BENCH_NS / 2 && n < 3200000);
+	if (cc != 3) {
+		pr_err("ZE2E: E %u floor cc %d instead of 3\n", f->fid, cc);
+		return -EIO;
+	}
+	pr_info("ZE2E: N %u %llu %llu\n", f->fid, n, ns);
+	return 0;
+}
 
 /*
  * The stock path's 128-byte buffer (issue 17): QEMU keeps every access
@@ -704,40 +750,6 @@ static void ze2e_do_pcilg(struct ze2e_out *o, u64 req, u64 off)
 	o->status = cc == 1 ? (ro.even >> 24) & 0xff : 0;
 	o->data = cc == 0 ? data : 0;
 	ze2e_pgm_end(o, flags);
-}
-
-/*
- * The floor of a forwarded or stock PCISTB: the same loop as ze2e_blocks()
- * (32 instructions per timed repetition, as a 4 KiB write of 128-byte
- * blocks), but with the function handle's enable bit cleared, which QEMU
- * answers with cc 3 before it looks up the function: what remains is L2's
- * own loop, the intercept and QEMU's dispatch, with no call to the host.
- * Our own wrapper: Linux's __zpci_store_block would log every cc 3.
- */
-static int ze2e_floor(struct ze2e_fn *f)
-{
-	/* (Linux's ZPCI_CREATE_REQ does not parenthesize its handle) */
-	u32 fh = READ_ONCE(to_zpci(f->pdev)->fh) & ~ZE2E_FH_ENABLED;
-	u64 req = ZPCI_CREATE_REQ(fh, ZE2E_BAR, 128);
-	u64 off = ze2e_bench_off(4096), n = 0, ns = 0, t0;
-	struct ze2e_out o;
-	unsigned int i;
-	int cc = 3;
-
-	do {
-		t0 = ktime_get_ns();
-		for (i = 0; i < 32 && cc == 3; i++, n++) {
-			ze2e_do_pcistb(&o, srcbuf, req, off + 128 * i);
-			cc = o.cc;
-		}
-		ns += ktime_get_ns() - t0;
-	} while (cc == 3 && ns < ZE2E_BENCH_NS / 2 && n < 3200000);
-	if (cc != 3) {
-		pr_err("ZE2E: E %u floor cc %d instead of 3\n", f->fid, cc);
-		return -EIO;
-	}
-	pr_info("ZE2E: N %u %llu %llu\n", f->fid, n, ns);
-	return 0;
 }
 
 /* where the hotplug test's 4 KiB writes go, one per cycle */
