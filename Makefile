@@ -100,6 +100,14 @@ debug-vm-check:
 	scripts/install-deps.sh vm
 	tests/debugkernel/run.sh
 
+# Guest instructions per call, counted exactly by a TCG plugin in the test
+# QEMU (built with plugins, cached); per-hop markers in libzpci and
+# zpci_io (tests/cost/README.md).  Outside make check.
+.PHONY: cost
+cost:
+	scripts/install-deps.sh vm
+	tests/cost/run.sh
+
 # Nested end-to-end test: an L2 guest's Linux writes through QEMU in the L1
 # guest to the test functions; the host checks every byte (tests/e2e).
 e2e-check:

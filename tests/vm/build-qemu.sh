@@ -7,7 +7,7 @@
 # where the hash covers everything the binary is made of: the source
 # version, the patches, the configure arguments and the compiler's and
 # ninja's versions.  One flock per key: concurrent runs build it once.
-# Entries unused for 14 days are removed, and at most 4 are kept (the
+# Entries unused for 14 days are removed, and at most 6 are kept (the
 # patches differ between branches and clones, so older ones still serve).
 # Prints the path of the binary on stdout.
 set -euo pipefail
@@ -15,7 +15,7 @@ set -euo pipefail
 
 SUITE=${ZPCI_QEMU_SUITE:-bookworm}
 JOBS=${ZPCI_JOBS:-2}
-KEEP=4
+KEEP=6
 KEEP_DAYS=14
 
 dsc=$(debfetch_src "$SUITE" qemu) || die "cannot fetch the qemu source from $SUITE"
@@ -26,6 +26,11 @@ shopt -s nullglob
 patches=("$VM_SRC"/qemu/*.patch)
 cfg=(--target-list=s390x-softmmu --without-default-features --disable-docs
 	--disable-werror --enable-tcg --disable-install-blobs)
+# ZPCI_VM_QEMU_PLUGINS=1: the same QEMU with TCG plugins (make cost), its
+# own cache entry; qemu-plugin.h is kept next to the binary
+if [ "${ZPCI_VM_QEMU_PLUGINS:-0}" = 1 ]; then
+	cfg+=(--enable-plugins)
+fi
 cc_ver=$( (cc --version 2>/dev/null || echo no-cc) | head -n 1)
 ninja_ver=$(ninja --version 2>/dev/null || echo no-ninja)
 hash=$( { echo "recipe 2"; echo "$ver"; echo "${cfg[*]}"; echo "$cc_ver";
@@ -90,6 +95,9 @@ log "qemu: building qemu-system-s390x (-j$JOBS)"
 	{ tail -40 "$work/build.log" >&2; die "qemu build failed"; }
 mkdir -p "$work/out"
 cp "$work/src/build/qemu-system-s390x" "$work/out/"
+if [ "${ZPCI_VM_QEMU_PLUGINS:-0}" = 1 ]; then
+	cp "$work/src/include/qemu/qemu-plugin.h" "$work/out/"
+fi
 touch "$work/out/.used"
 # s390-ccw.img (needed even with -kernel) is not in the dfsg source: run.sh
 # passes -L /usr/share/qemu (package qemu-system-data)

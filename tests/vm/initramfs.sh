@@ -119,6 +119,7 @@ fi
 [ -n "$guestsh" ] && cp "$guestsh" "$root/zpci/guest.sh"
 # the kernel-report patterns every scan uses (guest.sh, reload.sh, the hosts')
 cp "$(dirname "$0")/kernel-reports.ere" "$root/zpci/kernel-reports.ere"
+cp "$(dirname "$0")/guest-lib.sh" "$root/zpci/lib.sh"
 for f in "${extras[@]}"; do cp "$f" "$root/zpci/"; done
 
 # guest binaries, plus shared libraries for dynamically linked ones

@@ -15,7 +15,9 @@
 #      -icount shift=0,sleep=off; results say so in clock.txt and bench.json),
 #      ZPCI_VM_APPEND (extra kernel command line), ZPCI_VM_EXTRA (files
 #      to add to /zpci, colon-separated), ZPCI_VM_KO (prebuilt zpci_io.ko),
-#      ZPCI_VM_ISMMOD=0 (leave out Linux's ism/smc/smc_diag, tests/ism).
+#      ZPCI_VM_ISMMOD=0 (leave out Linux's ism/smc/smc_diag, tests/ism),
+#      ZPCI_VM_QEMU_PLUGINS=1 (the test QEMU built with TCG plugins) and
+#      ZPCI_VM_PLUGIN (a -plugin argument for it; tests/cost).
 # Exit 0 only if the guest reported status 0, the host verifier passed and
 # the console log has no kernel warning/bug/lockdep/hung-task report.
 set -euo pipefail
@@ -230,6 +232,8 @@ do_boot() {
 		-device virtio-blk-ccw,drive=results,serial=zpci-results
 		-chardev "socket,id=ctl,path=$run/ctl.sock,server=on,wait=off"
 		-device virtio-serial-ccw -device virtserialport,chardev=ctl,name=zpci.ctl)
+	# a TCG plugin (make cost: needs the QEMU built with ZPCI_VM_QEMU_PLUGINS=1)
+	[ -z "${ZPCI_VM_PLUGIN:-}" ] || qargs+=(-plugin "$ZPCI_VM_PLUGIN")
 	# The functions: "zpci device;PCI device" (device_add syntax), also the
 	# specs for the control port's DEVICE_ADD (re-plug). The zpci device of
 	# function X has id zpci-X (the control port's FAULT/RECOVER use it).

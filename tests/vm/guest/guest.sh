@@ -26,48 +26,26 @@ note() { echo "guest.sh: $*"; echo "$*" >>"$SUMMARY"; }
 fail() { note "FAIL: $*"; failures=$((failures + 1)); }
 kmsg() { echo "zpci-guest: $*" >/dev/kmsg 2>/dev/null; }
 
-# nr_foll_pin_acquired - nr_foll_pin_released after folding per-cpu deltas
-pins_outstanding() {
-	echo 1 >/proc/sys/vm/stat_refresh 2>/dev/null
-	awk '/^nr_foll_pin_acquired /{a=$2} /^nr_foll_pin_released /{r=$2}
-	     END { if (a == "" || r == "") print "unknown"; else print a - r }' /proc/vmstat
-}
-
-driver_of() {
-	if [ -e "/sys/bus/pci/devices/$1/driver" ]; then
-		basename "$(readlink "/sys/bus/pci/devices/$1/driver")"
-	fi
-}
+# driver_of, bind_to, unbind_from, pins_outstanding: tests/vm/guest-lib.sh
+. /zpci/lib.sh
 
 bind_zpci_io() {
 	a=$1
-	d=/sys/bus/pci/devices/$a
-	[ -e "$d" ] || { fail "bind: no PCI device $a"; return 1; }
-	cur=$(driver_of "$a")
-	if [ -n "$cur" ] && [ "$cur" != zpci_io ]; then
-		echo "$a" >"$d/driver/unbind" || { fail "bind: cannot unbind $a from $cur"; return 1; }
-	fi
-	echo zpci_io >"$d/driver_override"
-	[ "$(driver_of "$a")" = zpci_io ] || echo "$a" >/sys/bus/pci/drivers_probe
-	if [ "$(driver_of "$a")" != zpci_io ]; then
+	[ -e "/sys/bus/pci/devices/$a" ] || { fail "bind: no PCI device $a"; return 1; }
+	if ! bind_to zpci_io "$a"; then
 		fail "bind: $a is bound to '$(driver_of "$a")', not zpci_io"
 		return 1
 	fi
-	note "bound $a to zpci_io (iommu group $(basename "$(readlink "$d/iommu_group")"))"
+	note "bound $a to zpci_io (iommu group $(basename "$(readlink "/sys/bus/pci/devices/$a/iommu_group")"))"
 }
 
 unbind_zpci_io() {
 	a=$1
-	d=/sys/bus/pci/devices/$a
-	if [ ! -e "$d" ]; then
+	if [ ! -e "/sys/bus/pci/devices/$a" ]; then
 		note "unbind: $a is gone (hot-unplugged)"
 		return 0
 	fi
-	if [ "$(driver_of "$a")" = zpci_io ]; then
-		echo "$a" >/sys/bus/pci/drivers/zpci_io/unbind || fail "unbind $a failed"
-	fi
-	echo >"$d/driver_override"
-	[ -z "$(driver_of "$a")" ] || [ "$(driver_of "$a")" != zpci_io ] || fail "$a still bound to zpci_io"
+	unbind_from zpci_io "$a" || fail "unbind $a: still bound to '$(driver_of "$a")'"
 }
 
 # run NAME TIMEOUT CMD...: output to $R/NAME.txt and the console

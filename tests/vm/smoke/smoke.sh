@@ -5,15 +5,8 @@
 set -u
 out=$ZPCI_RESULTS
 rc=0
-bind() {
-	addr=$1 drv=$2
-	if [ -e /sys/bus/pci/devices/$addr/driver ]; then
-		echo "$addr" >/sys/bus/pci/devices/$addr/driver/unbind || return 1
-	fi
-	echo "$drv" >/sys/bus/pci/devices/$addr/driver_override || return 1
-	echo "$addr" >/sys/bus/pci/drivers_probe
-	[ "$(basename "$(readlink /sys/bus/pci/devices/$addr/driver)")" = "$drv" ]
-}
+. /zpci/lib.sh	# bind_to (tests/vm/guest-lib.sh)
+bind() { bind_to "$2" "$1"; }
 for f in maxstbl pft function_id uid pfgid vfn pchid; do
 	for a in $ZPCI_STRICT $ZPCI_ISM; do
 		echo "$a $f $(cat /sys/bus/pci/devices/$a/$f 2>/dev/null)" >>"$out/sysfs.txt"

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * Cost markers for `make cost` (tests/cost): ZPCI_COST_MARK(id) emits
+ * `brcl 0,<id>`, a branch that is never taken (mask 0), which the TCG
+ * plugin tests/cost/insn_window.c recognises by its bytes; the guest
+ * instructions executed between two markers are the cost of that hop.
+ * Compiled in only with -DZPCI_COST_MARKERS on s390x; elsewhere, and in
+ * every shipped build, the macro is empty.
+ */
+#ifndef ZPCI_COST_H
+#define ZPCI_COST_H
+
+#if defined(ZPCI_COST_MARKERS) && defined(__s390x__)
+#define ZPCI_COST_MARK(id) \
+	__asm__ __volatile__(".byte 0xc0,0x04\n\t.long %0" : : "i" (id) : "memory")
+#else
+#define ZPCI_COST_MARK(id) do { } while (0)
+#endif
+
+/*
+ * Marker ids: 0x7a5a<layer><point>.  As a branch offset, 0x7a5a in the
+ * high half means +4 GiB, which no real `brcl 0` uses (s390 jump labels
+ * are `brcl 0,<label>` while off), so the plugin ignores every `brcl 0`
+ * with another high half.  Layers: 0x10 tests/cost's programs, 0x20
+ * libzpci, 0x30 zpci_io.
+ */
+#define ZPCI_COST_APP_BEGIN	0x7a5a1000U	/* before the measured call */
+#define ZPCI_COST_APP_END	0x7a5a10ffU	/* after it returned */
+#define ZPCI_COST_APP_CAL0	0x7a5a1001U	/* calibration pair */
+#define ZPCI_COST_APP_CAL1	0x7a5a1002U
+
+#endif /* ZPCI_COST_H */
