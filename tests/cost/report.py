@@ -24,6 +24,18 @@ CALLS = {
     3: "emu_pcistb_guest_4k",
     4: "getppid",
     5: "emu_pcistb_guest_4k_wide",
+    10: "raw_1op_4k",
+    11: "batch_64k",
+    12: "raw_pcistg_8",
+}
+# calls that only exist from ABI 3 on (the device feature)
+OPTIONAL = {"raw_1op_4k", "batch_64k", "raw_pcistg_8"}
+# zpci_cost.cpp --peer (7.x kernel)
+PEER_CALLS = {
+    6: "ism_vfio_pci_4k",
+    7: "ism_vfio_pci_64k",
+    8: "vfio_pci_pwrite_4",
+    9: "vfio_pci_pwrite_8",
 }
 MIN_SAMPLES = 101
 
@@ -31,6 +43,9 @@ MIN_SAMPLES = 101
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("log")
+    ap.add_argument("--peer", help="marker log of the peers' boot")
+    ap.add_argument("--e2e", help="summary.json of the nested e2e run under icount")
+    ap.add_argument("--stats", help="`zpci stats --json` after the C API calls")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     rows = hops.load(a.log)
@@ -48,14 +63,25 @@ def main():
             bad.append("calibration %s: median %g min %d, want %d" % (name, med, min(v), want))
     sc = hops.windows(rows, {"getppid": (0x7a5a1020, 0x7a5a1021)})
     calls = {}
-    pairs = {name: (0x7a5a1100 + k, 0x7a5a1180 + k) for k, name in CALLS.items()}
-    for name, v in hops.windows(rows, pairs).items():
-        if len(v) < MIN_SAMPLES:
-            bad.append("%s: %d samples (want >= %d)" % (name, len(v), MIN_SAMPLES))
-            continue
-        q = statistics.quantiles(v, n=4)
-        calls[name] = {"median": statistics.median(v), "min": min(v), "max": max(v),
-                       "n": len(v), "iqr_pct": round(100.0 * (q[2] - q[0]) / statistics.median(v), 2)}
+
+    def measure(rows, table):
+        pairs = {name: (0x7a5a1100 + k, 0x7a5a1180 + k) for k, name in table.items()}
+        for name, v in hops.windows(rows, pairs).items():
+            if not v and name in OPTIONAL:
+                continue
+            if len(v) < MIN_SAMPLES:
+                bad.append("%s: %d samples (want >= %d)" % (name, len(v), MIN_SAMPLES))
+                continue
+            q = statistics.quantiles(v, n=4)
+            calls[name] = {"median": statistics.median(v), "min": min(v), "max": max(v),
+                           "n": len(v), "iqr_pct": round(100.0 * (q[2] - q[0]) / statistics.median(v), 2)}
+
+    measure(rows, CALLS)
+    if a.peer:
+        try:
+            measure(hops.load(a.peer), PEER_CALLS)
+        except OSError as e:
+            bad.append("peer marker log: %s" % e)
     summary = {
         "unit": "L1 guest instructions (TCG plugin count, exact)",
         "calibration": cal,
@@ -63,20 +89,46 @@ def main():
         "getppid_selftest": hops.stat(sc["getppid"]) if sc["getppid"] else None,
         # the issue's names; null = not measured by this run
         "emu_single_insn": calls.get("emu_pcistg_8", {}).get("median"),
-        "raw_1op_4k": None,
-        "ism_vfio_pci_4k": None,
+        "raw_1op_4k": calls.get("raw_1op_4k", {}).get("median"),
+        "ism_vfio_pci_4k": calls.get("ism_vfio_pci_4k", {}).get("median"),
         "batch_marginal_4k": None,
-        "batch_64k": None,
-        "ism_vfio_pci_64k": None,
+        "batch_64k": calls.get("batch_64k", {}).get("median"),
+        "ism_vfio_pci_64k": calls.get("ism_vfio_pci_64k", {}).get("median"),
         "pinned_pages_single": None,
         "e2e_strict_insn_ratio": None,
         "e2e_wide_insn_ratio": None,
+        "e2e_ratio_rounds": None,
         "spread_pct": max((c["iqr_pct"] for c in calls.values()), default=None),
-        "not_measured": ["raw_1op_4k", "ism_vfio_pci_4k", "batch_marginal_4k", "batch_64k",
-                         "ism_vfio_pci_64k", "pinned_pages_single", "e2e_strict_insn_ratio",
-                         "e2e_wide_insn_ratio"],
+        "not_measured": [],
         "errors": bad,
     }
+    if "raw_1op_4k" in calls and "batch_64k" in calls:
+        # 16 ops against 1: what each further 4 KiB op of a request costs
+        summary["batch_marginal_4k"] = round(
+            (calls["batch_64k"]["median"] - calls["raw_1op_4k"]["median"]) / 15, 1)
+    if a.stats:
+        try:
+            st = json.load(open(a.stats))
+            funcs = st if isinstance(st, list) else st.get("functions", [])
+            summary["pinned_pages_single"] = sum(
+                (f.get("stats") or {}).get("pinned_pages", 0) for f in funcs)
+            summary["single_calls_counted"] = sum(
+                (f.get("stats") or {}).get("batches", 0) for f in funcs)
+        except (OSError, ValueError) as e:
+            bad.append("stats: %s" % e)
+    if a.e2e:
+        e = json.load(open(a.e2e))
+        if e.get("clock") != "icount":
+            bad.append("e2e summary was not measured under icount (clock %r)" % e.get("clock"))
+        else:
+            sp = e.get("speedup_4k") or {}
+            summary["e2e_strict_insn_ratio"] = sp.get("strict")
+            summary["e2e_wide_insn_ratio"] = sp.get("wide")
+            summary["e2e_ratio_rounds"] = e.get("speedup_4k_rounds")
+    summary["not_measured"] = sorted(k for k, v in summary.items()
+                                     if v is None and k not in ("getppid_selftest", "e2e_ratio_rounds"))
+    if summary.get("pinned_pages_single") is not None and not summary.get("single_calls_counted"):
+        bad.append("zpci stats counted no request of the C API calls")
     with open(a.out, "w") as f:
         json.dump(summary, f, indent=1, sort_keys=True)
     for k, c in sorted(calls.items()):

@@ -5,7 +5,11 @@
 # ZPCI_VM_QEMU_PLUGINS=1, cached), the plugin tests/cost/insn_window.c,
 # and the guest programs of tests/cost/CMakeLists.txt (libzpci and
 # zpci_cost with the cost markers), then boots the tests/vm guest under
-# icount with the plugin and runs tests/cost/cost.sh there.  The host
+# icount with the plugin and runs tests/cost/cost.sh there; then once
+# more on Debian sid's 7.x kernel for upstream's ism-vfio-pci and plain
+# vfio-pci (the peers, tests/peer); then the nested e2e under icount for
+# the forwarded/stock instruction ratios (its results replace
+# build/vm/results/e2e; a copy goes to results/cost/e2e-summary.json).  The host
 # checks the plugin against the calibration program (exact counts), takes
 # medians per hop and per call, and writes
 # build/vm/results/cost/summary.json.  See tests/cost/README.md.
@@ -45,9 +49,44 @@ do_boot() {
 		"$VM_SRC/run.sh" --no-bench
 }
 
+# the peers on Debian sid's 7.x kernel (upstream's ism-vfio-pci needs it),
+# built as make peer-bench builds them (tests/peer/build-peer.sh, cached)
+do_peer() {
+	local peer_env vm7=$REPO/build/vm7
+	peer_env=$("$REPO/tests/peer/build-peer.sh") || return 1
+	rm -f "$B/markers-peer.log"
+	(
+		eval "$peer_env"
+		# shellcheck disable=SC1090
+		. "$ZPCI_PEER_KENVFILE"
+		export ZPCI_VM_KENV=$ZPCI_PEER_KENV ZPCI_VM_DIR=$vm7
+		export KCC=$REPO/kmod/scripts/s390x-gcc-compat
+		export MAKEFLAGS="MODPOST=$ZPCI_MODPOST KCFLAGS=-fno-stack-protector CONFIG_DEBUG_INFO_BTF_MODULES="
+		ZPCI_VM_ICOUNT=1 ZPCI_VM_QEMU_PLUGINS=1 ZPCI_VM_RESULTS=cost-peer \
+			ZPCI_VM_PLUGIN="$B/insn_window.so,out=$B/markers-peer.log" \
+			ZPCI_VM_EXTRA="$B/build/zpci_cost:$ZPCI_ISM_KO:$REPO/tests/cost/cost.sh" \
+			ZPCI_VM_APPEND="zpci.script=/zpci/cost.sh zpci.cost=peer" \
+			"$VM_SRC/run.sh" --no-bench
+	) || return 1
+	PEER_RES=$vm7/results/cost-peer
+}
+
+# the nested e2e under icount: its forwarded/stock 4 KiB ratios are then
+# ratios of L0 guest instructions (ZPCI_COST_E2E=0 leaves it out)
+do_e2e() {
+	ZPCI_VM_ICOUNT=1 "$REPO/tests/e2e/run.sh" || return 1
+	cp "$ZPCI_VM_DIR/results/e2e/summary.json" "$res/e2e-summary.json"
+}
+
 do_report() {
 	cp "$B/markers.log" "$res/markers.log"
-	python3 "$REPO/tests/cost/report.py" "$res/markers.log" --out "$res/summary.json"
+	cp "$B/markers-peer.log" "$res/markers-peer.log" 2>/dev/null || true
+	[ -z "${PEER_RES:-}" ] || cp "$PEER_RES/cost.txt" "$res/cost-peer.txt" 2>/dev/null || true
+	local e2e=()
+	[ -s "$res/e2e-summary.json" ] && e2e=(--e2e "$res/e2e-summary.json")
+	python3 "$REPO/tests/cost/report.py" "$res/markers.log" \
+		--peer "$res/markers-peer.log" --stats "$res/stats-emu.json" "${e2e[@]}" \
+		--out "$res/summary.json"
 }
 
 rc=0
@@ -55,6 +94,11 @@ phase "qemu (plugins)" do_qemu || exit 1
 phase plugin do_plugin || exit 1
 phase "cross build" do_cross || exit 1
 phase "boot (tests/vm)" do_boot || rc=1
+phase "boot (peers, 7.x)" do_peer || rc=1
+rm -f "$res/e2e-summary.json"
+if [ "${ZPCI_COST_E2E:-1}" = 1 ]; then
+	phase "e2e (icount)" do_e2e || rc=1
+fi
 phase report do_report || rc=1
 printf '%s\n' "${PHASE_LOG[@]}"
 [ $rc -eq 0 ] && echo "cost: PASS, $res/summary.json" || echo "cost: FAIL (results in $res)"
