@@ -693,7 +693,7 @@ def main():
         fig, ax = plt.subplots(figsize=(9, 4))
         w = 0.4
         for i, mode in enumerate(("stock", "forwarded")):
-            ys = [rate(fn, mode, sz) or 0 for fn, sz in labels]
+            ys = [(row_of(fn, mode, sz) or {}).get("bytes_per_s") or 0 for fn, sz in labels]
             ax.bar([x + (i - 0.5) * w for x in range(len(labels))], [y / 1e6 for y in ys], w, label=mode)
         ax.set_xticks(range(len(labels)))
         ax.set_xticklabels(["%s\n%d B" % l for l in labels])
