@@ -17,7 +17,7 @@
 #     alignment); the console scan and the host verifier apply as for
 #     the suite
 #  4. the full guest suite (tests/vm/run.sh) on the debug kernel, its fuzz
-#     cut to ZPCI_DEBUG_FUZZ (default 20000) batches on strict, half on ism
+#     cut to ZPCI_DEBUG_FUZZ (default 50000) batches on strict, half on ism
 # The guest gets ZPCI_VM_MEM MiB (default here 2048: KASAN's shadow is
 # 1/8 of it, its quarantine and the slab redzones come on top).
 # Results: build/vm/results/{debug,debug-reload,debug-selftest-clean,
@@ -31,7 +31,7 @@ export ZPCI_CACHE
 VMDIR=${ZPCI_VM_DIR:-$REPO/build/vm}
 : "${ZPCI_VM_MEM:=2048}"
 export ZPCI_VM_MEM
-FUZZ=${ZPCI_DEBUG_FUZZ:-20000}
+FUZZ=${ZPCI_DEBUG_FUZZ:-50000}
 case "$FUZZ" in ''|*[!0-9]*) echo "debugkernel: ZPCI_DEBUG_FUZZ must be a number" >&2; exit 2 ;; esac
 selftest_only=0
 if [ "${1:-}" = --selftest-only ]; then
@@ -92,7 +92,7 @@ kasan_on() {
 splat_report() {
 	case "$1" in
 	sleep) echo 'BUG: sleeping function called from invalid context' ;;
-	kasan) echo 'BUG: KASAN: slab-out-of-bounds in zpci_splat_kasan' ;;
+	kasan) echo 'BUG: KASAN: slab-out-of-bounds in zpci_splat_kasan+' ;;
 	esac
 }
 
@@ -182,7 +182,7 @@ reload() {
 suite() {
 	local rc=0
 	ZPCI_VM_KENV=debug ZPCI_VM_RESULTS=debug \
-		ZPCI_VM_APPEND="zpci.fuzz=$FUZZ ${ZPCI_VM_APPEND:-}" \
+		ZPCI_VM_APPEND="ZPCI_FUZZ_ITERS=$FUZZ ${ZPCI_VM_APPEND:-}" \
 		"$REPO/tests/vm/run.sh" "$@" || rc=$?
 	kasan_on debug || rc=1
 	return $rc

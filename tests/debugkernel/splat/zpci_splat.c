@@ -25,7 +25,7 @@ MODULE_PARM_DESC(flavour, "sleep (atomic-sleep report) or kasan (out-of-bounds r
 
 static DEFINE_SPINLOCK(zpci_splat_lock);
 
-static void zpci_splat_sleep(void)
+static noinline void zpci_splat_sleep(void)
 {
 	spin_lock(&zpci_splat_lock);
 	/* a sleep point inside an atomic section: the report we want */
@@ -34,7 +34,7 @@ static void zpci_splat_sleep(void)
 	pr_info("zpci_splat: atomic-sleep report triggered\n");
 }
 
-static int zpci_splat_kasan(void)
+static noinline int zpci_splat_kasan(void)
 {
 	size_t size = 20;
 	char *buf;
