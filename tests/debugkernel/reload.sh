@@ -13,6 +13,11 @@
 # few tests of zpci_vm_tests (deterministic seeds and areas, so every
 # cycle writes the same bytes and the host verifier checks them) and the
 # emulator consumer, as guest.sh runs it.
+# With a second build of the module (/zpci/zpci_io_alt.ko), the even
+# cycles load that one: different code where the previous cycle's module
+# was.  That alternation only tests what it claims if the kernel does put
+# the new module where the old one was, so at least one cycle must reuse
+# the previous cycle's module address (/proc/modules), or the run fails.
 # Output: one "RELOAD: cycle I ..." line per cycle, then
 # "RELOAD: PASS (N cycles ...)" or "RELOAD: FAIL (...)".
 
@@ -109,9 +114,11 @@ pins0=$(pins_outstanding)
 echo "scratch strict 0xf80000 8192 0 0 emulator_consumer" >>"$R/manifest.txt"
 echo "scratch ism 0x780000 8192 0 0 emulator_consumer" >>"$R/manifest.txt"
 # (DeviceRefusesPcistg: one failed instruction, i.e. one s390dbf record)
-tests='RoundTrip.StrictPcistb:RoundTrip.StrictMixedBatchRunsInOrder:RoundTrip.IsmRelaxedPcistb:Wide.FullPageAndOddBlocksLandAsSingleStores:InstructionErrors.DeviceRefusesPcistg'
+tests='Qemu.BlockStoreDropsStaleTranslatedCode:RoundTrip.StrictPcistb:RoundTrip.StrictMixedBatchRunsInOrder:RoundTrip.IsmRelaxedPcistb:Wide.FullPageAndOddBlocksLandAsSingleStores:InstructionErrors.DeviceRefusesPcistg'
 
 t_start=$(date +%s)
+prev_base=
+reused=0
 cycle=1
 while [ $cycle -le "$N" ] && [ $failures -eq 0 ]; do
 	t0=$(date +%s)
@@ -125,6 +132,10 @@ while [ $cycle -le "$N" ] && [ $failures -eq 0 ]; do
 	# where this load's code is, for reading an oops against the .ko
 	text=$(cat /sys/module/zpci_io/sections/.text 2>/dev/null)
 	kmsg "cycle $cycle: ${ko##*/} .text at ${text:-unknown}"
+	# the module's memory (its .text lies at a build-dependent offset)
+	base=$(awk '$1 == "zpci_io" { print $6 }' /proc/modules)
+	[ -n "$base" ] && [ "$base" = "$prev_base" ] && reused=$((reused + 1))
+	prev_base=$base
 	[ -e /sys/kernel/debug/s390dbf ] && ! [ -e "$DBF" ] && fail "no s390dbf area after insmod"
 	bound=
 	for a in $funcs; do
@@ -193,15 +204,21 @@ while [ $cycle -le "$N" ] && [ $failures -eq 0 ]; do
 	kmsg "cycle $cycle end"
 	verdict=ok
 	[ $failures -eq 0 ] || verdict=FAILED
-	say "cycle $cycle $verdict (${ko##*/} at ${text:-?}): ${passed:-0} tests passed, ${dbfn:-no} dbf record, batches $(tr '\n' ' ' <"$R/batches-$cycle.txt" 2>/dev/null)($(($(date +%s) - t0)) s)"
+	avail=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo)
+	say "cycle $cycle $verdict (${ko##*/} at ${base:-?}, .text ${text:-?}): ${passed:-0} tests passed, ${dbfn:-no} dbf record, batches $(tr '\n' ' ' <"$R/batches-$cycle.txt" 2>/dev/null)(MemAvailable ${avail:-?} MiB, $(($(date +%s) - t0)) s)"
 	sleep 1
 	cycle=$((cycle + 1))
 done
 done_cycles=$((cycle - 1))
 
 dmesg >"$R/dmesg.txt"
+if [ -f "$KO_ALT" ] && [ $failures -eq 0 ] && [ "$reused" -eq 0 ]; then
+	cycle=$done_cycles
+	fail "no cycle loaded its module where the previous cycle's was: the alternation tested nothing"
+fi
 if [ $failures -eq 0 ]; then
 	say "PASS ($done_cycles cycles of insmod/bind/IO/stats/unbind/rmmod," \
+		"$([ -f "$KO_ALT" ] && echo "two builds alternating, $reused loads where the previous one was,")" \
 		"no kernel report, pins $pins0 -> $(pins_outstanding), $(($(date +%s) - t_start)) s)"
 	exit 0
 fi
