@@ -22,8 +22,10 @@
  *   - all DMBs unregistered, the client unregistered
  * Results in the kernel log, one "zpci_ism_test:" line per check, per
  * function what the client issued and saw ("dev" lines: the host compares
- * them with the model's statistics) and a final "RESULT" line.  Loading
- * fails (-EIO) if any check failed, after cleaning up.
+ * them with the model's statistics) and a final "RESULT pass=N fail=M"
+ * line.  Loading succeeds whatever the result (busybox insmod runs a
+ * failed init a second time, through init_module after finit_module);
+ * the module does nothing after its init.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -457,7 +459,7 @@ static int __init ist_init(void)
 	}
 	pr_info("RESULT pass=%d fail=%d bytes_verified=%llu\n", ist_pass,
 		ist_fail, ist_bytes_verified);
-	return ist_fail ? -EIO : 0;
+	return 0;
 }
 
 static void __exit ist_exit(void)
