@@ -7,7 +7,8 @@
 # 0x11: PCHID 0x04ed; 0x12: PCHID 0x0200) and our zpci_ism_test.ko runs its
 # client checks through the driver's exports.  Between the steps the host
 # takes the model's statistics over the control port (ISM_STATS <tag>:
-# probe, tested, removed); tests/ism/verify.py compares them afterwards.
+# probe, tested, removed, reset); tests/ism/verify.py compares them
+# afterwards.
 #
 # Results in $ZPCI_RESULTS: ism-stage1.txt (key=value lines), ism-test.txt
 # (the module's kernel log lines), ism-stage1-dmesg.txt.  Exit status 0
@@ -103,9 +104,23 @@ rmmod ism || bad "rmmod ism"
 kv rmmod_ms $(( ($(cs) - t0) * 10 ))
 [ ! -e /sys/module/ism ] || bad "ism still loaded"
 stats removed
+
+# 4. a function reset (Linux: the hotplug slot's reset, CLP disable and
+# enable) reaches the model: its reset count grows by one per function
+nreset=0
+for fid in $fids; do
+	addr=$(sed -n "s/^fid${fid}_addr=//p" "$OUT")
+	if echo 1 >"/sys/bus/pci/devices/$addr/reset"; then
+		nreset=$((nreset + 1))
+	else
+		bad "reset of $addr failed"
+	fi
+done
+kv resets "$nreset"
+stats reset
 exec 3<&-
 
-# 4. no kernel report since this script began
+# 5. no kernel report since this script began
 dmesg | tail -n +$((dmesg_lines0 + 1)) >"$R/ism-stage1-dmesg.txt"
 if grep -E -f /zpci/kernel-reports.ere "$R/ism-stage1-dmesg.txt" >"$R/ism-stage1-reports.txt"; then
 	bad "kernel reports (ism-stage1-reports.txt)"

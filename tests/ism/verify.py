@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Host check of make ism-check (tests/ism/run.sh), stage 1 of issue 16.
 
-Compares the ISM model's statistics, taken by the host over QMP at three
+Compares the ISM model's statistics, taken by the host over QMP at four
 points (ism-stats-probe.json after ism.ko bound, -tested.json after
-zpci_ism_test.ko ran, -removed.json after both were unloaded), with what
+zpci_ism_test.ko ran, -removed.json after both were unloaded, -reset.json
+after the guest reset each function), with what
 the driver issued: the probe's fixed command sequence, and the counts the
 test module logged for each function (ism-test.txt "dev" lines: DMB
 registrations, queries, events, moves split into 4 KiB pieces, bytes,
@@ -56,6 +57,7 @@ def main():
             return json.load(f)
 
     probe, tested, removed = load("probe"), load("tested"), load("removed")
+    reset = load("reset")
 
     kv = {}
     p = os.path.join(res, "ism-stage1.txt")
@@ -149,7 +151,16 @@ def main():
                   s2["dmbs"] == [] and s2["vlans"] == 0 and
                   delta(s1, s2, "cmd_errors") == 0,
                   "%s remove: no SBA, IEQ, DMB or VLAN id left registered" % name)
-        for tag, s in (("probe", s0), ("tested", s1), ("removed", s2)):
+        s3 = reset.get(name) if reset else None
+        if s2 and s3:
+            # the guest reset each function once (CLP disable + enable)
+            check(delta(s2, s3, "resets") == 1 and
+                  {c: s3["cmds"][c] - s2["cmds"][c] for c in CMDS} ==
+                  {c: 0 for c in CMDS} and not s3["sba_registered"] and
+                  not s3["ieq_registered"] and s3["dmbs"] == [],
+                  "%s reset: the model saw one function reset, nothing registered"
+                  % name)
+        for tag, s in (("probe", s0), ("tested", s1), ("removed", s2), ("reset", s3)):
             if s:
                 check(s["dma_errors"] == 0 and s["cmd_unknown"] == 0 and
                       s["reset_dropped"] == 0,
@@ -161,6 +172,8 @@ def main():
         into = sum(delta(probe[n], tested[n], "dmb_bytes") for n in FIDS)
         check(out == into and out > 0, "fabric: %d bytes moved, %d landed in DMBs" % (out, into))
 
+    check(kv.get("resets") == str(len(FIDS)), "the guest reset %s of %d functions"
+          % (kv.get("resets"), len(FIDS)))
     check(a.guest_status == "0", "guest status %s" % a.guest_status)
     check(a.qemu_clean == "1", "QEMU printed nothing")
     check(a.console_clean == "1", "no kernel report on the console")
