@@ -97,15 +97,54 @@ case "$line" in
 esac
 stats tested
 
-# 3. remove: the driver unregisters SBA, IEQ and its VLAN id
 grep -q '^zpci_ism_test ' /proc/modules && { rmmod zpci_ism_test || bad "rmmod zpci_ism_test"; }
+
+# 3. SMC-D (stage 3): smc.ko with its ISM client over the model functions,
+# an AF_SMC connection over 127.0.0.1 moving $SMC_BYTES bytes, smc_diag
+SMC_BYTES=4194304
+smc_deps=
+while read -r m; do
+	[ -n "$m" ] || continue
+	n=${m##*/}; n=${n%.ko}
+	grep -q "^$n " /proc/modules && continue
+	insmod "/lib/modules/$m" || bad "insmod $m"
+	smc_deps="$n $smc_deps"
+done <$D/deps.list
+ip link set lo up || bad "ip link set lo up"
+insmod $D/smc.ko || bad "insmod smc.ko"
+insmod $D/smc_diag.ko || bad "insmod smc_diag.ko"
+t0=$(cs)
+if /zpci/smcd_xfer $SMC_BYTES >"$R/smcd.txt" 2>&1; then
+	kv smcd_l1_bytes "$(sed -n 's/.*smcd_xfer: bytes \([0-9]*\) received \([0-9]*\) .*/\2/p' "$R/smcd.txt")"
+else
+	kv smcd_l1_bytes 0
+	bad "smcd_xfer (smcd.txt)"
+fi
+kv smcd_ms $(( ($(cs) - t0) * 10 ))
+cat "$R/smcd.txt"
+grep -q 'mode SMCD' "$R/smcd.txt" && kv smcd_mode_seen 1 || kv smcd_mode_seen 0
+kv smcd_my_gid "$(sed -n 's/.*dmbinfo my_gid \(0x[0-9a-f]*\) .*/\1/p' "$R/smcd.txt" | head -n 1)"
+rmmod smc_diag || bad "rmmod smc_diag"
+# closed SMC sockets and link groups are freed asynchronously: smc may be
+# busy for a while
+t0=$(cs)
+for i in $(seq 1 60); do
+	rmmod smc 2>/dev/null && break
+	sleep 1
+done
+grep -q '^smc ' /proc/modules && bad "rmmod smc: still busy after 60 s"
+kv smc_rmmod_ms $(( ($(cs) - t0) * 10 ))
+for n in $smc_deps; do rmmod "$n" || bad "rmmod $n"; done
+stats smc
+
+# 4. remove: the driver unregisters SBA, IEQ and its VLAN id
 t0=$(cs)
 rmmod ism || bad "rmmod ism"
 kv rmmod_ms $(( ($(cs) - t0) * 10 ))
 [ ! -e /sys/module/ism ] || bad "ism still loaded"
 stats removed
 
-# 4. a function reset (Linux: the hotplug slot's reset, CLP disable and
+# 5. a function reset (Linux: the hotplug slot's reset, CLP disable and
 # enable) reaches the model: its reset count grows by one per function
 nreset=0
 for fid in $fids; do
@@ -120,7 +159,7 @@ kv resets "$nreset"
 stats reset
 exec 3<&-
 
-# 5. no kernel report since this script began
+# 6. no kernel report since this script began
 dmesg | tail -n +$((dmesg_lines0 + 1)) >"$R/ism-stage1-dmesg.txt"
 if grep -E -f /zpci/kernel-reports.ere "$R/ism-stage1-dmesg.txt" >"$R/ism-stage1-reports.txt"; then
 	bad "kernel reports (ism-stage1-reports.txt)"

@@ -63,9 +63,12 @@ do_ism_modules() {
 
 INITRD=
 do_initramfs() {
+	# the AF_SMC program (static: the image has no libc)
+	s390x-linux-gnu-gcc -O2 -Wall -Wextra -Werror -static -o "$run/smcd_xfer" \
+		"$here/smcd_xfer.c" || return 1
 	"$VM_SRC/initramfs.sh" --out "$ZPCI_VM_DIR/initrd-ism.cpio" --kver "$ZPCI_KVER" \
 		--moddir "$ZPCI_MODDIR" --ism-dir "$ISMMOD_DIR" \
-		--extra "$here/guest-stage1.sh" || return 1
+		--extra "$here/guest-stage1.sh" --extra "$run/smcd_xfer" || return 1
 	INITRD=$ZPCI_VM_DIR/initrd-ism.cpio
 }
 

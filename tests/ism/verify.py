@@ -29,9 +29,10 @@ REMOVE = {"del_vlan_id": 1, "unreg_ieq": 1, "unreg_sba": 1}
 # the QUERY_RGIDs the test expects to fail (A asks for C, on another
 # PCHID): the model answers them with a non-zero code
 UNREACHABLE = {"isma": 1, "ismb": 0, "ismc": 0}
+# smcd_mode_seen (the issue's, meant for L1 and L2) stays null until L2
+# runs; L1's is smcd_l1_mode_seen
 NOT_RUN = ["l2_probe_ok", "l2_probe_pcistb", "l2_probe_pcilg", "l2_irqs",
-           "smcd_l1_bytes", "smcd_l2_bytes", "smcd_mode_seen",
-           "stock_served", "l2_bar0_size"]
+           "smcd_l2_bytes", "smcd_mode_seen", "stock_served", "l2_bar0_size"]
 
 
 def main():
@@ -57,7 +58,7 @@ def main():
             return json.load(f)
 
     probe, tested, removed = load("probe"), load("tested"), load("removed")
-    reset = load("reset")
+    smc, reset = load("smc"), load("reset")
 
     kv = {}
     p = os.path.join(res, "ism-stage1.txt")
@@ -143,6 +144,19 @@ def main():
             irqs_total += irqs
             check(s1["irqs_lost"] == 0 and s1["dmbs"] == [],
                   "%s test: no interrupt lost, no DMB left" % name)
+        sm = smc.get(name) if smc else None
+        if s1 and sm:
+            # SMC-D between the test and the removal: every DMB smc.ko
+            # registered is unregistered once smc.ko is gone
+            dc = {c: sm["cmds"][c] - s1["cmds"][c] for c in CMDS}
+            check(dc["reg_dmb"] == dc["unreg_dmb"] and sm["dmbs"] == [] and
+                  sm["sba_registered"] and sm["ieq_registered"] and
+                  sm["irqs_lost"] == 0 and
+                  all(dc[c] == 0 for c in ("reg_sba", "reg_ieq", "unreg_sba", "unreg_ieq")),
+                  "%s smc: %d DMBs registered and unregistered, %d moves, %d bytes, "
+                  "%d MSIs, no DMB left" % (name, dc["reg_dmb"], delta(s1, sm, "moves"),
+                                            delta(s1, sm, "move_bytes"), delta(s1, sm, "irqs")))
+            s1 = sm
         if s1 and s2:
             dc = {c: s2["cmds"][c] - s1["cmds"][c] for c in CMDS}
             want = {c: REMOVE.get(c, 0) for c in CMDS}
@@ -160,7 +174,8 @@ def main():
                   not s3["ieq_registered"] and s3["dmbs"] == [],
                   "%s reset: the model saw one function reset, nothing registered"
                   % name)
-        for tag, s in (("probe", s0), ("tested", s1), ("removed", s2), ("reset", s3)):
+        for tag, s in (("probe", s0), ("tested", s1), ("smc", sm), ("removed", s2),
+                       ("reset", s3)):
             if s:
                 check(s["dma_errors"] == 0 and s["cmd_unknown"] == 0 and
                       s["reset_dropped"] == 0,
@@ -177,6 +192,15 @@ def main():
     check(a.guest_status == "0", "guest status %s" % a.guest_status)
     check(a.qemu_clean == "1", "QEMU printed nothing")
     check(a.console_clean == "1", "no kernel report on the console")
+    # SMC-D in L1 (stage 3): >= 4 MiB through an AF_SMC socket whose
+    # smc_diag mode is SMC-D, with one of the model's GIDs
+    gids = {st["gid"] for st in (probe or {}).values()}
+    smcd_bytes = int(kv.get("smcd_l1_bytes") or 0)
+    smcd_gid = int(kv.get("smcd_my_gid") or "0", 0)
+    smcd_mode = kv.get("smcd_mode_seen") == "1" and smcd_gid in gids
+    check(smcd_bytes >= 4 << 20, "SMC-D in L1: %d bytes with a matching hash" % smcd_bytes)
+    check(smcd_mode, "SMC-D in L1: smc_diag mode SMCD, my_gid 0x%016x is a model GID"
+          % smcd_gid)
     bar0 = [int(kv[k]) for k in kv if k.endswith("_bar0")]
     passed = not errors
     summary = {
@@ -194,6 +218,10 @@ def main():
         "l1_probe_ms": int(kv["probe_ms"]) if "probe_ms" in kv else None,
         "l1_test_ms": int(kv["test_ms"]) if "test_ms" in kv else None,
     }
+    summary["smcd_l1_bytes"] = smcd_bytes if passed else 0
+    summary["smcd_l1_mode_seen"] = smcd_mode
+    summary["smcd_l1_gid"] = smcd_gid
+    summary["smcd_l1_ms"] = int(kv["smcd_ms"]) if "smcd_ms" in kv else None
     for k in NOT_RUN:
         summary[k] = None
     summary["not_run"] = NOT_RUN
