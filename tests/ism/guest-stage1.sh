@@ -5,13 +5,15 @@
 # tests/ism/run.sh's guest (zpci.script=/zpci/ism-stage1.sh, zpci.mode=ism):
 # Linux's ism.ko binds to the test QEMU's ISM model functions (fid 0x10,
 # 0x11: PCHID 0x04ed; 0x12: PCHID 0x0200) and our zpci_ism_test.ko runs its
-# client checks through the driver's exports.  Between the steps the host
-# takes the model's statistics over the control port (ISM_STATS <tag>:
-# probe, tested, removed, reset); tests/ism/verify.py compares them
-# afterwards.
+# client checks through the driver's exports; then smc.ko's ISM client
+# carries an AF_SMC connection over 127.0.0.1 (/zpci/smcd_xfer, SMC-D in
+# L1); then both go and each function is reset.  Between the steps the
+# host takes the model's statistics over the control port (ISM_STATS
+# <tag>: probe, tested, smc, removed, reset); tests/ism/verify.py compares
+# them afterwards.
 #
 # Results in $ZPCI_RESULTS: ism-stage1.txt (key=value lines), ism-test.txt
-# (the module's kernel log lines), ism-stage1-dmesg.txt.  Exit status 0
+# (the module's kernel log lines), smcd.txt, ism-stage1-dmesg.txt.  Exit status 0
 # only if every step passed and the kernel reported nothing.
 
 R=${ZPCI_RESULTS:-/results}

@@ -4,7 +4,8 @@
 # with three ISM model functions (zpci-ism: fid 0x10 and 0x11 on PCHID
 # 0x04ed, 0x12 on PCHID 0x0200) and no other PCI function; the guest
 # (tests/ism/guest-stage1.sh) loads Linux's ism.ko and our zpci_ism_test.ko
-# (tests/ism/build.sh); the host takes the model's statistics through QMP
+# (tests/ism/build.sh), then SMC-D over the model (smc.ko, our
+# tests/ism/smcd_xfer.c); the host takes the model's statistics through QMP
 # when the guest asks (tests/vm/hostctl.py ISM_STATS) and checks them
 # against what the driver issued (tests/ism/verify.py).
 #
