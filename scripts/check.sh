@@ -11,7 +11,8 @@ mkdir -p "$LOGS"
 # e2e: the nested test (an L2 guest's writes through QEMU linked with
 # libzpci, tests/e2e/README.md); its cold builds (QEMU 10.2 for s390x, the
 # trimmed L2 kernel) are cached by their inputs.
-phases=(unit asan unit-s390x kmod vm vm-stock e2e pkg)
+# ism: Linux's ism.ko on the test QEMU's ISM model (tests/ism/README.md).
+phases=(unit asan unit-s390x kmod vm vm-stock ism e2e pkg)
 declare -A cmd=(
 	[unit]="make unit-check BUILD=$BUILD"
 	[asan]="make asan-check BUILD=$BUILD"
@@ -19,6 +20,7 @@ declare -A cmd=(
 	[kmod]="make kmod-check"
 	[vm]="make vm-check"
 	[vm-stock]="make vm-stock-check"
+	[ism]="make ism-check"
 	[e2e]="make e2e-check"
 	[pkg]="make pkg-check BUILD=$BUILD"
 )
@@ -44,6 +46,14 @@ count_tests() {
 		x=$BUILD/vm/results/e2e/summary.json
 		[ -s "$x" ] || return 0
 		if grep -q '"skipped": true' "$x"; then echo "0 0 1"; fi ;;
+	ism)
+		# the host's checks of the model's statistics (verify.py)
+		x=$BUILD/vm/results/ism/summary.json
+		[ -s "$x" ] || return 0
+		python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+t, f = d.get("host_checks") or 0, d.get("host_checks_failed") or 0
+print(t - f, f, 0) if t else None' "$x" ;;
 	unit-s390x|vm|vm-stock)
 		dir=$BUILD/vm/results/patched
 		[ $phase = vm-stock ] && dir=$BUILD/vm/results/stock
@@ -68,6 +78,7 @@ for p in "${phases[@]}"; do
 	[ "$p" = vm ] && rm -rf "$BUILD/vm/results/patched"
 	[ "$p" = vm-stock ] && rm -rf "$BUILD/vm/results/stock"
 	[ "$p" = e2e ] && rm -rf "$BUILD/vm/results/e2e"
+	[ "$p" = ism ] && rm -rf "$BUILD/vm/results/ism"
 	[ "$p" = unit-s390x ] && rm -f "$BUILD-s390x-unit/gtest.xml"
 	start=$(date +%s)
 	if ${cmd[$p]} 2>&1 | tee "$LOGS/$p.log"; then

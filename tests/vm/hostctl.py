@@ -25,6 +25,11 @@ line per request:
                           enters the error state (Linux's error recovery)
   FAULT_STATUS <id>    -> OK <id> kind=.. left=N status=S recover=0|1 hits=H
                           recoveries=R fh=0x........ state=enabled|error|..
+  ISM_STATS <tag>      -> OK <tag> / ERR <tag> <why>: the QOM property
+                          "ism-stats" (JSON) of every ISM model function
+                          given by --ism (device ids), written to
+                          --stats-dir/ism-stats-<tag>.json as one object
+                          {id: stats} (tests/ism/run.sh)
   anything else        -> ERR ? unknown request
 
 FAULT/RECOVER/FAULT_STATUS use QMP qom-set/qom-get on the property
@@ -146,6 +151,10 @@ def main():
     ap.add_argument("--connect-timeout", type=float, default=30)
     ap.add_argument("--plug", action="append", default=[],
                     help="ID=DRIVER,K=V,...[;DRIVER,K=V,...] for DEVICE_ADD")
+    ap.add_argument("--ism", action="append", default=[],
+                    help="device id of an ISM model function (ISM_STATS)")
+    ap.add_argument("--stats-dir", default=".",
+                    help="where ISM_STATS writes ism-stats-<tag>.json")
     a = ap.parse_args()
     plugs = {}
     for spec in a.plug:
@@ -219,6 +228,29 @@ def main():
                             err = rep["error"].get("desc", "error").replace("\n", " ")
                             break
                     answer("ERR %s %s" % (dev, err) if err else "OK " + dev)
+                elif len(parts) == 2 and parts[0] == "ISM_STATS":
+                    tag = parts[1]
+                    if not set(tag) <= ID_OK:
+                        answer("ERR ? bad tag")
+                        continue
+                    stats, err = {}, None
+                    for dev in a.ism:
+                        rep = qmp.command("qom-get", path="/machine/peripheral/" + dev,
+                                          property="ism-stats")
+                        if "error" in rep:
+                            err = "%s: %s" % (dev, rep["error"].get("desc", "error"))
+                            break
+                        stats[dev] = json.loads(rep["return"])
+                    if err is None and not a.ism:
+                        err = "no --ism devices"
+                    if err:
+                        answer("ERR %s %s" % (tag, err.replace("\n", " ")))
+                        continue
+                    path = os.path.join(a.stats_dir, "ism-stats-%s.json" % tag)
+                    with open(path + ".tmp", "w") as f:
+                        json.dump(stats, f, indent=1, sort_keys=True)
+                    os.replace(path + ".tmp", path)
+                    answer("OK " + tag)
                 elif len(parts) >= 2 and parts[0] in ("FAULT", "RECOVER", "FAULT_STATUS"):
                     dev = parts[1]
                     if not set(dev) <= ID_OK:

@@ -111,6 +111,8 @@ if [ -n "$ismdir" ]; then
 		done
 	done
 	copy_mods "$root/zpci/ism/deps.list"
+	# our client of ism.ko's exports (tests/ism/ktest, tests/ism/run.sh)
+	[ ! -f "$ismdir/zpci_ism_test.ko" ] || cp "$ismdir/zpci_ism_test.ko" "$root/zpci/ism/"
 	cp "$REPO/tests/ism/guest-modules.sh" "$root/zpci/ism/"
 	nmods=$((nmods + ${#order[@]}))
 fi

@@ -144,3 +144,73 @@ phase() {
 	log "phase $name: $dt s (rc=$rc)"
 	return $rc
 }
+
+# ---------------------------------------------------------------- booting
+# Shared by tests/vm/run.sh and tests/ism/run.sh.
+
+# vm_fetch: the kernel of $ZPCI_CACHE/kernel/$ZPCI_VM_KENV.env (default
+# "current", fetched by kmod/scripts/fetch-kernel.sh; other names are
+# written beforehand by fetch-kernel.sh --env NAME, e.g. make vm7-check),
+# the s390x sysroot and busybox.  Sets and exports ZPCI_KVER, ZPCI_KDIR,
+# ZPCI_VMLINUZ, ZPCI_MODDIR, ... (the .env file) and ZPCI_SYSROOT.
+vm_fetch() {
+	local envf kenv=${ZPCI_VM_KENV:-current}
+	case "$kenv" in *[!A-Za-z0-9._-]*|'') die "bad ZPCI_VM_KENV '$kenv'" ;; esac
+	[ "$kenv" != current ] ||
+		"$REPO/kmod/scripts/fetch-kernel.sh" --quiet >/dev/null || return 1
+	envf=$ZPCI_CACHE/kernel/$kenv.env
+	[ -s "$envf" ] || die "no $envf (kmod/scripts/fetch-kernel.sh --env $kenv)"
+	# shellcheck disable=SC1090
+	. "$envf"
+	[ -f "$ZPCI_VMLINUZ" ] && [ -d "$ZPCI_MODDIR" ] || die "kernel image/modules missing ($envf)"
+	ZPCI_SYSROOT=$("$VM_SRC/fetch.sh") || return 1
+	export ZPCI_SYSROOT
+	deb_fetch bookworm s390x busybox-static >/dev/null || return 1
+}
+
+# vm_wait_qemu PID CONSOLE TIMEOUT: wait for the QEMU process PID (a child
+# of this shell) with a deadline of TIMEOUT s; once CONSOLE has the guest's
+# "ZPCI-VM: status" line the guest has 60 s to power off.  Kills QEMU
+# (TERM, then KILL) at the deadline.  Returns QEMU's exit status, or 124
+# when it had to be killed.
+vm_wait_qemu() {
+	local pid=$1 console=$2 timeout=$3 t=0 done_at= rc=0
+	while kill -0 "$pid" 2>/dev/null; do
+		if [ -z "$done_at" ] && grep -aq 'ZPCI-VM: status ' "$console" 2>/dev/null; then
+			done_at=$t
+		fi
+		if [ $t -ge "$timeout" ] || { [ -n "$done_at" ] && [ $((t - done_at)) -ge 60 ]; }; then
+			if [ -n "$done_at" ]; then
+				log "boot: guest reported its status but did not power off in 60 s, killing QEMU"
+			else
+				log "boot: guest still running after ${timeout}s, killing QEMU"
+			fi
+			kill "$pid" 2>/dev/null
+			sleep 5
+			kill -9 "$pid" 2>/dev/null
+			rc=124
+			break
+		fi
+		sleep 1
+		t=$((t + 1))
+	done
+	wait "$pid" 2>/dev/null || { [ $rc -ne 0 ] || rc=$?; }
+	return $rc
+}
+
+# vm_console_reports CONSOLE: print (up to 20) kernel lines of CONSOLE that
+# match tests/vm/kernel-reports.ere (kernel lines only: "[ time] ...", so
+# that test output quoting such words cannot match)
+vm_console_reports() {
+	grep -naE "\[ *[0-9]+\.[0-9]{6}\] .*($(kernel_reports_re))" "$1" | head -20 || true
+}
+
+# vm_guest_status CONSOLE: the number of the guest's last "ZPCI-VM: status
+# N" line, or "none"
+vm_guest_status() {
+	local line st
+	line=$(grep -a 'ZPCI-VM: status ' "$1" | tail -n 1 || true)
+	st=${line##*status }
+	st=$(echo "$st" | tr -dc '0-9')
+	echo "${st:-none}"
+}

@@ -81,20 +81,7 @@ summary() {
 
 # ---------------------------------------------------------------- phases
 do_fetch() {
-	local envf kenv=${ZPCI_VM_KENV:-current}
-	# ZPCI_VM_KENV=NAME boots the kernel of $ZPCI_CACHE/kernel/NAME.env,
-	# written beforehand by fetch-kernel.sh --env NAME (make vm7-check)
-	case "$kenv" in *[!A-Za-z0-9._-]*|'') die "bad ZPCI_VM_KENV '$kenv'" ;; esac
-	[ "$kenv" != current ] ||
-		"$REPO/kmod/scripts/fetch-kernel.sh" --quiet >/dev/null || return 1
-	envf=$ZPCI_CACHE/kernel/$kenv.env
-	[ -s "$envf" ] || die "no $envf (kmod/scripts/fetch-kernel.sh --env $kenv)"
-	# shellcheck disable=SC1090
-	. "$envf"
-	[ -f "$ZPCI_VMLINUZ" ] && [ -d "$ZPCI_MODDIR" ] || die "kernel image/modules missing ($envf)"
-	ZPCI_SYSROOT=$("$VM_SRC/fetch.sh") || return 1
-	export ZPCI_SYSROOT
-	deb_fetch bookworm s390x busybox-static >/dev/null || return 1
+	vm_fetch
 }
 
 QEMU=
@@ -270,27 +257,7 @@ do_boot() {
 	ctl_pid=$!
 	# wait for QEMU with a deadline; once the guest printed its status it
 	# has 60 s to power off
-	local t=0 done_at=
-	while kill -0 "$qemu_pid" 2>/dev/null; do
-		if [ -z "$done_at" ] && grep -aq 'ZPCI-VM: status ' "$res/console.log" 2>/dev/null; then
-			done_at=$t
-		fi
-		if [ $t -ge "$TIMEOUT" ] || { [ -n "$done_at" ] && [ $((t - done_at)) -ge 60 ]; }; then
-			if [ -n "$done_at" ]; then
-				log "boot: guest reported its status but did not power off in 60 s, killing QEMU"
-			else
-				log "boot: guest still running after ${TIMEOUT}s, killing QEMU"
-			fi
-			kill "$qemu_pid" 2>/dev/null
-			sleep 5
-			kill -9 "$qemu_pid" 2>/dev/null
-			rc=124
-			break
-		fi
-		sleep 1
-		t=$((t + 1))
-	done
-	wait "$qemu_pid" 2>/dev/null || { [ $rc -ne 0 ] || rc=$?; }
+	vm_wait_qemu "$qemu_pid" "$res/console.log" "$TIMEOUT" || rc=$?
 	qemu_pid=
 	sleep 0.2
 	kill "$ctl_pid" 2>/dev/null || true
@@ -316,18 +283,14 @@ do_verify() {
 	# so that test output quoting such words cannot fail the run; lockdep's
 	# reports are "WARNING: ..." plus the lines matched by name, not the
 	# boot banner "RCU lockdep checking is enabled")
-	bad=$(grep -naE "\[ *[0-9]+\.[0-9]{6}\] .*($(kernel_reports_re))" \
-		"$res/console.log" | head -20 || true)
+	bad=$(vm_console_reports "$res/console.log")
 	if [ -n "$bad" ]; then
 		echo "verify: kernel reports on the console:" >&2
 		echo "$bad" | sed 's/^/  /' >&2
 		ok=1
 	fi
 	# 2. the guest's own status (console line, then the results archive)
-	line=$(grep -a 'ZPCI-VM: status ' "$res/console.log" | tail -n 1 || true)
-	st=${line##*status }
-	st=$(echo "$st" | tr -dc '0-9')
-	GUEST_STATUS=${st:-none}
+	GUEST_STATUS=$(vm_guest_status "$res/console.log")
 	if [ "$GUEST_STATUS" != 0 ]; then
 		echo "verify: guest status $GUEST_STATUS (see $res/console.log, $res/init.log)" >&2
 		ok=1

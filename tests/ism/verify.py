@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""Host check of make ism-check (tests/ism/run.sh), stage 1 of issue 16.
+
+Compares the ISM model's statistics, taken by the host over QMP at four
+points (ism-stats-probe.json after ism.ko bound, -tested.json after
+zpci_ism_test.ko ran, -removed.json after both were unloaded, -reset.json
+after the guest reset each function), with what
+the driver issued: the probe's fixed command sequence, and the counts the
+test module logged for each function (ism-test.txt "dev" lines: DMB
+registrations, queries, events, moves split into 4 KiB pieces, bytes,
+signals, failures, interrupts and events seen).  Writes summary.json and
+verify.txt into the results directory; exit status 1 on any mismatch.
+"""
+import argparse
+import json
+import os
+import re
+import sys
+
+FIDS = {"isma": 0x10, "ismb": 0x11, "ismc": 0x12}
+CMDS = ["reg_sba", "reg_ieq", "read_gid", "add_vlan_id", "del_vlan_id",
+        "set_vlan", "reset_vlan", "query_info", "query_rgid", "reg_dmb",
+        "unreg_dmb", "signal_ieq", "unreg_sba", "unreg_ieq"]
+# ism_dev_init: REG_SBA, REG_IEQ, READ_GID, ADD_VLAN_ID(0x1FFF), QUERY_INFO
+PROBE = {"reg_sba": 1, "reg_ieq": 1, "read_gid": 1, "add_vlan_id": 1,
+         "query_info": 1}
+# ism_dev_exit (V2 capable): DEL_VLAN_ID, UNREG_IEQ, UNREG_SBA
+REMOVE = {"del_vlan_id": 1, "unreg_ieq": 1, "unreg_sba": 1}
+# the QUERY_RGIDs the test expects to fail (A asks for C, on another
+# PCHID): the model answers them with a non-zero code
+UNREACHABLE = {"isma": 1, "ismb": 0, "ismc": 0}
+# smcd_mode_seen (the issue's, meant for L1 and L2) stays null until L2
+# runs; L1's is smcd_l1_mode_seen
+NOT_RUN = ["l2_probe_ok", "l2_probe_pcistb", "l2_probe_pcilg", "l2_irqs",
+           "smcd_l2_bytes", "smcd_mode_seen", "stock_served", "l2_bar0_size"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--results", required=True)
+    ap.add_argument("--guest-status", default="none")
+    ap.add_argument("--qemu-clean", default="0")
+    ap.add_argument("--console-clean", default="0")
+    a = ap.parse_args()
+    res = a.results
+    errors, notes = [], []
+
+    def check(ok, what):
+        (notes if ok else errors).append(("ok: " if ok else "FAIL: ") + what)
+        return ok
+
+    def load(tag):
+        p = os.path.join(res, "ism-stats-%s.json" % tag)
+        if not os.path.exists(p):
+            check(False, "no %s (the guest did not get that far)" % os.path.basename(p))
+            return None
+        with open(p) as f:
+            return json.load(f)
+
+    probe, tested, removed = load("probe"), load("tested"), load("removed")
+    smc, reset = load("smc"), load("reset")
+
+    kv = {}
+    p = os.path.join(res, "ism-stage1.txt")
+    if os.path.exists(p):
+        for line in open(p):
+            k, _, v = line.strip().partition("=")
+            if k:
+                kv[k] = v
+    check(bool(kv), "guest results ism-stage1.txt")
+
+    dev, result = {}, {}
+    p = os.path.join(res, "ism-test.txt")
+    if os.path.exists(p):
+        for line in open(p):
+            m = re.search(r"zpci_ism_test: dev (.*)", line)
+            if m:
+                f = dict(w.split("=", 1) for w in m.group(1).split())
+                dev[int(f.pop("fid"), 16)] = {k: int(v, 0) for k, v in f.items()}
+            m = re.search(r"zpci_ism_test: RESULT (.*)", line)
+            if m:
+                result = {k: int(v) for k, v in
+                          (w.split("=", 1) for w in m.group(1).split())}
+    check(result.get("fail") == 0 and result.get("pass", 0) > 0,
+          "zpci_ism_test: %s" % (result or "no RESULT line"))
+
+    def cmds(s):
+        return {c: s["cmds"].get(c, 0) for c in CMDS}
+
+    def delta(x, y, key):
+        return y[key] - x[key]
+
+    probe_ok = probe is not None and len(probe) == len(FIDS)
+    irqs_total = 0
+    pcistb = pcilg = None
+    for name, fid in FIDS.items():
+        s0 = probe.get(name) if probe else None
+        s1 = tested.get(name) if tested else None
+        s2 = removed.get(name) if removed else None
+        d = dev.get(fid)
+        if s0:
+            want = {c: PROBE.get(c, 0) for c in CMDS}
+            ok = check(cmds(s0) == want, "%s probe: commands %s" % (name, cmds(s0)))
+            ok &= check(s0["cmd_stores"] == 8 and s0["cmd_loads"] == 30,
+                        "%s probe: %d PCISTB + %d PCILG on BAR 2 (8 + 30 expected)"
+                        % (name, s0["cmd_stores"], s0["cmd_loads"]))
+            ok &= check(s0["cmd_errors"] == 0 and s0["sba_registered"] and
+                        s0["ieq_registered"] and s0["msi_enabled"] and
+                        s0["vlans"] == 1 and s0["dmbs"] == [],
+                        "%s probe: no error, SBA and IEQ registered, MSI enabled, "
+                        "one VLAN id, no DMB" % name)
+            probe_ok &= ok
+            pcistb, pcilg = s0["cmd_stores"], s0["cmd_loads"]
+        else:
+            probe_ok = False
+        if s0 and s1 and d:
+            check(d["gid"] == s1["gid"], "%s: the driver's GID is the model's (%d)"
+                  % (name, s1["gid"]))
+            dc = {c: s1["cmds"][c] - s0["cmds"][c] for c in CMDS}
+            want = {c: 0 for c in CMDS}
+            want.update(reg_dmb=d["reg_dmb"], unreg_dmb=d["unreg_dmb"],
+                        query_rgid=d["query_rgid"], signal_ieq=d["signal_ieq"])
+            check(dc == want, "%s test: commands %s = issued %s" % (name, dc, want))
+            ncmd = d["reg_dmb"] + d["unreg_dmb"] + d["query_rgid"] + d["signal_ieq"]
+            # every one of these commands has a body: 2 PCISTB; reads:
+            # the header, plus REG_DMB's token when it succeeded
+            check(delta(s0, s1, "cmd_stores") == 2 * ncmd and
+                  delta(s0, s1, "cmd_loads") == ncmd + d["reg_dmb"],
+                  "%s test: %d PCISTB + %d PCILG on BAR 2 for %d commands"
+                  % (name, delta(s0, s1, "cmd_stores"), delta(s0, s1, "cmd_loads"), ncmd))
+            check(delta(s0, s1, "cmd_errors") == UNREACHABLE[name],
+                  "%s test: %d failed commands (unreachable QUERY_RGID: %d)"
+                  % (name, delta(s0, s1, "cmd_errors"), UNREACHABLE[name]))
+            for mk, dk in (("moves", "move_pieces"), ("move_bytes", "move_bytes"),
+                           ("move_signals", "move_signals"),
+                           ("move_errors", "move_errors"),
+                           ("events_out", "signal_ieq"), ("events_in", "events")):
+                check(delta(s0, s1, mk) == d[dk], "%s test: model %s %d = driver %s %d"
+                      % (name, mk, delta(s0, s1, mk), dk, d[dk]))
+            irqs = delta(s0, s1, "irqs")
+            check(irqs == d["irqs"] + d["events"],
+                  "%s test: model MSIs %d = interrupts seen %d (DMB) + %d (event)"
+                  % (name, irqs, d["irqs"], d["events"]))
+            irqs_total += irqs
+            check(s1["irqs_lost"] == 0 and s1["dmbs"] == [],
+                  "%s test: no interrupt lost, no DMB left" % name)
+        sm = smc.get(name) if smc else None
+        if s1 and sm:
+            # SMC-D between the test and the removal: every DMB smc.ko
+            # registered is unregistered once smc.ko is gone
+            dc = {c: sm["cmds"][c] - s1["cmds"][c] for c in CMDS}
+            check(dc["reg_dmb"] == dc["unreg_dmb"] and sm["dmbs"] == [] and
+                  sm["sba_registered"] and sm["ieq_registered"] and
+                  sm["irqs_lost"] == 0 and
+                  all(dc[c] == 0 for c in ("reg_sba", "reg_ieq", "unreg_sba", "unreg_ieq")),
+                  "%s smc: %d DMBs registered and unregistered, %d moves, %d bytes, "
+                  "%d MSIs, no DMB left" % (name, dc["reg_dmb"], delta(s1, sm, "moves"),
+                                            delta(s1, sm, "move_bytes"), delta(s1, sm, "irqs")))
+            s1 = sm
+        if s1 and s2:
+            dc = {c: s2["cmds"][c] - s1["cmds"][c] for c in CMDS}
+            want = {c: REMOVE.get(c, 0) for c in CMDS}
+            check(dc == want, "%s remove: commands %s" % (name, dc))
+            check(not s2["sba_registered"] and not s2["ieq_registered"] and
+                  s2["dmbs"] == [] and s2["vlans"] == 0 and
+                  delta(s1, s2, "cmd_errors") == 0,
+                  "%s remove: no SBA, IEQ, DMB or VLAN id left registered" % name)
+        s3 = reset.get(name) if reset else None
+        if s2 and s3:
+            # the guest reset each function once (CLP disable + enable)
+            check(delta(s2, s3, "resets") == 1 and
+                  {c: s3["cmds"][c] - s2["cmds"][c] for c in CMDS} ==
+                  {c: 0 for c in CMDS} and not s3["sba_registered"] and
+                  not s3["ieq_registered"] and s3["dmbs"] == [],
+                  "%s reset: the model saw one function reset, nothing registered"
+                  % name)
+        for tag, s in (("probe", s0), ("tested", s1), ("smc", sm), ("removed", s2),
+                       ("reset", s3)):
+            if s:
+                check(s["dma_errors"] == 0 and s["cmd_unknown"] == 0 and
+                      s["reset_dropped"] == 0,
+                      "%s %s: no DMA error, no unknown command, no registration "
+                      "dropped by a reset" % (name, tag))
+    # what left A landed somewhere in the fabric
+    if probe and tested:
+        out = sum(delta(probe[n], tested[n], "move_bytes") for n in FIDS)
+        into = sum(delta(probe[n], tested[n], "dmb_bytes") for n in FIDS)
+        check(out == into and out > 0, "fabric: %d bytes moved, %d landed in DMBs" % (out, into))
+
+    check(kv.get("resets") == str(len(FIDS)), "the guest reset %s of %d functions"
+          % (kv.get("resets"), len(FIDS)))
+    check(a.guest_status == "0", "guest status %s" % a.guest_status)
+    check(a.qemu_clean == "1", "QEMU printed nothing")
+    check(a.console_clean == "1", "no kernel report on the console")
+    # SMC-D in L1 (stage 3): >= 4 MiB through an AF_SMC socket whose
+    # smc_diag mode is SMC-D, with one of the model's GIDs
+    gids = {st["gid"] for st in (probe or {}).values()}
+    smcd_bytes = int(kv.get("smcd_l1_bytes") or 0)
+    smcd_gid = int(kv.get("smcd_my_gid") or "0", 0)
+    smcd_mode = kv.get("smcd_mode_seen") == "1" and smcd_gid in gids
+    check(smcd_bytes >= 4 << 20, "SMC-D in L1: %d bytes with a matching hash" % smcd_bytes)
+    check(smcd_mode, "SMC-D in L1: smc_diag mode SMCD, my_gid 0x%016x is a model GID"
+          % smcd_gid)
+    bar0 = [int(kv[k]) for k in kv if k.endswith("_bar0")]
+    passed = not errors
+    summary = {
+        "pass": passed,
+        "l1_probe_ok": bool(probe_ok and kv.get("bound") == "3"),
+        "l1_functions": int(kv.get("bound", "0") or 0),
+        "l1_probe_pcistb": pcistb,
+        "l1_probe_pcilg": pcilg,
+        "l1_bar0_size": bar0[0] if bar0 and len(set(bar0)) == 1 else None,
+        "moves_bytes_verified": result.get("bytes_verified") if passed else 0,
+        "l1_irqs": irqs_total,
+        "l1_test_checks": result.get("pass"),
+        "host_checks": len(notes) + len(errors),
+        "host_checks_failed": len(errors),
+        "l1_probe_ms": int(kv["probe_ms"]) if "probe_ms" in kv else None,
+        "l1_test_ms": int(kv["test_ms"]) if "test_ms" in kv else None,
+    }
+    summary["smcd_l1_bytes"] = smcd_bytes if passed else 0
+    summary["smcd_l1_mode_seen"] = smcd_mode
+    summary["smcd_l1_gid"] = smcd_gid
+    summary["smcd_l1_ms"] = int(kv["smcd_ms"]) if "smcd_ms" in kv else None
+    for k in NOT_RUN:
+        summary[k] = None
+    summary["not_run"] = NOT_RUN
+    with open(os.path.join(res, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+        f.write("\n")
+    with open(os.path.join(res, "verify.txt"), "w") as f:
+        f.write("\n".join(notes + errors) + "\n")
+    for e in errors:
+        print("verify: " + e, file=sys.stderr)
+    print("verify: %d host checks, %d failed" % (len(notes) + len(errors), len(errors)),
+          file=sys.stderr)
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
