@@ -132,6 +132,26 @@ struct zpci_io_device {
 	 * device, which is freed only after the last user closed it.
 	 */
 	bool gone;
+	/*
+	 * PCI error recovery (zpci_io_err_handlers): ZPCI_IO_ERR_* as the
+	 * platform's recovery last left it.  Written under device_lock by
+	 * the error handlers, read locklessly between ops like gone.
+	 */
+	int err_state;
+	/*
+	 * The owner's error eventfd (VFIO_PCI_ERR_IRQ_INDEX) of a function
+	 * that is not PCI Express (vfio-pci-core has one for those only),
+	 * or NULL; under err_lock.
+	 */
+	spinlock_t err_lock;
+	struct eventfd_ctx *err_ctx;
+};
+
+/* zpci_io_device.err_state */
+enum {
+	ZPCI_IO_ERR_NONE,	/* usable */
+	ZPCI_IO_ERR_FROZEN,	/* error_detected, until resume */
+	ZPCI_IO_ERR_PERM,	/* recovery failed: until unbind */
 };
 
 static inline struct zpci_io_device *
@@ -144,6 +164,16 @@ zpci_io_from_core(struct vfio_pci_core_device *core)
 static inline bool zpci_io_gone(const struct zpci_io_device *zio)
 {
 	return READ_ONCE(zio->gone);
+}
+
+/*
+ * -EIO while the function is in PCI error recovery, or after it failed,
+ * else 0.  The submission path calls it before every op: a refused or
+ * stopped request ends with this errno and ZPCI_IO_STATUS_FUNC_ERROR.
+ */
+static inline int zpci_io_func_error(const struct zpci_io_device *zio)
+{
+	return READ_ONCE(zio->err_state) != ZPCI_IO_ERR_NONE ? -EIO : 0;
 }
 
 /* A consistent copy of the function description. */

@@ -473,6 +473,7 @@ static int zpci_io_run(struct zpci_io_device *zio, struct zpci_io_work *w,
 {
 	struct zpci_io_result res;
 	u32 i;
+	int err;
 
 	for (i = 0; i < w->nr_pinned; i++) {
 		const struct zpci_io_op *op = &w->ops[i];
@@ -484,6 +485,13 @@ static int zpci_io_run(struct zpci_io_device *zio, struct zpci_io_work *w,
 		if (zpci_io_gone(zio)) {
 			st->failed = i;
 			return -ENODEV;
+		}
+		/* PCI error recovery (zpci_io_error_detected()): stop */
+		err = zpci_io_func_error(zio);
+		if (err) {
+			st->failed = i;
+			st->flags |= ZPCI_IO_STATUS_FUNC_ERROR;
+			return err;
 		}
 		if (fatal_signal_pending(current)) {
 			st->failed = i;
@@ -508,6 +516,8 @@ static int zpci_io_run(struct zpci_io_device *zio, struct zpci_io_work *w,
 			}
 			if (res.decode_off)
 				st->flags |= ZPCI_IO_STATUS_DECODE_OFF;
+			if (zpci_io_func_error(zio))
+				st->flags |= ZPCI_IO_STATUS_FUNC_ERROR;
 			return res.err;
 		}
 		st->done = i + 1;
@@ -840,6 +850,9 @@ ssize_t zpci_io_bar_rw(struct zpci_io_device *zio, const struct zpci_io_func *f,
 			err = -ENODEV;
 			break;
 		}
+		err = zpci_io_func_error(zio);
+		if (err)
+			break;
 		if (fatal_signal_pending(current)) {
 			err = -EINTR;
 			break;

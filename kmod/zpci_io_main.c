@@ -16,6 +16,7 @@
  * then echo <addr> > /sys/bus/pci/drivers_probe.  Any zPCI function can be
  * bound; the driver has no automatic match.
  */
+#include <linux/eventfd.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
@@ -219,6 +220,8 @@ static ssize_t zpci_io_read_info(struct zpci_io_device *zio, char __user *buf,
 	/* never behind a batch: a snapshot of the description */
 	zpci_io_func_snapshot(zio, &f);
 	zpci_io_fill_info(&f, &info);
+	if (zpci_io_func_error(zio))
+		info.flags |= ZPCI_IO_INFO_FUNC_ERROR;
 
 	if (copy_to_user(buf, (u8 *)&info + pos, count))
 		return -EFAULT;
@@ -300,11 +303,14 @@ static int zpci_io_init_dev(struct vfio_device *vdev)
 
 	mutex_init(&zio->lock);
 	spin_lock_init(&zio->func_lock);
+	spin_lock_init(&zio->err_lock);
+	zio->err_ctx = NULL;
 	INIT_LIST_HEAD(&zio->node);
 	zio->relaxed_mode = ZPCI_IO_RELAXED_AUTO;
 	zio->nostg_bars = ZPCI_IO_NOSTG_AUTO;
 	zio->maxstbl_limit = ZPCI_IO_MAXSTBL_AUTO;
 	zio->gone = false;
+	zio->err_state = ZPCI_IO_ERR_NONE;
 	ratelimit_state_init(&zio->dbf_rs, ZPCI_IO_DBF_INTERVAL,
 			     ZPCI_IO_DBF_BURST);
 	/* drops are told in the trace itself, never in the kernel log */
@@ -390,8 +396,7 @@ static int zpci_io_get_region_info_caps(struct vfio_device *vdev,
  * offers no BAR mmap, and a BAR the core could mmap is left to the core.
  * Everything else is the core's, untouched.
  */
-static long zpci_io_ioctl(struct vfio_device *vdev, unsigned int cmd,
-			  unsigned long arg)
+static long zpci_io_region_info(struct vfio_device *vdev, unsigned long arg)
 {
 	struct vfio_pci_core_device *core =
 		container_of(vdev, struct vfio_pci_core_device, vdev);
@@ -400,8 +405,6 @@ static long zpci_io_ioctl(struct vfio_device *vdev, unsigned int cmd,
 	struct vfio_region_info info;
 	unsigned int index;
 
-	if (cmd != VFIO_DEVICE_GET_REGION_INFO)
-		return vfio_pci_core_ioctl(vdev, cmd, arg);
 	if (copy_from_user(&info, uarg, minsz))
 		return -EFAULT;
 	if (info.argsz < minsz)
@@ -410,7 +413,8 @@ static long zpci_io_ioctl(struct vfio_device *vdev, unsigned int cmd,
 	if (index > VFIO_PCI_BAR5_REGION_INDEX ||
 	    (core->bar_mmap_supported[index] &&
 	     !zpci_io_bar_too_big(core, index)))
-		return vfio_pci_core_ioctl(vdev, cmd, arg);
+		return vfio_pci_core_ioctl(vdev, VFIO_DEVICE_GET_REGION_INFO,
+					   arg);
 
 	info.offset = VFIO_PCI_INDEX_TO_OFFSET(index);
 	info.size = pci_resource_len(core->pdev, index);
@@ -423,6 +427,143 @@ static long zpci_io_ioctl(struct vfio_device *vdev, unsigned int cmd,
 	return copy_to_user(uarg, &info, minsz) ? -EFAULT : 0;
 }
 #endif
+
+/*
+ * vfio's error interrupt (VFIO_PCI_ERR_IRQ_INDEX).  vfio-pci-core offers
+ * it only for PCI Express functions (it stands for AER there), but on s390
+ * every function can enter the error state and be recovered by the
+ * platform, so zpci_io offers it for the others too, with its own eventfd,
+ * signalled from zpci_io_error_detected().  For a PCI Express function the
+ * core's stays.
+ */
+static bool zpci_io_own_err_irq(struct vfio_pci_core_device *core,
+				unsigned int index)
+{
+	return index == VFIO_PCI_ERR_IRQ_INDEX && !pci_is_pcie(core->pdev);
+}
+
+/* Replaces the error eventfd (NULL: none); drops the old one. */
+static void zpci_io_set_err_ctx(struct zpci_io_device *zio,
+				struct eventfd_ctx *ctx)
+{
+	struct eventfd_ctx *old;
+
+	spin_lock(&zio->err_lock);
+	old = zio->err_ctx;
+	zio->err_ctx = ctx;
+	spin_unlock(&zio->err_lock);
+	if (old)
+		eventfd_ctx_put(old);
+}
+
+static void zpci_io_signal_err(struct zpci_io_device *zio)
+{
+	spin_lock(&zio->err_lock);
+	if (zio->err_ctx)
+		eventfd_signal(zio->err_ctx);
+	spin_unlock(&zio->err_lock);
+}
+
+static long zpci_io_err_irq_info(struct vfio_device *vdev, unsigned long arg)
+{
+	unsigned long minsz = offsetofend(struct vfio_irq_info, count);
+	struct vfio_irq_info info;
+
+	if (copy_from_user(&info, (void __user *)arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+	if (!zpci_io_own_err_irq(container_of(vdev, struct vfio_pci_core_device,
+					      vdev), info.index))
+		return vfio_pci_core_ioctl(vdev, VFIO_DEVICE_GET_IRQ_INFO, arg);
+	info.flags = VFIO_IRQ_INFO_EVENTFD;
+	info.count = 1;
+	return copy_to_user((void __user *)arg, &info, minsz) ? -EFAULT : 0;
+}
+
+/*
+ * SET_IRQS for the error interrupt, as vfio-pci-core does it for its own:
+ * trigger only; an eventfd (-1: none), or count 0 to drop it; DATA_NONE
+ * or a true DATA_BOOL signals it (a loopback test).
+ */
+static long zpci_io_err_set_irqs(struct vfio_device *vdev, unsigned long arg)
+{
+	struct vfio_pci_core_device *core =
+		container_of(vdev, struct vfio_pci_core_device, vdev);
+	struct zpci_io_device *zio = zpci_io_from_core(core);
+	unsigned long minsz = offsetofend(struct vfio_irq_set, count);
+	struct vfio_irq_set hdr;
+	struct eventfd_ctx *ctx;
+	size_t data_size = 0;
+	u8 data[sizeof(s32)];
+	s32 fd;
+	int ret;
+
+	if (copy_from_user(&hdr, (void __user *)arg, minsz))
+		return -EFAULT;
+	if (!zpci_io_own_err_irq(core, hdr.index))
+		return vfio_pci_core_ioctl(vdev, VFIO_DEVICE_SET_IRQS, arg);
+	ret = vfio_set_irqs_validate_and_prepare(&hdr, 1, VFIO_PCI_NUM_IRQS,
+						 &data_size);
+	if (ret)
+		return ret;
+	if (!(hdr.flags & VFIO_IRQ_SET_ACTION_TRIGGER))
+		return -EINVAL;
+	if (data_size > sizeof(data))
+		return -EINVAL;
+	if (data_size &&
+	    copy_from_user(data, (void __user *)(arg + minsz), data_size))
+		return -EFAULT;
+
+	if (hdr.flags & VFIO_IRQ_SET_DATA_NONE) {
+		if (hdr.count)
+			zpci_io_signal_err(zio);
+		else
+			zpci_io_set_err_ctx(zio, NULL);
+		return 0;
+	}
+	if (hdr.flags & VFIO_IRQ_SET_DATA_BOOL) {
+		if (data[0])
+			zpci_io_signal_err(zio);
+		return 0;
+	}
+	memcpy(&fd, data, sizeof(fd));
+	if (fd == -1) {
+		zpci_io_set_err_ctx(zio, NULL);
+		return 0;
+	}
+	ctx = eventfd_ctx_fdget(fd);
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
+	zpci_io_set_err_ctx(zio, ctx);
+	return 0;
+}
+
+static long zpci_io_ioctl(struct vfio_device *vdev, unsigned int cmd,
+			  unsigned long arg)
+{
+	switch (cmd) {
+	case VFIO_DEVICE_GET_IRQ_INFO:
+		return zpci_io_err_irq_info(vdev, arg);
+	case VFIO_DEVICE_SET_IRQS:
+		return zpci_io_err_set_irqs(vdev, arg);
+#ifndef ZPCI_IO_HAVE_GET_REGION_INFO_CAPS
+	case VFIO_DEVICE_GET_REGION_INFO:
+		return zpci_io_region_info(vdev, arg);
+#endif
+	default:
+		return vfio_pci_core_ioctl(vdev, cmd, arg);
+	}
+}
+
+static void zpci_io_close_device(struct vfio_device *vdev)
+{
+	struct vfio_pci_core_device *core =
+		container_of(vdev, struct vfio_pci_core_device, vdev);
+
+	zpci_io_set_err_ctx(zpci_io_from_core(core), NULL);
+	vfio_pci_core_close_device(vdev);
+}
 
 /*
  * For a relaxed-alignment (ISM) function without MSI-X, the standard BAR
@@ -482,12 +623,10 @@ static const struct vfio_device_ops zpci_io_vfio_ops = {
 	.init = zpci_io_init_dev,
 	.release = zpci_io_release_dev,
 	.open_device = zpci_io_open_device,
-	.close_device = vfio_pci_core_close_device,
-#ifdef ZPCI_IO_HAVE_GET_REGION_INFO_CAPS
-	.ioctl = vfio_pci_core_ioctl,
-	.get_region_info_caps = zpci_io_get_region_info_caps,
-#else
+	.close_device = zpci_io_close_device,
 	.ioctl = zpci_io_ioctl,
+#ifdef ZPCI_IO_HAVE_GET_REGION_INFO_CAPS
+	.get_region_info_caps = zpci_io_get_region_info_caps,
 #endif
 	.device_feature = vfio_pci_core_ioctl_feature,
 	.read = zpci_io_read,
@@ -718,6 +857,72 @@ static void zpci_io_remove(struct pci_dev *pdev)
 	vfio_put_device(&core->vdev);
 }
 
+/*
+ * PCI error recovery.  On an error event s390's recovery
+ * (arch/s390/pci/pci_event.c) runs only if the bound driver has
+ * error_detected, slot_reset and resume; without them the function stays
+ * in the error state until it is unbound.  All three run under the
+ * device lock (and the zPCI function's state lock), never concurrently
+ * with probe or remove.
+ *
+ * error_detected: mark the function first, so that a running batch stops
+ * before its next op and every later one is refused (EIO,
+ * ZPCI_IO_STATUS_FUNC_ERROR), then wait for the running batch to end
+ * (the batch lock is only held while instructions are issued, never
+ * across a user-space fault, and the batch path takes neither the device
+ * lock nor the state lock), so that nothing is issued while the platform
+ * resets the function.  Then tell the vfio owner through vfio's error
+ * interrupt, as vfio-pci does.  A permanent failure keeps the mark.
+ */
+static pci_ers_result_t zpci_io_error_detected(struct pci_dev *pdev,
+					       pci_channel_state_t state)
+{
+	struct vfio_pci_core_device *core = dev_get_drvdata(&pdev->dev);
+	struct zpci_io_device *zio = zpci_io_from_core(core);
+	bool perm = state == pci_channel_io_perm_failure;
+
+	WRITE_ONCE(zio->err_state, perm ? ZPCI_IO_ERR_PERM : ZPCI_IO_ERR_FROZEN);
+	mutex_lock(&zio->lock);
+	mutex_unlock(&zio->lock);
+	pci_info(pdev, "zpci_io: function error (%s), batches refused until recovery\n",
+		 perm ? "permanent" : "frozen");
+	/* the core's trigger (PCI Express functions), else our own */
+	vfio_pci_core_aer_err_detected(pdev, state);
+	zpci_io_signal_err(zio);
+	/* s390's recovery resets (disables and enables) the function */
+	return perm ? PCI_ERS_RESULT_DISCONNECT : PCI_ERS_RESULT_NEED_RESET;
+}
+
+/*
+ * After the platform reset: put back the config space the PCI core saved
+ * (vfio-pci-core saves it when the device is opened).  The function has a
+ * new handle now, which every instruction reads afresh.
+ */
+static pci_ers_result_t zpci_io_slot_reset(struct pci_dev *pdev)
+{
+	pci_restore_state(pdev);
+	pci_save_state(pdev);
+	return PCI_ERS_RESULT_RECOVERED;
+}
+
+/* The recovery succeeded: batches run again. */
+static void zpci_io_resume(struct pci_dev *pdev)
+{
+	struct vfio_pci_core_device *core = dev_get_drvdata(&pdev->dev);
+	struct zpci_io_device *zio = zpci_io_from_core(core);
+
+	if (READ_ONCE(zio->err_state) != ZPCI_IO_ERR_FROZEN)
+		return;
+	WRITE_ONCE(zio->err_state, ZPCI_IO_ERR_NONE);
+	pci_info(pdev, "zpci_io: recovered, fh %#x\n", to_zpci(pdev)->fh);
+}
+
+static const struct pci_error_handlers zpci_io_err_handlers = {
+	.error_detected = zpci_io_error_detected,
+	.slot_reset = zpci_io_slot_reset,
+	.resume = zpci_io_resume,
+};
+
 static const struct pci_device_id zpci_io_table[] = {
 	/* driver_override only: never claims a function on its own */
 	{ PCI_DRIVER_OVERRIDE_DEVICE_VFIO(PCI_ANY_ID, PCI_ANY_ID) },
@@ -730,7 +935,7 @@ static struct pci_driver zpci_io_driver = {
 	.id_table = zpci_io_table,
 	.probe = zpci_io_probe,
 	.remove = zpci_io_remove,
-	.err_handler = &vfio_pci_core_err_handlers,
+	.err_handler = &zpci_io_err_handlers,
 	.dev_groups = zpci_io_groups,
 	.driver_managed_dma = true,
 };

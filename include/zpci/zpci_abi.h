@@ -44,7 +44,8 @@
  *           status.status), raised a program exception (STATUS_PGM, the
  *           interruption code in status.pgm), or was not issued because the
  *           function's memory decode is off or it is in D3
- *           (STATUS_DECODE_OFF)
+ *           (STATUS_DECODE_OFF), or the function is in PCI error recovery
+ *           (STATUS_FUNC_ERROR: see "Function errors" below)
  *   ENODEV  the function is being removed (hot-unplug, unbind: vfio asked
  *           user space to release the device).  From that request on every
  *           batch is refused before anything is issued (REJECTED), and a
@@ -63,6 +64,22 @@
  *
  * STATUS_REJECTED is set whenever no instruction of the batch was issued,
  * whatever the errno, so a caller can always tell "nothing happened".
+ *
+ * Function errors: when the platform reports an error for the function,
+ * the host kernel runs PCI error recovery with the driver.  From the
+ * driver's error_detected to its resume (and for good if the recovery
+ * failed) the function is marked in error: every batch ends with EIO and
+ * STATUS_FUNC_ERROR, refused whole (REJECTED) or, if it was running,
+ * stopped between two ops (status.done ops ran, each with cc 0; none
+ * after them).  An op that failed on the error itself (cc 1, typically
+ * status 12, before the event arrived) also gets STATUS_FUNC_ERROR if the
+ * mark is set by the time the batch ends.  error_detected signals the
+ * vfio owner through vfio's error interrupt (VFIO_PCI_ERR_IRQ_INDEX);
+ * info.flags has INFO_FUNC_ERROR while the mark is set.  Recovery resets
+ * the function (new handle, adapter interrupts deregistered: re-arm them
+ * with VFIO_DEVICE_SET_IRQS); then batches run again with the new handle.
+ * Nothing is replayed: re-issue what did not run.  A function whose
+ * recovery failed stays marked until it is unbound.
  *
  * The standard vfio-pci regions stay vfio-pci's, with two exceptions:
  * for a relaxed-alignment (ISM) function without MSI-X, BAR read and
@@ -119,6 +136,8 @@
  * driver fails closed and refuses every BAR op with EACCES.  (v2)
  */
 #define ZPCI_IO_INFO_FENCED		(1U << 3)
+/* the function is in PCI error recovery, or its recovery failed */
+#define ZPCI_IO_INFO_FUNC_ERROR		(1U << 4)
 
 #define ZPCI_IO_NO_BAR		0xffU
 
@@ -182,6 +201,8 @@ struct zpci_io_batch {
 #define ZPCI_IO_STATUS_PGM	(1U << 2)
 /* v2: the failed op was not issued: memory decode off, or D3 */
 #define ZPCI_IO_STATUS_DECODE_OFF (1U << 3)
+/* not issued, or stopped: the function is in PCI error recovery */
+#define ZPCI_IO_STATUS_FUNC_ERROR (1U << 4)
 
 /*
  * The driver writes min(batch.status_size, its own sizeof(struct

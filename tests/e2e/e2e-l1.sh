@@ -180,6 +180,36 @@ hotplug_cycle() {	# attempt fid cycle
 	echo "cycle $3 ok $((i / 5)) s fds $(fds)" >>"$R/hotplug.txt"
 }
 
+# The host's control port (tests/vm/hostctl.py on L0's QMP, found by
+# tests/vm/init as $ZPCI_CTL): one request, one answer line, both into
+# faults.txt.  For the fault tests (issue 17 item 4) on the L0 function of
+# fid <fid> (its zpci device in L0 has the id zpci-<name>).
+ctl() {	# request
+	ans="ERR no control port"
+	if [ -n "${ZPCI_CTL:-}" ] && exec 5<>"$ZPCI_CTL"; then
+		echo "$1" >&5
+		IFS= read -r -t 60 ans <&5 || ans="ERR no answer in 60 s"
+		exec 5>&-
+	fi
+	echo "$1 -> $ans" >>"$R/faults.txt"
+}
+fault_inject() {	# kind fid
+	name=
+	for f in $E2E_FUNCS; do
+		[ "${f%%:*}" = "$2" ] && { name=${f#*:}; name=${name%%:*}; }
+	done
+	[ -n "$name" ] || { echo "fault $1 $2 -> ERR unknown fid" >>"$R/faults.txt"; return 1; }
+	ctl "FAULT_STATUS $name"
+	case "$1" in
+	busy) ctl "FAULT $name busy 300" ;;	# > 2 x the driver's 128 retries
+	cc3) ctl "FAULT $name inval 1" ;;
+	error) ctl "RECOVER $name 11" ;;	# an error event (pec 0x000b)
+	end) ;;
+	*) echo "fault $1 -> ERR unknown kind" >>"$R/faults.txt" ;;
+	esac
+	return 0
+}
+
 reader() {	# attempt
 	while IFS= read -r line; do
 		line=${line%"$CR"}
@@ -189,6 +219,15 @@ reader() {	# attempt
 			# shellcheck disable=SC2086
 			set -- "$1" ${line##*ZE2E-SYNC hotplug }
 			hotplug_cycle "$1" "$2" "$3" || note "hotplug cycle $3 of fid $2 failed"
+			echo go >/tmp/l2con.in
+			set -- "$1"
+			;;
+		*"ZE2E-SYNC fault "*)
+			# shellcheck disable=SC2086
+			set -- "$1" ${line##*ZE2E-SYNC fault }
+			echo "== fault $2 $3 (L1 uptime $(now))" >>"$R/faults.txt"
+			fault_inject "$2" "$3" || note "fault $2 on fid $3 not injected"
+			stats "fault-$2-$3"
 			echo go >/tmp/l2con.in
 			set -- "$1"
 			;;

@@ -8,7 +8,9 @@
  * powers off.  A forwarded function and the stock copy of the same name
  * are timed together ("pair <fid> <fid2> <size>": each in turn, in slices
  * of 100 ms), any other function alone ("bench <fid> <size>"), except a
- * fenced one.  Last, "overflow <fid>" for every function.
+ * fenced one.  Then the hotplug cycles and the host-injected faults
+ * ("fault <fid> <kind>", forwarded wide only).  Last, "overflow <fid>" for
+ * every function.
  *
  * With ze2e.sync=1 every benchmark row is bracketed by
  *   ZE2E-SYNC pre|post <fid> <size> <round>
@@ -276,6 +278,36 @@ int main(int argc, char **argv)
 				status = 1;
 		}
 		say("hotplug %u: %d cycles", fids[i], r);
+	}
+	/*
+	 * Faults from the host (issue 17 item 4): L1 has L0 inject one into
+	 * the forwarded wide function (between the sync line and L1's
+	 * answer), then the module checks what this guest sees: busy (cc 2,
+	 * retried), a host cc 3 (the function in error, recovered) and a
+	 * host function error (the error state, recovered).  The last sync
+	 * lets L1 read the injections' counts.
+	 */
+	for (i = 0; i < nfid && do_sync; i++) {
+		static const char *const kinds[] = { "busy", "cc3", "error" };
+
+		if (strcmp(modes[i], "forwarded") || strcmp(names[i], "wide"))
+			continue;
+		for (r = 0; r < 3 && do_sync; r++) {
+			say("ZE2E-SYNC fault %s %u", kinds[r], fids[i]);
+			if (wait_go()) {
+				do_sync = 0;
+				break;
+			}
+			snprintf(cmd, sizeof(cmd), "fault %u %d", fids[i], r);
+			if (command(dev, cmd))
+				status = 1;
+		}
+		if (do_sync) {
+			say("ZE2E-SYNC fault end %u", fids[i]);
+			if (wait_go())
+				do_sync = 0;
+		}
+		say("faults %u done", fids[i]);
 	}
 	/*
 	 * Last, as it writes QEMU's MSI-X table: PCISTBs of every length

@@ -77,9 +77,11 @@ L1_FUNCS="1:strict:forwarded 3:wide:forwarded 2:ism:forwarded 11:strict:stock 13
 SHM=/dev/shm/zpci-e2e-$$
 qemu_pid=
 srv_pid=
+ctl_pid=
 cleanup() {
 	[ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null
 	[ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null
+	[ -n "$ctl_pid" ] && kill "$ctl_pid" 2>/dev/null
 	[ $keep = 1 ] || rm -f "$SHM"-*
 }
 trap cleanup EXIT
@@ -246,7 +248,7 @@ do_boot() {
 		read -r name fid opts <<<"$f"
 		rm -f "$SHM-$name"
 		truncate -s 16M "$SHM-$name"
-		qargs+=(-device "zpci,uid=$fid,fid=$fid,target=$name${opts:+,$opts}")
+		qargs+=(-device "zpci,id=zpci-$name,uid=$fid,fid=$fid,target=$name${opts:+,$opts}")
 		if [ "$name" = ism ]; then
 			qargs+=(-object "memory-backend-file,id=mem-$name,share=on,mem-path=$SHM-$name,size=16M"
 				-device "ivshmem-plain,id=$name,memdev=mem-$name")
@@ -274,11 +276,21 @@ do_boot() {
 		-serial "file:$RES/console.log"
 		-kernel "$ZPCI_VMLINUZ" -initrd "$INITRD" -append "$append"
 		-drive "file=$disk,format=raw,if=none,id=results"
-		-device virtio-blk-ccw,drive=results,serial=zpci-results "${qargs[@]}")
+		-device virtio-blk-ccw,drive=results,serial=zpci-results "${qargs[@]}"
+		-qmp "unix:$OUT/qmp.sock,server=on,wait=off"
+		-chardev "socket,id=ctl,path=$OUT/ctl.sock,server=on,wait=off"
+		-device virtio-serial-ccw -device virtserialport,chardev=ctl,name=zpci.ctl)
 	printf '%q ' "$QEMU0" "${qargs[@]}" >"$OUT/qemu-cmdline.txt"
 	echo >>"$OUT/qemu-cmdline.txt"
+	rm -f "$OUT/qmp.sock" "$OUT/ctl.sock"
 	"$QEMU0" "${qargs[@]}" </dev/null >"$RES/l0-qemu.log" 2>&1 &
 	qemu_pid=$!
+	# L0's fault control for the fault tests (FAULT, RECOVER, FAULT_STATUS
+	# from L1's e2e-l1.sh through the zpci.ctl port): tests/vm's control
+	# port server, on this QEMU's QMP
+	python3 "$VM_SRC/hostctl.py" --qmp "$OUT/qmp.sock" --ctl "$OUT/ctl.sock" \
+		--log "$RES/hostctl.log" >"$OUT/hostctl.out" 2>&1 &
+	ctl_pid=$!
 	t=0
 	while kill -0 "$qemu_pid" 2>/dev/null; do
 		if [ -z "$done_at" ] && grep -aq 'ZPCI-VM: status ' "$RES/console.log" 2>/dev/null; then
@@ -300,6 +312,10 @@ do_boot() {
 	done
 	wait "$qemu_pid" 2>/dev/null || { [ $rc -ne 0 ] || rc=$?; }
 	qemu_pid=
+	# hostctl.py exits when QEMU closes its sockets
+	kill "$ctl_pid" 2>/dev/null || true
+	wait "$ctl_pid" 2>/dev/null || true
+	ctl_pid=
 	if [ -s "$RES/l0-qemu.log" ]; then
 		sed 's/^/  qemu: /' "$RES/l0-qemu.log" | tail -20 >&2
 	fi

@@ -144,6 +144,97 @@ def cputimes(path, hz=100):
     return out
 
 
+def fault_results(e2e, l2con, funcs):
+    """error_injection of summary.json: {"error_state", "busy", "cc3"} ->
+    "ok" or what went wrong (tests/e2e/README.md, "faults from the host")."""
+    res = {"error_state": "missing", "busy": "missing", "cc3": "missing"}
+    why = []
+    wide = [fid for fid, f in funcs.items() if f["name"] == "wide" and f["mode"] == "forwarded"]
+    if not wide:
+        return {k: "not-run" for k in res}, ["no forwarded wide function in L2"]
+    fid = wide[0]
+    # faults.txt: "== fault <kind> <fid> ..." blocks; FAULT_STATUS answers
+    # carry L0's counters before each injection
+    blocks, cur = {}, None
+    for line in read(os.path.join(e2e, "faults.txt")).splitlines():
+        f = line.split()
+        if f[:2] == ["==", "fault"] and len(f) >= 3:
+            cur = blocks.setdefault(f[2], {"status": None, "inject": None})
+        elif cur is not None and " -> " in line:
+            req, ans = line.split(" -> ", 1)
+            if req.startswith("FAULT_STATUS"):
+                cur["status"] = dict(w.split("=", 1) for w in ans.split() if "=" in w)
+            else:
+                cur["inject"] = ans
+    def counter(kind, key):
+        st = (blocks.get(kind) or {}).get("status") or {}
+        v = st.get(key, "")
+        return int(v) if v.isdigit() else None
+    tl = {}
+    for parts in ze2e_lines(l2con, "T"):
+        if len(parts) >= 8 and parts[0] == str(fid):
+            tl[parts[1]] = {"first_cc": int(parts[2]), "first_status": int(parts[3]),
+                            "cc2": int(parts[4]), "detected": int(parts[5]),
+                            "resumed": int(parts[6]), "ok": parts[7] == "ok"}
+    l2_events = len(re.findall(r"reports an error for PCI function 0x%x\b" % fid, l2con))
+    l2_resumed = l2con.count("The device is ready to resume operations")
+    l1dmesg = read(os.path.join(e2e, "l1-dmesg.txt"))
+    l1_err = l1dmesg.count("zpci_io: function error")
+    l1_rec = l1dmesg.count("zpci_io: recovered")
+
+    def judge(name, kind, problems):
+        t = tl.get(kind)
+        inj = (blocks.get(kind) or {}).get("inject") or ""
+        if not inj.startswith("OK"):
+            problems.insert(0, "injection not done (%s)" % (inj or "no request"))
+        if t is None:
+            problems.insert(0, "no L2 outcome line")
+        elif not t["ok"]:
+            problems.insert(0, "L2: %s" % t)
+        res[name] = "ok" if not problems else "; ".join(problems)
+        if problems:
+            why.append("%s: %s" % (name, res[name]))
+
+    t = tl.get("busy", {})
+    p = []
+    if t and (t["first_cc"] != 2 or t["cc2"] < 1):
+        p.append("L2's first answer cc %s, %s cc 2 answers (expected cc 2 first)" % (
+            t["first_cc"], t["cc2"]))
+    h0, h1 = counter("busy", "hits"), counter("cc3", "hits")
+    if h0 is None or h1 is None or h1 - h0 != 300 or counter("cc3", "left") != 0:
+        p.append("L0 answered %s busy (expected all 300)" % (
+            None if h0 is None or h1 is None else h1 - h0))
+    judge("busy", "busy", p)
+
+    t = tl.get("cc3", {})
+    p = []
+    if t and (t["first_cc"] != 1 or t["first_status"] != 8 or t["detected"] < 1 or t["resumed"] < 1):
+        p.append("L2 saw cc %s status %s, recovery callbacks %s/%s (expected cc 1 status 8 "
+                 "and a recovery)" % (t["first_cc"], t["first_status"], t["detected"], t["resumed"]))
+    h0, h1 = counter("cc3", "hits"), counter("error", "hits")
+    if h0 is None or h1 is None or h1 - h0 != 1:
+        p.append("L0 answered %s cc 3 (expected 1)" % (
+            None if h0 is None or h1 is None else h1 - h0))
+    judge("cc3", "cc3", p)
+
+    t = tl.get("error", {})
+    p = []
+    if t and (t["detected"] < 1 or t["resumed"] < 1):
+        p.append("L2 recovery callbacks %s/%s" % (t["detected"], t["resumed"]))
+    r0, r1 = counter("error", "recoveries"), counter("end", "recoveries")
+    if r0 is None or r1 is None or r1 - r0 != 1:
+        p.append("L0 error events %s (expected 1)" % (
+            None if r0 is None or r1 is None else r1 - r0))
+    if l1_err < 1 or l1_rec < l1_err:
+        p.append("L1 zpci_io: %d function errors, %d recovered" % (l1_err, l1_rec))
+    # L2's Linux ran its zPCI recovery for the cc 3 and the error event
+    if l2_events < 2 or l2_resumed < 2:
+        p.append("L2 kernel: %d error events for fid %d, %d recoveries (expected 2 each: "
+                 "cc3 and error)" % (l2_events, fid, l2_resumed))
+    judge("error_state", "error", p)
+    return res, why
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--results", required=True)
@@ -517,6 +608,11 @@ def main():
                    "%d open files before and after every cycle" % (
                        hp["cycles"], hp_fid[0], want, hp["fds_before"]))
 
+    # ---- faults injected on L0 into the forwarded wide function (issue 17
+    # item 4): what L2 saw (ZE2E: T lines), what L0 counted (FAULT_STATUS
+    # before each injection, in faults.txt), L2's and L1's recovery lines
+    errinj, errinj_why = fault_results(e2e, l2con, funcs)
+
     # ---- benchmark: BENCH rounds, each with every function at each size;
     # a row's rate is the median of its rounds
     rounds = {}
@@ -647,6 +743,7 @@ def main():
         "overflow_regression": overflow,
         "differential": diff,
         "hotplug_cycles": hp["cycles"],
+        "error_injection": errinj,
         "hotplug": hp,
         "ism_stock_served": ism_stock_served,
         "stock_refused": stock_refused,
@@ -670,6 +767,11 @@ def main():
         c.fail("forwarded mode not ok")
     if not forwarded_run:
         c.note("SKIP forwarded mode: the L1 QEMU does not forward (stock only)")
+    elif any(v != "ok" for v in errinj.values()):
+        for why in errinj_why:
+            c.fail("error injection: " + why)
+    else:
+        c.note("error injection: busy, cc3 and error_state ok")
     summary["failures"] = c.failures
     with open(os.path.join(res, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)

@@ -14,10 +14,14 @@ line per request:
   FAULT <id> busy <N> [recover]
   FAULT <id> inval <N> [recover]
   FAULT <id> error <N> <status> [recover]
+  FAULT <id> errevent <N> <pec>
   FAULT <id> clear     -> OK <id> / ERR <id> <why>: the next N PCILG/PCISTG/
                           PCISTB to a BAR of <id> end with cc 2 / cc 3 /
                           cc 1 + status without running ("recover": then a
-                          recovery as below); clear drops what is left
+                          recovery as below); errevent: N-1 run, the Nth
+                          finds <id> in the error state (RECOVER <id> <pec>
+                          at that moment, <pec> decimal, an error event);
+                          clear drops what is left
   RECOVER <id> [<pec>] -> OK <id> fh=0x...: <id> gets a new function handle
                           and the guest an event carrying it: pec 0x03xx
                           (default 0x0302) an availability event (Linux
@@ -123,7 +127,7 @@ class Qmp:
         return ev
 
 
-FAULT_KINDS = {"busy": 0, "inval": 0, "error": 1}   # extra numeric args
+FAULT_KINDS = {"busy": 0, "inval": 0, "error": 1, "errevent": 1}   # extra numeric args
 
 
 def fault_spec(parts):
@@ -138,7 +142,7 @@ def fault_spec(parts):
     rest = parts[1 + nargs:]
     if len(nums) != nargs or not all(n.isdigit() for n in nums):
         return None
-    if rest not in ([], ["recover"]):
+    if rest not in ([], ["recover"]) or (parts[0] == "errevent" and rest):
         return None
     return ":".join([parts[0]] + nums + rest)
 
@@ -277,7 +281,8 @@ def main():
                         spec = fault_spec(parts[2:])
                         if spec is None:
                             answer("ERR %s usage: FAULT <id> busy|inval <N> [recover] | "
-                                   "error <N> <status> [recover] | clear" % dev)
+                                   "error <N> <status> [recover] | errevent <N> <pec> | "
+                                   "clear" % dev)
                             continue
                     rep = qmp.command("qom-set", path=path, property="test-fault", value=spec)
                     if "error" in rep:

@@ -31,6 +31,15 @@
  *   wait <fid> <ms>       until the function is plugged (again)
  *   touch <fid> <n>       4 KiB written and read back at 4 MiB + n * 4 KiB
  *                         (the hotplug test's I/O after each cycle)
+ *   fault <fid> <kind>    after L1 had the host (L0) inject a fault into
+ *                         the function (issue 17 item 4): kind 0 busy
+ *                         (cc 2 after the host driver's retries: this
+ *                         guest must see cc 2 and get through by
+ *                         retrying), 1 a host cc 3 (the guest's handle is
+ *                         valid: cc 1 status 8, the function in error, and
+ *                         Linux's recovery), 2 a host function error (the
+ *                         error state with an error event: Linux's
+ *                         recovery); then 4 KiB written and read back
  *   overflow <fid>        PCISTBs of every length 16..4096 (multiples of
  *                         8, up to the page end) onto the MSI-X table and
  *                         onto the PBA: the accesses QEMU keeps on its
@@ -60,6 +69,8 @@
  *   Q <fid> <fid2> <ops> <seed> <same> <intended:D1> <intended:D2>
  *     <intended:D4> <intended:D5> <unexplained> <stores_landed>
  *                                                      a differential run
+ *   T <fid> <kind> <first cc> <first status> <cc2 answers> <detected>
+ *     <resumed> ok|fail                                a fault test
  *   E <fid> <label> <text>                             an error
  * <insns> counts the zPCI instructions the module issued (block stores
  * counted per call, memcpy_toio/fromio by Linux's own split function).
@@ -104,6 +115,8 @@ struct ze2e_fn {
 	char mode[12];
 	u64 insns;
 	unsigned int plugs;	/* times plugged again (hotplug test) */
+	atomic_t err_detected;	/* PCI error recovery callbacks seen */
+	atomic_t err_resumed;
 };
 
 static struct ze2e_fn ze2e_fns[ZE2E_MAXFN];
@@ -1025,6 +1038,99 @@ static int ze2e_msix(struct ze2e_fn *f)
 	return 0;
 }
 
+/* where the fault tests write: 64 KiB per kind */
+#define ZE2E_FAULT_OFF		(5 * SZ_1M)
+/* how long Linux's recovery may take in nested TCG */
+#define ZE2E_FAULT_WAIT_MS	(240 * MSEC_PER_SEC)
+
+/* until Linux's error recovery resumed the function n times, or timeout */
+static bool ze2e_wait_resumed(struct ze2e_fn *f, int n)
+{
+	unsigned int ms = 0;
+
+	while (atomic_read(&f->err_resumed) < n && ms < ZE2E_FAULT_WAIT_MS) {
+		if (msleep_interruptible(20))
+			return false;
+		ms += 20;
+	}
+	return atomic_read(&f->err_resumed) >= n;
+}
+
+/*
+ * The fault tests.  Every instruction's outcome is seen as is (raw
+ * wrappers); the data written at the end goes through Linux's block
+ * store and is read back, and the host checks it like every other write.
+ */
+static int ze2e_fault(struct ze2e_fn *f, unsigned int kind)
+{
+	static const char *const names[] = { "busy", "cc3", "error" };
+	u64 off = ZE2E_FAULT_OFF + kind * SZ_64K, seed = ze2e_seed(f, 200 + kind);
+	int det0 = atomic_read(&f->err_detected);
+	int res0 = atomic_read(&f->err_resumed);
+	struct ze2e_out o = { .cc = 0 }, first = { .cc = -2 };
+	unsigned int cc2 = 0, i;
+	bool ok = false;
+	char label[16];
+	int rc = 0;
+
+	if (kind > 2)
+		return -EINVAL;
+	snprintf(label, sizeof(label), "fault-%s", names[kind]);
+	ze2e_fill(srcbuf, 8, seed, off);
+	if (kind == 0) {
+		/* cc 2 is the guest's to retry, as Linux's zpci_store does */
+		for (i = 0; i < 100; i++) {
+			ze2e_do_pcistg(&o, get_unaligned_be64(srcbuf), ze2e_req(f, 8), off);
+			f->insns++;
+			if (first.cc == -2)
+				first = o;
+			if (o.cc != 2)
+				break;
+			cc2++;
+		}
+		ok = first.cc == 2 && o.cc == 0;
+	} else if (kind == 1) {
+		/* the host answers cc 3 once: the guest's function is in error */
+		ze2e_do_pcistg(&o, get_unaligned_be64(srcbuf), ze2e_req(f, 8), off);
+		f->insns++;
+		first = o;
+		ok = o.cc == 1 && o.status == 8 && ze2e_wait_resumed(f, res0 + 1);
+	} else {
+		/*
+		 * No instruction: the error event alone starts the recovery.
+		 * This guest may be done before the host's own recovery is:
+		 * then its next instruction puts the function in error again
+		 * (cc 1 status 8) and another recovery follows.  A load probes
+		 * for that without writing anything.
+		 */
+		for (i = 1; i <= 3; i++) {
+			ok = ze2e_wait_resumed(f, res0 + i);
+			if (!ok)
+				break;
+			ze2e_do_pcilg(&o, ze2e_req(f, 8), off);
+			f->insns++;
+			if (first.cc == -2)
+				first = o;
+			if (o.cc == 0)
+				break;
+			ok = false;
+		}
+	}
+	if (ok) {
+		if (kind == 0) {
+			ze2e_manifest(f, off, 8, seed, off, label);
+			rc = ze2e_readback(f, off, 8, seed, off, label);
+		}
+		if (!rc)
+			rc = ze2e_block_test(f, off + SZ_4K, SZ_4K, 0, 200 + kind, label);
+		ok = !rc;
+	}
+	pr_info("ZE2E: T %u %s %d %u %u %d %d %s\n", f->fid, names[kind], first.cc,
+		first.status, cc2, atomic_read(&f->err_detected) - det0,
+		atomic_read(&f->err_resumed) - res0, ok ? "ok" : "fail");
+	return ze2e_result(f, label, ok ? 0 : rc ? rc : -EIO);
+}
+
 static ssize_t ze2e_write(struct file *file, const char __user *ubuf,
 			  size_t count, loff_t *ppos)
 {
@@ -1075,6 +1181,8 @@ static ssize_t ze2e_write(struct file *file, const char __user *ubuf,
 		rc = ze2e_floor(f);
 	else if (!strcmp(op, "overflow"))
 		rc = ze2e_overflow(f);
+	else if (!strcmp(op, "fault") && n == 3)
+		rc = ze2e_fault(f, size);
 	else if (!strcmp(op, "touch") && n == 3 && size < 64)
 		rc = ze2e_result(f, "hotplug",
 				 ze2e_block_test(f, ZE2E_HOTPLUG_OFF + size * SZ_4K, SZ_4K, 0,
@@ -1140,6 +1248,7 @@ static int ze2e_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	f->fid = zdev->fid;
 	f->barlen = pci_resource_len(pdev, ZE2E_BAR);
 	pci_set_drvdata(pdev, f);
+	pci_save_state(pdev);
 	WRITE_ONCE(f->pdev, pdev);
 	if (!replug)
 		ze2e_nfns++;
@@ -1165,6 +1274,43 @@ static void ze2e_remove(struct pci_dev *pdev)
 	WRITE_ONCE(f->pdev, NULL);
 }
 
+/*
+ * Linux's zPCI error recovery (arch/s390/pci/pci_event.c) runs only for a
+ * driver with all three callbacks: it resets the function (a CLP disable
+ * and enable, which gives it its handle again) between error_detected and
+ * slot_reset.  The BAR mapping stays: non-MIO iomap entries take the
+ * function's current handle.
+ */
+static pci_ers_result_t ze2e_error_detected(struct pci_dev *pdev,
+					    pci_channel_state_t state)
+{
+	struct ze2e_fn *f = pci_get_drvdata(pdev);
+
+	atomic_inc(&f->err_detected);
+	return state == pci_channel_io_perm_failure ?
+	       PCI_ERS_RESULT_DISCONNECT : PCI_ERS_RESULT_NEED_RESET;
+}
+
+static pci_ers_result_t ze2e_slot_reset(struct pci_dev *pdev)
+{
+	pci_restore_state(pdev);
+	pci_save_state(pdev);
+	return PCI_ERS_RESULT_RECOVERED;
+}
+
+static void ze2e_resume(struct pci_dev *pdev)
+{
+	struct ze2e_fn *f = pci_get_drvdata(pdev);
+
+	atomic_inc(&f->err_resumed);
+}
+
+static const struct pci_error_handlers ze2e_err_handlers = {
+	.error_detected = ze2e_error_detected,
+	.slot_reset = ze2e_slot_reset,
+	.resume = ze2e_resume,
+};
+
 static const struct pci_device_id ze2e_ids[] = {
 	{ PCI_DEVICE(0x1af4, 0x1110) },	/* ivshmem */
 	{ }
@@ -1176,6 +1322,7 @@ static struct pci_driver ze2e_driver = {
 	.id_table = ze2e_ids,
 	.probe = ze2e_probe,
 	.remove = ze2e_remove,
+	.err_handler = &ze2e_err_handlers,
 };
 
 static int __init ze2e_init(void)

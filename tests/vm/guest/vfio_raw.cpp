@@ -193,18 +193,42 @@ long Function::write_raw(const void *buf, std::size_t len, int *err,
 	return n;
 }
 
-int Function::set_req_eventfd(int efd) const
+namespace {
+
+int set_trigger_eventfd(int dev, unsigned index, int efd)
 {
 	alignas(vfio_irq_set) std::uint8_t buf[sizeof(vfio_irq_set) + sizeof(std::int32_t)] = {};
 	auto *set = reinterpret_cast<vfio_irq_set *>(buf);
 	set->argsz = sizeof(buf);
 	set->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
-	set->index = VFIO_PCI_REQ_IRQ_INDEX;
+	set->index = index;
 	set->start = 0;
 	set->count = 1;
 	std::int32_t fd = efd;
 	std::memcpy(set->data, &fd, sizeof(fd));
-	return ioctl(dev_, VFIO_DEVICE_SET_IRQS, set) < 0 ? -errno : 0;
+	return ioctl(dev, VFIO_DEVICE_SET_IRQS, set) < 0 ? -errno : 0;
+}
+
+}  // namespace
+
+int Function::set_req_eventfd(int efd) const
+{
+	return set_trigger_eventfd(dev_, VFIO_PCI_REQ_IRQ_INDEX, efd);
+}
+
+int Function::set_err_eventfd(int efd) const
+{
+	return set_trigger_eventfd(dev_, VFIO_PCI_ERR_IRQ_INDEX, efd);
+}
+
+int Function::irq_count(unsigned index) const
+{
+	vfio_irq_info info{};
+	info.argsz = sizeof(info);
+	info.index = index;
+	if (ioctl(dev_, VFIO_DEVICE_GET_IRQ_INFO, &info) < 0)
+		return -errno;
+	return static_cast<int>(info.count);
 }
 
 int Function::region_range(unsigned index, RegionRange *out) const

@@ -65,6 +65,12 @@ public:
 	// REQ interrupt, sent when the function is being removed) to an
 	// eventfd.  0 or -errno.
 	int set_req_eventfd(int efd) const;
+	// Routes vfio's error interrupt (VFIO_PCI_ERR_IRQ_INDEX, signalled
+	// when the function enters PCI error recovery) to an eventfd (-1:
+	// none).  0 or -errno.
+	int set_err_eventfd(int efd) const;
+	// VFIO_DEVICE_GET_IRQ_INFO's count for an interrupt index, or -errno.
+	int irq_count(unsigned index) const;
 
 	// Standard vfio-pci regions: BAR n, config space (index 7).
 	int region_range(unsigned index, RegionRange *out) const;
