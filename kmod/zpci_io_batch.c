@@ -321,6 +321,7 @@ static void zpci_io_result_init(struct zpci_io_result *res)
  * per ZPCI_IO_DBF_INTERVAL, so that a tenant whose instructions fail in a
  * loop cannot flush the other tenants' records out of the area.  The
  * next record a function writes tells how many of its own were dropped.
+ * A program exception is "cc -1", as before the helpers' -ENXIO.
  */
 static void zpci_io_trace(struct zpci_io_device *zio, u32 fid,
 			  const struct zpci_io_op *op,
@@ -337,7 +338,8 @@ static void zpci_io_trace(struct zpci_io_device *zio, u32 fid,
 			    (unsigned long)fid, (unsigned long)op->insn,
 			    (unsigned long)op->pcias,
 			    (unsigned long)op->offset,
-			    (unsigned long)op->len, (long)res->cc,
+			    (unsigned long)op->len,
+			    (long)(res->cc == -ENXIO ? -1 : res->cc),
 			    (unsigned long)res->status,
 			    (unsigned long)res->pgm,
 			    (unsigned long)res->decode_off,

@@ -93,7 +93,7 @@ static int write_sysfs(const char *attr, const char *val)
 static int dev_fd = -1;
 static uint32_t num_regions;
 
-/* One VFIO_DEVICE_FEATURE of ZPCI_IO_FEATURE: buf holds the 16-byte
+/* One VFIO_DEVICE_FEATURE of ZPCI_IO_FEATURE: buf holds the 8-byte
  * header, then len bytes of data.  0 or -errno. */
 static int feature(uint32_t flags, void *buf, size_t len)
 {
@@ -158,7 +158,7 @@ static int read_info(struct zpci_io_info *in)
 /*
  * A request (zpci_abi.h): header, up to MAX_OPS ops, a data area of one
  * page for PCISTB blocks (page-aligned in the request: blocks up to 4 KiB
- * never cross 4 KiB), after the 16-byte feature header.
+ * never cross 4 KiB), after the 8-byte feature header.
  */
 #define MAX_OPS 4
 #define DATA_AT 4096u

@@ -271,7 +271,7 @@ TEST(Request, StoreBytesCannotOverlapHeaderOrOps)
 		       Case{"a PCILG's value", H + 1 * O + offsetof(zpci_io_op, data)},
 		       Case{"the last op's tail", start - 8},
 		       Case{"beyond total_size", start + 64},
-		       Case{"an offset that wraps", ~0ULL - 8}}) {
+		       Case{"an offset that wraps", ~0ULL - 7}}) {
 		SCOPED_TRACE(c.what);
 		Raw r(start + 64);
 		r.header(H, O, n, r.len());
@@ -465,7 +465,7 @@ TEST(Request, ArgszOutOfBoundsWritesNothing)
 	const Function &f = fns().strict;
 	for (std::size_t len : {std::size_t(0), std::size_t(8), std::size_t(ZPCI_IO_REQ_MIN_SIZE - 8)}) {
 		SCOPED_TRACE(len);
-		Raw r(ZPCI_IO_REQ_MIN_SIZE);
+		Raw r(H);
 		r.header(H, O, 1, static_cast<std::uint32_t>(len));
 		auto before = r.buf;
 		int err = 0;

@@ -73,7 +73,7 @@ TEST(Status, ReadOnlyRequestLosesOnlyItsReport)
 	}
 	ASSERT_EQ(sysfs_write(attr, "0"), 0);
 	int err = 0;
-	long rc = f.request_raw(m, b.size(), &err);
+	long rc = f.ioctl_ready(m, &err);	// m is read-only: nothing may write it
 	EXPECT_EQ(sysfs_write(attr, saved), 0);
 	EXPECT_EQ(rc, -1);
 	EXPECT_EQ(err, EIO) << errno_name(err);

@@ -146,6 +146,13 @@ int Function::open(const std::string &addr, std::string *why)
 	return 0;
 }
 
+long Function::ioctl_ready(void *buf, int *err) const
+{
+	int r = ioctl(dev_, VFIO_DEVICE_FEATURE, buf);
+	*err = r < 0 ? errno : 0;
+	return r;
+}
+
 long Function::feature(std::uint32_t flags, void *buf, std::size_t len, int *err) const
 {
 	vfio_device_feature f{};
@@ -288,6 +295,11 @@ std::vector<std::uint8_t> &Batch::build()
 	}
 	size_ = end;
 	buf_.assign(kFeatHdr + size_, 0);
+	// the feature header too: a built buffer is ready for the ioctl
+	vfio_device_feature fh{};
+	fh.argsz = static_cast<__u32>(kFeatHdr + size_);
+	fh.flags = VFIO_DEVICE_FEATURE_SET | ZPCI_IO_FEATURE;
+	std::memcpy(buf_.data(), &fh, kFeatHdr);
 	std::uint8_t *r = request();
 	zpci_io_req h = hdr_;
 	if (h.nr_ops == ~0u)

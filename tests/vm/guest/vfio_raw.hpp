@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <linux/vfio.h>
+
 extern "C" {
 #include "zpci/zpci_abi.h"
 #include "zpci/zpci_rules.h"
@@ -26,8 +28,10 @@ struct RegionRange {
 	std::uint32_t flags = 0;
 };
 
-// sizeof(struct vfio_device_feature): the feature's data follows it.
-inline constexpr std::size_t kFeatHdr = 16;
+// sizeof(struct vfio_device_feature) (argsz, flags): the feature's data
+// follows it.
+inline constexpr std::size_t kFeatHdr = sizeof(vfio_device_feature);
+static_assert(kFeatHdr == 8);
 
 // What one request did.
 struct SubmitResult {
@@ -71,6 +75,9 @@ public:
 	// by the data: the header is written there.  Returns the ioctl's
 	// result, errno in *err.
 	long feature(std::uint32_t flags, void *buf, std::size_t len, int *err) const;
+	// The ioctl of a buffer whose feature header is already there (e.g.
+	// Batch::build()'s in a read-only copy): nothing is written to buf.
+	long ioctl_ready(void *buf, int *err) const;
 	// SET of the request at buf + kFeatHdr (len bytes).
 	long request_raw(void *buf, std::size_t len, int *err) const
 	{

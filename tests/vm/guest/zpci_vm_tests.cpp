@@ -1063,13 +1063,6 @@ struct FuzzReq {
 	}
 };
 
-std::uint64_t rd64(const std::uint8_t *p)
-{
-	std::uint64_t v;
-	std::memcpy(&v, p, 8);
-	return v;
-}
-
 std::uint32_t rd32(const std::uint8_t *p)
 {
 	std::uint32_t v;
@@ -1317,16 +1310,30 @@ void mutate_op(FuzzCtx &c, FuzzReq &r, std::size_t i, std::uint32_t n)
 	}
 }
 
+// The sizes a (valid) request's header gives, as the driver reads them:
+// a header mutation may have changed what lay_out() wrote.
+struct Sizes {
+	std::uint32_t hs, os, n;
+};
+
+Sizes sizes_of(const FuzzReq &r)
+{
+	return {rd32(r.req() + offsetof(zpci_io_req, hdr_size)),
+		rd32(r.req() + offsetof(zpci_io_req, op_size)),
+		rd32(r.req() + offsetof(zpci_io_req, nr_ops))};
+}
+
 // Runs the first done ops on the shadow in order: stores update it, loads
 // must have returned its content at that point of the request (their
 // values are in the request after the call).
 void replay(FuzzCtx &c, const FuzzReq &r, std::size_t done, std::size_t iter)
 {
+	const Sizes z = sizes_of(r);
 	for (std::size_t i = 0; i < done; i++) {
-		const zpci_io_op o = op_at(r, i, r.hs, r.os);
+		const zpci_io_op o = op_at(r, i, z.hs, z.os);
 		std::uint8_t *at = c.shadow.data() + (o.offset - c.area);
 		if (o.insn == ZPCI_IO_OP_PCILG) {
-			std::uint64_t v = rd64(r.req() + r.data_pos(i)), want = 0;
+			std::uint64_t v = o.data, want = 0;
 			for (std::uint32_t k = 0; k < o.len; k++)
 				want = want << 8 | at[k];
 			EXPECT_EQ(v, want) << "iteration " << iter << " op " << i
@@ -1440,14 +1447,17 @@ void fuzz(const Function &f, std::size_t iters, const char *func)
 		// Nothing but the status (on failure) and the values of the
 		// completed PCILGs may have changed.
 		const std::size_t s0 = offsetof(zpci_io_req, status);
-		std::size_t loads_done = rc == 0 ? r.ops.size() : 0;
+		const Sizes z = r.len() >= ZPCI_IO_REQ_MIN_SIZE ? sizes_of(r) : Sizes{0, 0, 0};
+		std::size_t loads_done = rc == 0 ? z.n : 0;
 		for (std::size_t k = 0; k < r.len(); k++) {
 			if (before[kFeatHdr + k] == r.buf[kFeatHdr + k])
 				continue;
 			bool allowed = rc != 0 && k >= s0 && k < s0 + sizeof(zpci_io_status);
-			for (std::size_t i = 0; i < loads_done && !allowed; i++)
-				allowed = r.ops[i].insn == ZPCI_IO_OP_PCILG && k >= r.data_pos(i) &&
-					  k < r.data_pos(i) + 8;
+			for (std::size_t i = 0; i < loads_done && !allowed; i++) {
+				const std::size_t at = z.hs + i * z.os + offsetof(zpci_io_op, data);
+				allowed = op_at(r, i, z.hs, z.os).insn == ZPCI_IO_OP_PCILG && k >= at &&
+					  k < at + 8;
+			}
 			ASSERT_TRUE(allowed) << "iteration " << it << ": request byte " << k
 					     << " changed (rc " << rc << ")";
 		}
@@ -1456,7 +1466,7 @@ void fuzz(const Function &f, std::size_t iters, const char *func)
 					 << errno_name(err) << " rule " << zpci_rule_name(st.rule) << " op "
 					 << st.failed;
 			ASSERT_FALSE(written) << "iteration " << it << ": status written on success";
-			replay(c, r, r.ops.size(), it);
+			replay(c, r, z.n, it);
 			continue;
 		}
 		ASSERT_LT(rc, 0) << "iteration " << it << ": invalid request accepted";
