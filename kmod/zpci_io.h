@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * zpci_io: vfio-pci variant driver with the zPCI I/O region.
+ * zpci_io: vfio-pci variant driver with the zPCI I/O device feature.
  *
  * Internal declarations shared by the driver's source files.
  */
@@ -20,12 +20,20 @@
 #include <zpci/zpci_abi.h>
 #include <zpci/zpci_rules.h>
 
-/* Largest nr_ops of one batch (info.max_ops). */
+/* Largest nr_ops of one request (info.max_ops). */
 #define ZPCI_IO_MAX_OPS		256U
-/* Bytes of the request window: a full batch. */
-#define ZPCI_IO_REQ_MAX		(sizeof(struct zpci_io_batch) + \
-				 ZPCI_IO_MAX_OPS * sizeof(struct zpci_io_op))
-#define ZPCI_IO_REGION_SIZE	(ZPCI_IO_REQ_OFFSET + ZPCI_IO_REQ_MAX)
+/*
+ * Largest request (info.max_req_size): max_ops PCISTBs of 4 KiB, each in a
+ * page of its own, behind a header and ops of any size a caller may use.
+ */
+#define ZPCI_IO_MAX_REQ_SIZE	(2U << 20)
+/*
+ * The function's own request buffer: a request up to this size (one op of
+ * up to 4 KiB, or a few small ones) is copied into it, so the
+ * single-instruction path allocates nothing.  Page-aligned.
+ */
+#define ZPCI_IO_SPARE_ORDER	1
+#define ZPCI_IO_SPARE_SIZE	(PAGE_SIZE << ZPCI_IO_SPARE_ORDER)
 
 /*
  * The smallest maxstbl zpci_caps_valid() accepts.  Only PCISTB depends on
@@ -62,9 +70,15 @@ enum zpci_io_relaxed_mode {
 struct zpci_io_stats {
 	atomic64_t ops[3];		/* by insn - 1 */
 	atomic64_t bytes[3];		/* by insn - 1 */
-	atomic64_t batches;
-	atomic64_t pinned_pages;	/* pinned so far, cumulative */
-	atomic64_t pins_held;		/* pinned right now */
+	atomic64_t batches;		/* requests */
+	/*
+	 * Pages pinned so far and right now: nothing pins since ABI 3, and
+	 * the counters stay (0) so that a monitor can prove it.
+	 */
+	atomic64_t pinned_pages;
+	atomic64_t pins_held;
+	atomic64_t req_bytes;		/* request bytes copied in */
+	atomic64_t req_allocs;		/* requests given a buffer of their own */
 	atomic64_t errors;
 	atomic64_t by_errno[ZPCI_IO_NR_ERRNO];
 	atomic64_t by_cc[ZPCI_IO_NR_CC];
@@ -101,16 +115,17 @@ struct zpci_io_device {
 	/* vfio_alloc_device() needs the core device (and its vdev) first */
 	struct vfio_pci_core_device core;
 	/*
-	 * Serialises the issue phase of batches, and nothing else: it is
-	 * only ever taken (killable) by zpci_io_submit() after the batch
-	 * was copied, validated and its user pages pinned, so it is never
-	 * held across a user-space fault.  Nothing outside the batch path
-	 * takes it.  Lock order: lock, then the core's memory_lock (read).
+	 * The function's request buffer (ZPCI_IO_SPARE_SIZE bytes, page
+	 * aligned), or NULL while a request uses it: claimed and given back
+	 * with xchg(), never waited for (a second request at the same time
+	 * allocates its own).  No lock serialises requests: like vfio-pci's
+	 * own BAR accesses, those of one function run side by side, and only
+	 * the core's memory_lock (read) keeps resets and decode changes out.
 	 */
-	struct mutex lock;
+	void *spare;
 	/*
-	 * Protects func, relaxed_mode and nostg_bars.  Readers (a batch,
-	 * the info read, sysfs, netlink) copy what they need under it and
+	 * Protects func, relaxed_mode and nostg_bars.  Readers (a request,
+	 * the info GET, sysfs, netlink) copy what they need under it and
 	 * never sleep while holding it.
 	 */
 	spinlock_t func_lock;
@@ -126,7 +141,7 @@ struct zpci_io_device {
 	/*
 	 * Set once by the vfio release request (hot-unplug, unbind) and
 	 * never cleared: the device is being unregistered and cannot be
-	 * opened again.  Read locklessly between ops, so that a batch
+	 * opened again.  Read locklessly between ops, so that a request
 	 * stops as soon as the removal waits for user space, instead of
 	 * issuing to a function that is going away.  Lives in the vfio
 	 * device, which is freed only after the last user closed it.
@@ -160,7 +175,7 @@ zpci_io_from_core(struct vfio_pci_core_device *core)
 	return container_of(core, struct zpci_io_device, core);
 }
 
-/* The function is going away: refuse batches, stop between ops. */
+/* The function is going away: refuse requests, stop between ops. */
 static inline bool zpci_io_gone(const struct zpci_io_device *zio)
 {
 	return READ_ONCE(zio->gone);
@@ -191,8 +206,8 @@ extern struct list_head zpci_io_devices;
 extern debug_info_t *zpci_io_dbf;
 
 /* zpci_io_batch.c */
-ssize_t zpci_io_submit(struct zpci_io_device *zio, const char __user *buf,
-		       size_t count);
+int zpci_io_submit(struct zpci_io_device *zio, void __user *arg,
+		   size_t argsz);
 ssize_t zpci_io_bar_rw(struct zpci_io_device *zio, const struct zpci_io_func *f,
 		       unsigned int bar, char __user *buf, size_t count,
 		       u64 pos, bool iswrite);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * zpci_io: validating and running one batch of the zPCI I/O region.
+ * zpci_io: validating and running one request of the zPCI I/O feature.
  *
  * Why this path exists: without the MIO facility (and ISM never has it) a
  * zPCI BAR is only reachable through PCILG, PCISTG and PCISTB naming the
@@ -8,95 +8,93 @@
  * stores of at most 8 bytes, and QEMU's intercept splits a guest PCISTB the
  * same way; ISM's DMB space accepts PCISTB only, so it cannot work like
  * that at all, and everything else pays one syscall per 8 bytes.  Here the
- * caller's instruction is re-issued as it is, its data read from (or
- * written into) the caller's own pages, pinned for the duration of the
- * batch: no bounce copy (but for a block across two pages that are not
- * physically adjacent, copied from the pinned pages: see
- * zpci_io_block_src()), and PCISTB sees the whole block at once.  The
- * ops of a batch usually walk one buffer (a transfer split into blocks,
- * or many small blocks in one page), so consecutive ops whose buffers
- * share a page or continue one another are pinned with one call, each
- * page once: under TCG a pin_user_pages_fast() call per op cost more than
- * the instruction.
+ * caller's instruction is re-issued as it is.
  *
- * Locking: everything that can wait on user space (copying the ops,
- * pinning their buffers and the status block, which may fault on a
- * userfaultfd, FUSE or NFS mapping for as long as user space likes)
- * happens before the batch lock is taken, and the lock is taken killable.
- * So a batch stuck in a fault holds nothing another function, an unbind,
- * a statistics reader or even another batch of the same function would
- * wait for; it ends when the fault is resolved or the process is killed.
+ * A request is one self-contained buffer (header, ops, data; no pointers),
+ * copied into kernel memory once, before anything is checked: the driver
+ * then reads nothing more from user space, so nothing the caller (or the
+ * driver itself) writes there later can change what is issued, and no user
+ * page is ever pinned.  The copy is page-aligned (or lies inside one page),
+ * so a PCISTB whose bytes do not cross 4 KiB of the request (the ABI's
+ * rule) does not cross a page of the copy, and the instruction reads its
+ * block straight from there.  A request of up to ZPCI_IO_SPARE_SIZE bytes
+ * (one op of up to 4 KiB) goes into the function's own buffer, so the
+ * single-instruction path allocates nothing; a larger one, or one that
+ * finds that buffer in use, gets a buffer of its own.
+ *
+ * Locking: the copy, which may wait on user space (a userfaultfd, FUSE or
+ * NFS mapping) for as long as user space likes, happens before any lock;
+ * then the ops run under the core's memory_lock (read), taken once per
+ * request, as vfio-pci holds it for its own BAR accesses: resets and
+ * memory-decode changes wait for the request, nothing else does.  The
+ * results are written back after memory_lock is dropped.
  */
 #include <linux/delay.h>
 #include <linux/errno.h>
-#include <linux/highmem.h>
+#include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/pci.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/uaccess.h>
-#include <linux/vmalloc.h>
 #include <asm/pci.h>
 
 #include "zpci_io.h"
 #include "zpci_io_insn.h"
 
-/*
- * An op's buffer in the caller's memory: its one or two pages, which
- * belong to the pin run that pinned them (struct zpci_io_run).
- */
-struct zpci_io_pin {
-	struct page *pages[2];	/* len <= 4096 spans at most two pages */
-	unsigned int npages;
-	unsigned int offset;	/* of the range in pages[0] */
-	bool dirty;		/* written through the pin: dirty on unpin */
-};
-
-/*
- * Consecutive ops in the same direction (PCILG writes its pages, the
- * stores read theirs) whose buffers share a page or continue one another:
- * their pages, pinned once with one call, are
- * zpci_io_work.pages[first, first + npages).
- */
-struct zpci_io_run {
-	u32 first;
-	u32 npages;
-	u32 nr_ops;
-};
-
 /* Outcome of one op. */
 struct zpci_io_result {
 	int err;		/* 0 or -errno */
-	int cc;			/* 0..3, ZPCI_IO_INSN_EXCEPTION, or not issued */
+	int cc;			/* 0..3, -ENXIO (exception), or not issued */
 	u8 status;
 	u8 pgm;
 	bool decode_off;
 };
 
-#define ZPCI_IO_NOT_ISSUED	(-2)
+#define ZPCI_IO_NOT_ISSUED	(-1)
 
-/*
- * One batch on its way: what it was checked against, its ops and pins.
- * ops, pins, pages and runs share one allocation (ops first).
- */
+/* One request on its way: the driver's copy and what it was checked against. */
 struct zpci_io_work {
 	struct zpci_io_func f;		/* the description, a snapshot */
+	u8 *buf;			/* the copy: argsz bytes */
+	bool own;			/* buf was allocated for this request */
+	u32 argsz;
+	u32 hdr_size;
+	u32 op_size;
 	u32 nr_ops;
-	u32 nr_pinned;			/* ops whose buffers are pinned */
-	int pin_err;			/* why op nr_pinned is not, or 0 */
+	u32 data_start;			/* end of the ops */
 	u32 issued;			/* instructions issued */
-	u32 nr_pages;			/* pinned pages, all runs */
-	u32 nr_runs;
-	struct zpci_io_op *ops;
-	struct zpci_io_pin *pins;	/* one per op */
-	struct page **pages;		/* at most two per op */
-	struct zpci_io_run *runs;	/* at most one per op */
-	u8 *bounce;			/* zpci_io_block_src(), or NULL */
+	u32 done;			/* ops completed */
 };
 
 static void zpci_io_count(atomic64_t *slots, unsigned int nr, unsigned int key)
 {
 	atomic64_inc(&slots[min(key, nr - 1)]);
+}
+
+/* Where op i's data field lies in the request (and in the copy). */
+static u32 zpci_io_data_pos(const struct zpci_io_work *w, u32 i)
+{
+	return w->hdr_size + i * w->op_size + offsetof(struct zpci_io_op, data);
+}
+
+/*
+ * Op i of the copy.  An op of this driver's size is used in place; a
+ * shorter (older caller's) one is read zero-extended into *tmp, and of a
+ * longer one the known part (zpci_io_check_op() made sure the rest is 0).
+ */
+static const struct zpci_io_op *zpci_io_op_at(const struct zpci_io_work *w,
+					      u32 i, struct zpci_io_op *tmp)
+{
+	const u8 *p = w->buf + w->hdr_size + (size_t)i * w->op_size;
+
+	if (likely(w->op_size >= sizeof(*tmp)))
+		return (const struct zpci_io_op *)p;
+	memset(tmp, 0, sizeof(*tmp));
+	memcpy(tmp, p, w->op_size);
+	return tmp;
 }
 
 /* Do [off, off + len) and [start, start + size) meet?  No sum can wrap. */
@@ -135,14 +133,31 @@ static bool zpci_io_policy_denies(const struct zpci_io_func *f,
 }
 
 /*
- * One op, in the order the ABI header gives: the instruction rules first,
- * exactly as zpci_check() decides them (its rule is reported), then the
- * ABI's reserved fields, then the driver's own policy.
+ * The bytes of a PCISTB longer than ZPCI_IO_INLINE_MAX: inside the data
+ * area, and not across a 4 KiB boundary of the request.  The rules bound
+ * len by maxstbl <= 4096 before this is asked.
  */
-static int zpci_io_check_op(const struct zpci_io_func *f,
+static bool zpci_io_data_ok(const struct zpci_io_work *w,
+			    const struct zpci_io_op *op)
+{
+	return op->data >= w->data_start && op->data <= w->argsz &&
+	       op->len <= w->argsz - op->data &&
+	       (op->data & (ZPCI_BLOCK_BOUNDARY - 1)) + op->len <=
+	       ZPCI_BLOCK_BOUNDARY;
+}
+
+/*
+ * Op i, in the order the ABI header gives: the instruction rules first,
+ * exactly as zpci_check() decides them (its rule is reported; the source
+ * address is where the op's bytes are in the request), then the op's
+ * reserved fields and data, then the driver's own policy.
+ */
+static int zpci_io_check_op(const struct zpci_io_work *w, u32 i,
 			    const struct zpci_io_op *op, u32 *rule)
 {
-	const struct zpci_caps *caps = &f->caps;
+	const struct zpci_caps *caps = &w->f.caps;
+	const u8 *raw = w->buf + w->hdr_size + (size_t)i * w->op_size;
+	bool inline_data = op->len <= ZPCI_IO_INLINE_MAX;
 	struct zpci_caps c;
 	struct zpci_verdict v;
 
@@ -159,9 +174,9 @@ static int zpci_io_check_op(const struct zpci_io_func *f,
 		caps = &c;
 	}
 	v = zpci_check(caps, op->insn, op->pcias, op->offset, op->len,
-		       op->addr);
+		       inline_data ? zpci_io_data_pos(w, i) : op->data);
 	if (zpci_verdict_ok(v) && op->insn == ZPCI_IO_OP_PCISTB &&
-	    op->len > f->caps.maxstbl)
+	    op->len > w->f.caps.maxstbl)
 		v.rule = ZPCI_RULE_LEN_RANGE;
 	if (!zpci_verdict_ok(v)) {
 		*rule = v.rule;
@@ -169,117 +184,33 @@ static int zpci_io_check_op(const struct zpci_io_func *f,
 	}
 	if (op->flags || op->reserved)
 		return -EINVAL;
-	if (zpci_io_policy_denies(f, op))
+	if (w->op_size > sizeof(*op) &&
+	    memchr_inv(raw + sizeof(*op), 0, w->op_size - sizeof(*op)))
+		return -EINVAL;
+	if (!inline_data && !zpci_io_data_ok(w, op))
+		return -EINVAL;
+	if (zpci_io_policy_denies(&w->f, op))
 		return -EACCES;
-	/*
-	 * access_ok() is always true on s390 (user space is its own
-	 * address space); a buffer that wraps around is not, and any
-	 * other unusable buffer shows when the op pins it.
-	 */
-	if (op->addr + op->len < op->addr ||
-	    !access_ok(u64_to_user_ptr(op->addr), op->len))
-		return -EFAULT;
 	return 0;
 }
 
-/* Whole-batch validation of the ops; nothing has been issued yet. */
+/* Whole-request validation of the ops; nothing has been issued yet. */
 static int zpci_io_validate_ops(struct zpci_io_work *w,
 				struct zpci_io_status *st)
 {
+	struct zpci_io_op tmp;
 	u32 i;
 	int err;
 
 	for (i = 0; i < w->nr_ops; i++) {
-		err = zpci_io_check_op(&w->f, &w->ops[i], &st->rule);
+		err = zpci_io_check_op(w, i, zpci_io_op_at(w, i, &tmp),
+				       &st->rule);
 		if (err) {
 			st->failed = i;
 			return err;
 		}
 	}
 	return 0;
-}
-
-/*
- * Pins the nr pages from start, all or none.  May sleep on a fault for as
- * long as user space takes to resolve it (userfaultfd); a fatal signal
- * ends the wait with EINTR.  Called without the batch lock.
- */
-static int zpci_io_pin_pages(unsigned long start, unsigned int nr,
-			     bool write, struct page **pages)
-{
-	int n;
-
-	n = pin_user_pages_fast(start, nr, write ? FOLL_WRITE : 0, pages);
-	if (n == nr)
-		return 0;
-	if (n > 0)
-		unpin_user_pages(pages, n);
-	if (fatal_signal_pending(current))
-		return -EINTR;
-	return n < 0 && n != -EFAULT ? n : -EFAULT;
-}
-
-/* The first and last page of [addr, addr + len), len >= 1, no wrap. */
-static unsigned long zpci_io_first_page(u64 addr)
-{
-	return addr & PAGE_MASK;
-}
-
-static unsigned long zpci_io_last_page(u64 addr, u64 len)
-{
-	return (addr + len - 1) & PAGE_MASK;
-}
-
-/* Copy between a small kernel buffer and the pinned pages. */
-static void zpci_io_pin_copy(struct zpci_io_pin *pin, void *kbuf,
-			     unsigned int len, bool to_pages)
-{
-	unsigned int done = 0, off = pin->offset, i;
-
-	for (i = 0; i < pin->npages && done < len; i++) {
-		unsigned int n = min_t(unsigned int, len - done,
-				       PAGE_SIZE - off);
-		u8 *p = kmap_local_page(pin->pages[i]);
-
-		if (to_pages)
-			memcpy(p + off, (u8 *)kbuf + done, n);
-		else
-			memcpy((u8 *)kbuf + done, p + off, n);
-		kunmap_local(p);
-		done += n;
-		off = 0;
-	}
-	if (to_pages)
-		pin->dirty = true;
-}
-
-/* Is the pinned range contiguous in the direct map? */
-static bool zpci_io_pin_contiguous(const struct zpci_io_pin *pin)
-{
-	return pin->npages == 1 ||
-	       page_to_pfn(pin->pages[1]) == page_to_pfn(pin->pages[0]) + 1;
-}
-
-/*
- * The block's source must be contiguous in kernel virtual memory: one
- * page, or two pages that happen to be physically adjacent, are reached
- * through the direct map; a block across two other pinned pages (at most
- * maxstbl <= 4 KiB) is copied from them into the batch's bounce buffer,
- * which zpci_io_prepare() allocated before the batch lock was taken.
- * Mapping the two pages side by side with vmap() avoids that copy but
- * costs far more: a vmap() and vunmap() per op, whose TLB flush of the
- * kernel range made a 4 KiB PCISTB region call 10x slower in the nested
- * test (docs/ARCHITECTURE.md).
- */
-static const void *zpci_io_block_src(struct zpci_io_work *w,
-				     struct zpci_io_pin *pin, unsigned int len)
-{
-	if (zpci_io_pin_contiguous(pin))
-		return (u8 *)page_address(pin->pages[0]) + pin->offset;
-	if (WARN_ON_ONCE(!w->bounce))
-		return NULL;
-	zpci_io_pin_copy(pin, w->bounce, len, false);
-	return w->bounce;
 }
 
 /* Mirrors vfio-pci: no BAR access while memory decode is off or in D3. */
@@ -312,49 +243,44 @@ static int zpci_io_insn(const struct zpci_io_op *op, u64 req, const void *src,
 	local_irq_save(flags);
 	switch (op->insn) {
 	case ZPCI_IO_OP_PCILG:
-		cc = zpci_io_pcilg(val, req, op->offset, status);
+		cc = __pcilg(val, req, op->offset, status);
 		break;
 	case ZPCI_IO_OP_PCISTG:
-		cc = zpci_io_pcistg(*val, req, op->offset, status);
+		cc = __pcistg(*val, req, op->offset, status);
 		break;
 	default:
-		cc = zpci_io_pcistb(src, req, op->offset, status);
+		cc = __pcistb(src, req, op->offset, status);
 		break;
 	}
 	/* the code without the PER and transaction bits */
-	*pgm = cc == ZPCI_IO_INSN_EXCEPTION ? get_lowcore()->pgm_code & 0x7f : 0;
+	*pgm = cc == -ENXIO ? get_lowcore()->pgm_code & 0x7f : 0;
 	local_irq_restore(flags);
 	return cc;
 }
 
 /*
  * Issue one instruction with the function's current handle, read again
- * for every busy retry: recovery and re-enable replace zdev->fh, and a
- * handle read once would turn a recovery during the retries into a false
- * "invalid handle".  A stale or disabled handle only makes the instruction
- * end with cc 3 (or cc 1, "not enabled"), which is reported.
+ * for every busy retry (pci_insn.c's __zpci_load() and friends retry
+ * without bound; here the retries are bounded and the cc and status byte
+ * reported): recovery and re-enable replace zdev->fh, and a handle read
+ * once would turn a recovery during the retries into a false "invalid
+ * handle".  A stale or disabled handle only makes the instruction end
+ * with cc 3 (or cc 1, "not enabled"), which is reported.
  * zdev->state_lock must not be taken here: the platform's hot-unplug path
  * holds it while it removes the PCI device, and our remove waits for user
- * space to close the vfio device, which the caller of this batch can only
- * do once the batch returns.  vfio's memory_lock keeps resets and
- * memory-disable out during the op, as for vfio-pci's own BAR access.
+ * space to close the vfio device, which the caller of this request can
+ * only do once the request returns.  The caller holds vfio's memory_lock
+ * (read) and has found memory decode on, as for vfio-pci's own BAR access.
  */
 static void zpci_io_issue(struct zpci_io_device *zio,
 			  const struct zpci_io_op *op, const void *src,
 			  u64 *val, struct zpci_io_result *res)
 {
-	struct vfio_pci_core_device *core = &zio->core;
-	struct zpci_dev *zdev = to_zpci(core->pdev);
+	struct zpci_dev *zdev = to_zpci(zio->core.pdev);
 	unsigned int tries = 0;
 	u64 req;
 
-	down_read(&core->memory_lock);
-	if (!zpci_io_memory_enabled(core)) {
-		up_read(&core->memory_lock);
-		res->decode_off = true;
-		res->err = -EIO;
-		return;
-	}
+	lockdep_assert_held_read(&zio->core.memory_lock);
 	do {
 		req = zpci_io_req(READ_ONCE(zdev->fh), op->pcias, op->len);
 		res->cc = zpci_io_insn(op, req, src, val, &res->status,
@@ -363,7 +289,6 @@ static void zpci_io_issue(struct zpci_io_device *zio,
 			break;
 		udelay(1);
 	} while (++tries < ZPCI_IO_BUSY_RETRIES);
-	up_read(&core->memory_lock);
 
 	switch (res->cc) {
 	case ZPCI_CC_OK:
@@ -381,40 +306,13 @@ static void zpci_io_issue(struct zpci_io_device *zio,
 	}
 }
 
-/*
- * PCILG and PCISTG move 1..8 bytes through a register; the register holds
- * them right-aligned in memory order (s390 is big-endian), exactly as
- * they are in the caller's buffer.
- */
-static void zpci_io_run_op(struct zpci_io_device *zio,
-			   struct zpci_io_work *w, u32 i,
-			   struct zpci_io_result *res)
+static void zpci_io_result_init(struct zpci_io_result *res)
 {
-	const struct zpci_io_op *op = &w->ops[i];
-	struct zpci_io_pin *pin = &w->pins[i];
-	const void *src = NULL;
-	u64 val = 0;
-
 	res->cc = ZPCI_IO_NOT_ISSUED;
 	res->status = 0;
 	res->pgm = 0;
 	res->decode_off = false;
 	res->err = 0;
-
-	if (op->insn == ZPCI_IO_OP_PCISTG) {
-		zpci_io_pin_copy(pin, (u8 *)&val + 8 - op->len, op->len, false);
-	} else if (op->insn == ZPCI_IO_OP_PCISTB) {
-		src = zpci_io_block_src(w, pin, op->len);
-		if (!src) {
-			res->err = -ENOMEM;
-			return;
-		}
-	}
-
-	zpci_io_issue(zio, op, src, &val, res);
-
-	if (!res->err && op->insn == ZPCI_IO_OP_PCILG)
-		zpci_io_pin_copy(pin, (u8 *)&val + 8 - op->len, op->len, true);
 }
 
 /*
@@ -423,6 +321,7 @@ static void zpci_io_run_op(struct zpci_io_device *zio,
  * per ZPCI_IO_DBF_INTERVAL, so that a tenant whose instructions fail in a
  * loop cannot flush the other tenants' records out of the area.  The
  * next record a function writes tells how many of its own were dropped.
+ * A program exception is "cc -1", as before the helpers' -ENXIO.
  */
 static void zpci_io_trace(struct zpci_io_device *zio, u32 fid,
 			  const struct zpci_io_op *op,
@@ -439,7 +338,8 @@ static void zpci_io_trace(struct zpci_io_device *zio, u32 fid,
 			    (unsigned long)fid, (unsigned long)op->insn,
 			    (unsigned long)op->pcias,
 			    (unsigned long)op->offset,
-			    (unsigned long)op->len, (long)res->cc,
+			    (unsigned long)op->len,
+			    (long)(res->cc == -ENXIO ? -1 : res->cc),
 			    (unsigned long)res->status,
 			    (unsigned long)res->pgm,
 			    (unsigned long)res->decode_off,
@@ -467,16 +367,44 @@ static void zpci_io_account_op(struct zpci_io_device *zio, u32 fid,
 		zpci_io_trace(zio, fid, op, res);
 }
 
-/* Under the batch lock: the pinned ops, in order. */
+/* The failed op's outcome in the status block. */
+static void zpci_io_fail_status(struct zpci_io_status *st, u32 i,
+				const struct zpci_io_result *res)
+{
+	st->failed = i;
+	if (res->cc >= 0) {
+		st->flags |= ZPCI_IO_STATUS_CC_VALID;
+		st->cc = res->cc;
+		st->status = res->status;
+	} else if (res->cc == -ENXIO) {
+		st->flags |= ZPCI_IO_STATUS_PGM;
+		st->pgm = res->pgm;
+	}
+	if (res->decode_off)
+		st->flags |= ZPCI_IO_STATUS_DECODE_OFF;
+}
+
+/*
+ * The ops of the copy, in order, under memory_lock.  A PCISTG's value and
+ * a short PCISTB's bytes are the op's data field; a longer PCISTB reads
+ * its block where it lies in the copy; a PCILG's value goes into the
+ * copy's data field of the op, from where zpci_io_write_back() returns it.
+ */
 static int zpci_io_run(struct zpci_io_device *zio, struct zpci_io_work *w,
 		       struct zpci_io_status *st)
 {
+	struct vfio_pci_core_device *core = &zio->core;
 	struct zpci_io_result res;
+	struct zpci_io_op tmp;
+	int err = 0;
 	u32 i;
-	int err;
 
-	for (i = 0; i < w->nr_pinned; i++) {
-		const struct zpci_io_op *op = &w->ops[i];
+	down_read(&core->memory_lock);
+	for (i = 0; i < w->nr_ops; i++) {
+		const struct zpci_io_op *op = zpci_io_op_at(w, i, &tmp);
+		u8 *pos = w->buf + zpci_io_data_pos(w, i);
+		const void *src = NULL;
+		u64 val;
 
 		/*
 		 * Removal started (zpci_io_request()): stop before the next
@@ -484,326 +412,216 @@ static int zpci_io_run(struct zpci_io_device *zio, struct zpci_io_work *w,
 		 */
 		if (zpci_io_gone(zio)) {
 			st->failed = i;
-			return -ENODEV;
+			err = -ENODEV;
+			break;
 		}
 		/* PCI error recovery (zpci_io_error_detected()): stop */
 		err = zpci_io_func_error(zio);
 		if (err) {
 			st->failed = i;
 			st->flags |= ZPCI_IO_STATUS_FUNC_ERROR;
-			return err;
+			break;
 		}
 		if (fatal_signal_pending(current)) {
 			st->failed = i;
-			return -EINTR;
-		}
-		/* up to 256 ops of up to 128 busy retries each */
-		if (i)
-			cond_resched();
-		zpci_io_run_op(zio, w, i, &res);
-		if (res.cc != ZPCI_IO_NOT_ISSUED)
-			w->issued++;
-		zpci_io_account_op(zio, w->f.fid, op, &res);
-		if (res.err) {
-			st->failed = i;
-			if (res.cc >= 0) {
-				st->flags |= ZPCI_IO_STATUS_CC_VALID;
-				st->cc = res.cc;
-				st->status = res.status;
-			} else if (res.cc == ZPCI_IO_INSN_EXCEPTION) {
-				st->flags |= ZPCI_IO_STATUS_PGM;
-				st->pgm = res.pgm;
-			}
-			if (res.decode_off)
-				st->flags |= ZPCI_IO_STATUS_DECODE_OFF;
-			if (zpci_io_func_error(zio))
-				st->flags |= ZPCI_IO_STATUS_FUNC_ERROR;
-			return res.err;
-		}
-		st->done = i + 1;
-	}
-	/* the ops before an unpinnable buffer ran; its op fails */
-	if (w->pin_err) {
-		st->failed = w->nr_pinned;
-		return w->pin_err;
-	}
-	return 0;
-}
-
-static int zpci_io_check_header(const struct zpci_io_batch *b, size_t count)
-{
-	if (b->abi_version < ZPCI_IO_ABI_MIN_COMPAT ||
-	    b->abi_version > ZPCI_IO_ABI_VERSION)
-		return -EPROTO;
-	if (b->flags || b->reserved)
-		return -EINVAL;
-	if (b->status_addr && b->status_size < ZPCI_IO_STATUS_MIN_SIZE)
-		return -EINVAL;
-	if (!b->status_addr && b->status_size)
-		return -EINVAL;
-	if (b->op_size != sizeof(struct zpci_io_op) || !b->nr_ops)
-		return -EINVAL;
-	if (b->nr_ops > ZPCI_IO_MAX_OPS)
-		return -E2BIG;
-	if (count != sizeof(*b) + (size_t)b->nr_ops * b->op_size)
-		return -EINVAL;
-	return 0;
-}
-
-/*
- * Ops [i, j) are pinned: their pages, from start, are the nr pages at
- * w->pages[w->nr_pages]; record the run and point each op's pin at its
- * one or two pages.
- */
-static void zpci_io_add_run(struct zpci_io_device *zio, struct zpci_io_work *w,
-			    u32 i, u32 j, unsigned long start, u32 nr)
-{
-	struct zpci_io_run *run = &w->runs[w->nr_runs++];
-	struct page **pages = w->pages + w->nr_pages;
-
-	run->first = w->nr_pages;
-	run->npages = nr;
-	run->nr_ops = j - i;
-	for (; i < j; i++) {
-		const struct zpci_io_op *op = &w->ops[i];
-		struct zpci_io_pin *pin = &w->pins[i];
-		unsigned long first = zpci_io_first_page(op->addr);
-		u32 k = (first - start) / PAGE_SIZE;
-
-		pin->offset = op->addr & ~PAGE_MASK;
-		pin->dirty = false;
-		pin->pages[0] = pages[k];
-		pin->npages = 1;
-		if (zpci_io_last_page(op->addr, op->len) != first) {
-			pin->pages[1] = pages[k + 1];
-			pin->npages = 2;
-		}
-	}
-	w->nr_pages += nr;
-	w->nr_pinned = j;
-	atomic64_add(nr, &zio->stats.pinned_pages);
-	atomic64_add(nr, &zio->stats.pins_held);
-}
-
-/*
- * Pins the buffers of ops [i, j), which cover the pages start..last: with
- * one call, or, when that fails, op by op, so that the ops before the
- * first buffer that cannot be pinned are pinned and its own error is the
- * one reported.  Returns 0 or that error, w->nr_pinned being its op.
- */
-static int zpci_io_pin_ops(struct zpci_io_device *zio, struct zpci_io_work *w,
-			   u32 i, u32 j, unsigned long start,
-			   unsigned long last, bool write)
-{
-	u32 nr = (last - start) / PAGE_SIZE + 1;
-	int err;
-
-	if (j - i > 1 &&
-	    !zpci_io_pin_pages(start, nr, write, w->pages + w->nr_pages)) {
-		zpci_io_add_run(zio, w, i, j, start, nr);
-		return 0;
-	}
-	for (; i < j; i++) {
-		const struct zpci_io_op *op = &w->ops[i];
-
-		start = zpci_io_first_page(op->addr);
-		nr = (zpci_io_last_page(op->addr, op->len) - start) /
-		     PAGE_SIZE + 1;
-		err = zpci_io_pin_pages(start, nr, write,
-					w->pages + w->nr_pages);
-		if (err)
-			return err;
-		zpci_io_add_run(zio, w, i, i + 1, start, nr);
-	}
-	return 0;
-}
-
-/*
- * Without the batch lock: copy and check the ops, then pin their buffers
- * in order, a run of consecutive ops together when each buffer starts in
- * the page the run ends in or right where the previous buffer ends (so
- * the run's pages are contiguous, at most two per op: w->pages is large
- * enough).  Buffers that merely adjoin, maybe in another mapping, are
- * pinned apart: while the pin of one waits (userfaultfd), the pins of the
- * ops before it are held and counted.  A buffer that cannot be pinned
- * ends the pinning; the ops before it still run (the ABI's "first failing
- * op stops the batch"), unless the process is being killed.
- */
-static int zpci_io_prepare(struct zpci_io_device *zio,
-			   const struct zpci_io_batch *b,
-			   const char __user *buf, struct zpci_io_work *w,
-			   struct zpci_io_status *st)
-{
-	size_t ops_len = (size_t)b->nr_ops * sizeof(*w->ops);
-	size_t pins_len = (size_t)b->nr_ops * sizeof(*w->pins);
-	size_t pages_len = (size_t)b->nr_ops * 2 * sizeof(*w->pages);
-	size_t runs_len = (size_t)b->nr_ops * sizeof(*w->runs);
-	u32 i, j;
-	int err;
-
-	/* a block of at most maxstbl bytes spans at most two pages */
-	BUILD_BUG_ON(ZPCI_MAXSTBL_LIMIT > PAGE_SIZE);
-	/* the function is going away: refuse before looking at the batch */
-	if (zpci_io_gone(zio))
-		return -ENODEV;
-
-	w->nr_ops = b->nr_ops;
-	/* nr_ops <= ZPCI_IO_MAX_OPS: no overflow; every part 8-aligned */
-	w->ops = kvmalloc(ops_len + pins_len + pages_len + runs_len,
-			  GFP_KERNEL_ACCOUNT);
-	if (!w->ops)
-		return -ENOMEM;
-	w->pins = (struct zpci_io_pin *)(w->ops + b->nr_ops);
-	w->pages = (struct page **)(w->pins + b->nr_ops);
-	w->runs = (struct zpci_io_run *)(w->pages + 2 * b->nr_ops);
-	if (copy_from_user(w->ops, buf + sizeof(*b), ops_len))
-		return -EFAULT;
-	zpci_io_func_snapshot(zio, &w->f);
-	err = zpci_io_validate_ops(w, st);
-	if (err)
-		return err;
-
-	for (i = 0; i < w->nr_ops; i = j) {
-		bool write = w->ops[i].insn == ZPCI_IO_OP_PCILG;
-		unsigned long start = zpci_io_first_page(w->ops[i].addr);
-		unsigned long last = zpci_io_last_page(w->ops[i].addr,
-						       w->ops[i].len);
-
-		for (j = i + 1; j < w->nr_ops; j++) {
-			const struct zpci_io_op *op = &w->ops[j];
-			const struct zpci_io_op *prev = op - 1;
-			unsigned long first = zpci_io_first_page(op->addr);
-			bool load = op->insn == ZPCI_IO_OP_PCILG;
-
-			if (load != write ||
-			    (first != last && op->addr != prev->addr + prev->len))
-				break;
-			last = zpci_io_last_page(op->addr, op->len);
-		}
-		err = zpci_io_pin_ops(zio, w, i, j, start, last, write);
-		if (err == -EINTR) {
-			st->failed = w->nr_pinned;
-			return err;
-		}
-		if (err) {
-			w->pin_err = err;
+			err = -EINTR;
 			break;
 		}
-	}
-
-	/*
-	 * The bounce buffer of a block across two pages that are not
-	 * adjacent: allocated here, without the batch lock, so that a
-	 * reclaim stalls this caller only, not every batch of the function.
-	 */
-	for (i = 0; i < w->nr_pinned; i++) {
-		if (w->ops[i].insn != ZPCI_IO_OP_PCISTB ||
-		    zpci_io_pin_contiguous(&w->pins[i]))
-			continue;
-		w->bounce = kmalloc(ZPCI_MAXSTBL_LIMIT, GFP_KERNEL_ACCOUNT);
-		if (!w->bounce) {
-			st->failed = i;
-			return -ENOMEM;
+		zpci_io_result_init(&res);
+		/* decode and power state cannot change under memory_lock */
+		if (!i && !zpci_io_memory_enabled(core)) {
+			res.decode_off = true;
+			res.err = -EIO;
+		} else {
+			/* up to 256 ops of up to 128 busy retries each */
+			if (i)
+				cond_resched();
+			val = op->data;
+			if (op->insn == ZPCI_IO_OP_PCISTB)
+				src = op->len <= ZPCI_IO_INLINE_MAX ?
+				      (const u8 *)&op->data + 8 - op->len :
+				      w->buf + op->data;
+			zpci_io_issue(zio, op, src, &val, &res);
+			w->issued++;
+			if (!res.err && op->insn == ZPCI_IO_OP_PCILG) {
+				/* the len bytes, zeros above them */
+				if (op->len < sizeof(val))
+					val &= BIT_ULL(8 * op->len) - 1;
+				memcpy(pos, &val, sizeof(val));
+			}
 		}
-		break;
+		zpci_io_account_op(zio, w->f.fid, op, &res);
+		if (res.err) {
+			zpci_io_fail_status(st, i, &res);
+			/* an op that failed on the error itself (cc 1) */
+			if (zpci_io_func_error(zio))
+				st->flags |= ZPCI_IO_STATUS_FUNC_ERROR;
+			err = res.err;
+			break;
+		}
+		w->done = i + 1;
 	}
+	up_read(&core->memory_lock);
+	st->done = w->done;
+	return err;
+}
+
+/*
+ * Step 7 of the ABI: the value of every PCILG that completed, nothing
+ * else.  0, or -EFAULT when the caller's request is not writable.
+ */
+static int zpci_io_write_back(const struct zpci_io_work *w, u8 __user *arg)
+{
+	struct zpci_io_op tmp;
+	int err = 0;
+	u32 i, pos;
+
+	for (i = 0; i < w->done; i++) {
+		if (zpci_io_op_at(w, i, &tmp)->insn != ZPCI_IO_OP_PCILG)
+			continue;
+		pos = zpci_io_data_pos(w, i);
+		if (copy_to_user(arg + pos, w->buf + pos, sizeof(u64)))
+			err = -EFAULT;
+	}
+	return err;
+}
+
+/*
+ * The status block of a failed request, in the header.  If the write
+ * faults, the errno alone tells what happened: returns -EFAULT then.
+ */
+static int zpci_io_write_status(const struct zpci_io_work *w, u8 __user *arg,
+				struct zpci_io_status *st, int err)
+{
+	st->error = err;
+	if (!w->issued)
+		st->flags |= ZPCI_IO_STATUS_REJECTED;
+	if (copy_to_user(arg + offsetof(struct zpci_io_req, status), st,
+			 sizeof(*st)))
+		return -EFAULT;
 	return 0;
 }
 
-/* Unpins every run, dirty when an op of the run wrote into its pages. */
+/*
+ * Step 3 of the ABI: the header, read zero-extended when the caller's is
+ * shorter than this driver's, with every byte beyond this driver's zero
+ * when it is longer.
+ */
+static int zpci_io_check_header(struct zpci_io_work *w)
+{
+	const struct zpci_io_req *raw = (const struct zpci_io_req *)w->buf;
+	struct zpci_io_req h = { };
+	u32 hs = raw->hdr_size;
+
+	if (hs < ZPCI_IO_REQ_MIN_SIZE || hs % 8 || hs > w->argsz)
+		return -EINVAL;
+	memcpy(&h, raw, min_t(u32, hs, sizeof(h)));
+	if (hs > sizeof(h) && memchr_inv(w->buf + sizeof(h), 0, hs - sizeof(h)))
+		return -EINVAL;
+	if (h.flags || h.reserved0 || h.reserved[0] || h.reserved[1])
+		return -EINVAL;
+	if (h.total_size != w->argsz || !h.nr_ops ||
+	    h.op_size < ZPCI_IO_OP_MIN_SIZE || h.op_size % 8)
+		return -EINVAL;
+	if (h.nr_ops > ZPCI_IO_MAX_OPS)
+		return -E2BIG;
+	if ((u64)h.nr_ops * h.op_size > w->argsz - hs)
+		return -EINVAL;
+	w->hdr_size = hs;
+	w->op_size = h.op_size;
+	w->nr_ops = h.nr_ops;
+	w->data_start = hs + h.nr_ops * h.op_size;
+	return 0;
+}
+
+/*
+ * Step 2: the whole request into kernel memory, once.  The function's own
+ * buffer when it is free and big enough; else a buffer of its own, whose
+ * alignment keeps the ABI's promise too: kmalloc() aligns a power-of-two
+ * size to itself (a copy up to ZPCI_IO_SPARE_SIZE then lies inside one
+ * page, or is page-aligned), and larger ones come page-aligned from the
+ * page allocator or vmalloc.
+ */
+static int zpci_io_copy_in(struct zpci_io_device *zio, struct zpci_io_work *w,
+			   const void __user *arg, u32 argsz)
+{
+	w->argsz = argsz;
+	if (argsz <= ZPCI_IO_SPARE_SIZE)
+		w->buf = xchg(&zio->spare, NULL);
+	if (!w->buf) {
+		size_t size = argsz <= ZPCI_IO_SPARE_SIZE ?
+			      roundup_pow_of_two(argsz) : argsz;
+
+		w->buf = kvmalloc(size, GFP_KERNEL_ACCOUNT);
+		if (!w->buf)
+			return -ENOMEM;
+		w->own = true;
+		atomic64_inc(&zio->stats.req_allocs);
+	}
+	if (copy_from_user(w->buf, arg, argsz))
+		return -EFAULT;
+	atomic64_add(argsz, &zio->stats.req_bytes);
+	return 0;
+}
+
 static void zpci_io_release_work(struct zpci_io_device *zio,
 				 struct zpci_io_work *w)
 {
-	const struct zpci_io_pin *pin = w->pins;
-	u32 r, k;
-
-	for (r = 0; r < w->nr_runs; r++) {
-		const struct zpci_io_run *run = &w->runs[r];
-		bool dirty = false;
-
-		for (k = 0; k < run->nr_ops; k++, pin++)
-			dirty |= pin->dirty;
-		if (dirty)
-			unpin_user_pages_dirty_lock(w->pages + run->first,
-						    run->npages, true);
-		else
-			unpin_user_pages(w->pages + run->first, run->npages);
-		atomic64_sub(run->npages, &zio->stats.pins_held);
-	}
-	kfree(w->bounce);
-	kvfree(w->ops);
+	if (w->own)
+		kvfree(w->buf);
+	else if (w->buf)
+		WARN_ON_ONCE(cmpxchg(&zio->spare, NULL, w->buf));
 }
 
 /*
- * One pwrite() at ZPCI_IO_REQ_OFFSET: the batch header, then its ops.
- * Returns count when every op ran, else -errno.  The status block is
- * written in both cases when the header could be read and names one; it
- * is cleared (so known to be writable) before anything is issued, and
- * written with copy_to_user() at the end: pinning it cost more than the
- * whole status write.  If user space unmaps it meanwhile, the final
- * write is lost and the return value alone tells the outcome.
+ * One VFIO_DEVICE_FEATURE_SET of ZPCI_IO_FEATURE: arg and argsz are the
+ * feature's data (the request).  Returns 0 when every op ran, else -errno;
+ * on failure after the request was copied in, the status block in the
+ * header tells the rest (zpci_abi.h).  If user space unmapped its request
+ * meanwhile, that write is lost and the return value alone tells the
+ * outcome.
  */
-ssize_t zpci_io_submit(struct zpci_io_device *zio, const char __user *buf,
-		       size_t count)
+int zpci_io_submit(struct zpci_io_device *zio, void __user *arg, size_t argsz)
 {
-	struct zpci_io_status st = { .argsz = sizeof(st) };
+	struct zpci_io_status st = { };
 	struct zpci_io_work w = { };
-	struct zpci_io_batch b;
-	size_t st_len;
-	int err;
+	bool copied = false;
+	int err, wb;
 
 	atomic64_inc(&zio->stats.batches);
-	memset(&b, 0, sizeof(b));
-	if (count < sizeof(b)) {
+	if (argsz < ZPCI_IO_REQ_MIN_SIZE) {
 		err = -EINVAL;
-	} else if (copy_from_user(&b, buf, sizeof(b))) {
-		memset(&b, 0, sizeof(b));
-		err = -EFAULT;
+	} else if (argsz > ZPCI_IO_MAX_REQ_SIZE) {
+		err = -E2BIG;
 	} else {
-		err = zpci_io_check_header(&b, count);
-	}
-
-	/*
-	 * Never write more than the caller said its status block holds: an
-	 * older library knows a shorter struct.  A size below the minimum
-	 * is refused with the header, and gets no status at all.
-	 */
-	st_len = 0;
-	if (b.status_addr && b.status_size >= ZPCI_IO_STATUS_MIN_SIZE)
-		st_len = min_t(size_t, b.status_size, sizeof(st));
-	if (!err && st_len &&
-	    clear_user(u64_to_user_ptr(b.status_addr), st_len)) {
-		/* a status that cannot be written: refuse, issue nothing */
-		st_len = 0;
-		err = fatal_signal_pending(current) ? -EINTR : -EFAULT;
+		err = zpci_io_copy_in(zio, &w, arg, argsz);
+		copied = !err;
 	}
 	if (!err)
-		err = zpci_io_prepare(zio, &b, buf, &w, &st);
+		err = zpci_io_check_header(&w);
+	/* the function is going away: refuse before looking at the ops */
+	if (!err && zpci_io_gone(zio))
+		err = -ENODEV;
 	if (!err) {
-		if (mutex_lock_killable(&zio->lock)) {
-			err = -EINTR;
-		} else {
-			err = zpci_io_run(zio, &w, &st);
-			mutex_unlock(&zio->lock);
-		}
+		zpci_io_func_snapshot(zio, &w.f);
+		err = zpci_io_validate_ops(&w, &st);
+	}
+	if (!err)
+		err = zpci_io_run(zio, &w, &st);
+
+	if (copied) {
+		wb = zpci_io_write_back(&w, arg);
+		if (!err)
+			err = wb;
+		else
+			zpci_io_write_status(&w, arg, &st, err);
 	}
 	zpci_io_release_work(zio, &w);
-
-	st.error = err;
-	if (!err)
-		st.failed = 0;
-	if (err && !w.issued)
-		st.flags |= ZPCI_IO_STATUS_REJECTED;
-	st.argsz = st_len;
-	/* a failed write: the errno says what happened already */
-	if (st_len &&
-	    copy_to_user(u64_to_user_ptr(b.status_addr), &st, st_len))
-		st_len = 0;
 	if (err) {
 		atomic64_inc(&zio->stats.errors);
 		zpci_io_count(zio->stats.by_errno, ZPCI_IO_NR_ERRNO, -err);
 	}
-	return err ? err : count;
+	return err;
 }
 
 /*
@@ -815,13 +633,14 @@ ssize_t zpci_io_submit(struct zpci_io_device *zio, const char __user *buf,
  * read is split into PCILG of 8, 4, 2 or 1 naturally aligned bytes, and a
  * write into PCISTB of at most maxstbl bytes that never cross 4 KiB (any
  * length and alignment is fine for a relaxed function), each from a kernel
- * copy of the caller's bytes.  Returns the bytes moved, or -errno when
- * not even the first piece was.
+ * copy of the caller's bytes (a 4 KiB kmalloc() is page-aligned).  Returns
+ * the bytes moved, or -errno when not even the first piece was.
  */
 ssize_t zpci_io_bar_rw(struct zpci_io_device *zio, const struct zpci_io_func *f,
 		       unsigned int bar, char __user *buf, size_t count,
 		       u64 pos, bool iswrite)
 {
+	struct vfio_pci_core_device *core = &zio->core;
 	struct zpci_io_result res;
 	struct zpci_io_op op;
 	size_t done = 0, n;
@@ -843,7 +662,7 @@ ssize_t zpci_io_bar_rw(struct zpci_io_device *zio, const struct zpci_io_func *f,
 	/*
 	 * A read of a large BAR is millions of loads: stop between two
 	 * pieces when the caller is being killed or the function is being
-	 * removed (zpci_io_request()), as a batch stops between its ops.
+	 * removed (zpci_io_request()), as a request stops between its ops.
 	 */
 	while (done < count) {
 		if (zpci_io_gone(zio)) {
@@ -877,11 +696,15 @@ ssize_t zpci_io_bar_rw(struct zpci_io_device *zio, const struct zpci_io_func *f,
 			op.insn = ZPCI_IO_OP_PCILG;
 		}
 		op.len = n;
-		res.cc = ZPCI_IO_NOT_ISSUED;
-		res.status = 0;
-		res.pgm = 0;
-		res.decode_off = false;
-		zpci_io_issue(zio, &op, kbuf, &val, &res);
+		zpci_io_result_init(&res);
+		down_read(&core->memory_lock);
+		if (zpci_io_memory_enabled(core)) {
+			zpci_io_issue(zio, &op, kbuf, &val, &res);
+		} else {
+			res.decode_off = true;
+			res.err = -EIO;
+		}
+		up_read(&core->memory_lock);
 		zpci_io_account_op(zio, f->fid, &op, &res);
 		if (res.err) {
 			err = res.err;

@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * zpci_io: vfio-pci variant driver for zPCI functions with the zPCI I/O
- * region.
+ * device feature.
  *
- * Everything a vfio-pci user sees stays as vfio-pci does it; next to the
- * standard regions the device gets one more, through which user space
- * (an emulator such as QEMU, or a user-space driver) hands batches of
- * PCISTB, PCISTG and PCILG requests to the host.  s390 needs this because
- * a BAR has no MMIO mapping without the MIO facility: vfio's BAR access
+ * Everything a vfio-pci user sees stays as vfio-pci does it; next to it
+ * the device answers one more VFIO_DEVICE_FEATURE (ZPCI_IO_FEATURE),
+ * through which user space (an emulator such as QEMU, or a user-space
+ * driver) reads what the function allows (GET) and hands requests of
+ * PCISTB, PCISTG and PCILG to the host (SET).  s390 needs this because a
+ * BAR has no MMIO mapping without the MIO facility: vfio's BAR access
  * turns into stores of at most 8 bytes, which costs a syscall per 8 bytes
  * for a guest's PCISTB and cannot drive ISM at all (its DMB space takes
- * PCISTB only, and ISM has no MIO).  The region ABI is zpci/zpci_abi.h.
+ * PCISTB only, and ISM has no MIO).  The ABI is zpci/zpci_abi.h.
  *
  * Binding: echo zpci_io > /sys/bus/pci/devices/<addr>/driver_override,
  * then echo <addr> > /sys/bus/pci/drivers_probe.  Any zPCI function can be
@@ -96,7 +97,7 @@ static void zpci_io_read_msix(struct zpci_io_device *zio,
 }
 
 /*
- * (Re)build what the region reports and checks for this function from the
+ * (Re)build what the feature reports and checks for this function from the
  * platform's description, the administrator's overrides and the MSI-X
  * location last read (kept as it is).  Called at probe, at open and when
  * the administrator changes an override, with func_lock held: nothing here
@@ -192,13 +193,15 @@ static void zpci_io_fill_info(const struct zpci_io_func *f,
 			 ZPCI_IO_FEAT_PCILG | ZPCI_IO_FEAT_STATUS;
 	info->fid = f->fid;
 	info->uid = f->uid;
-	info->pft = f->caps.pft;
 	info->bar_mask = f->caps.bar_mask;
 	info->pcistg_mask = f->caps.pcistg_mask;
 	info->msix_table_bar = f->msix.table_bar;
 	info->msix_pba_bar = f->msix.pba_bar;
 	info->maxstbl = f->caps.maxstbl;
 	info->max_ops = ZPCI_IO_MAX_OPS;
+	info->max_req_size = ZPCI_IO_MAX_REQ_SIZE;
+	info->req_hdr_size = sizeof(struct zpci_io_req);
+	info->op_size = sizeof(struct zpci_io_op);
 	for (i = 0; i < ZPCI_NUM_BARS; i++)
 		info->bar_size[i] = f->caps.bar_size[i];
 	info->msix_table_offset = f->msix.table_offset;
@@ -207,52 +210,51 @@ static void zpci_io_fill_info(const struct zpci_io_func *f,
 	info->msix_pba_size = f->msix.pba_size;
 }
 
-static ssize_t zpci_io_read_info(struct zpci_io_device *zio, char __user *buf,
-				 size_t count, loff_t pos)
+/*
+ * GET: min(argsz, sizeof(info)) bytes, their count in info.argsz, so that
+ * a caller that knows a shorter (older) struct is never overrun.
+ */
+static int zpci_io_get_info(struct zpci_io_device *zio, void __user *arg,
+			    size_t argsz)
 {
 	struct zpci_io_info info;
 	struct zpci_io_func f;
+	size_t n = min(argsz, sizeof(info));
 
-	if (pos < 0 || pos >= sizeof(info))
-		return -EINVAL;
-	count = min_t(size_t, count, sizeof(info) - pos);
-
-	/* never behind a batch: a snapshot of the description */
+	/* never behind a request: a snapshot of the description */
 	zpci_io_func_snapshot(zio, &f);
 	zpci_io_fill_info(&f, &info);
 	if (zpci_io_func_error(zio))
 		info.flags |= ZPCI_IO_INFO_FUNC_ERROR;
-
-	if (copy_to_user(buf, (u8 *)&info + pos, count))
-		return -EFAULT;
-	return count;
+	info.argsz = n;
+	return copy_to_user(arg, &info, n) ? -EFAULT : 0;
 }
 
-static ssize_t zpci_io_region_rw(struct vfio_pci_core_device *core,
-				 char __user *buf, size_t count, loff_t *ppos,
-				 bool iswrite)
+/*
+ * VFIO_DEVICE_FEATURE: ZPCI_IO_FEATURE is ours (GET: the info block, SET:
+ * a request; PROBE answers for both), every other feature is vfio-pci's,
+ * untouched.
+ */
+static int zpci_io_device_feature(struct vfio_device *vdev, u32 flags,
+				  void __user *arg, size_t argsz)
 {
+	struct vfio_pci_core_device *core =
+		container_of(vdev, struct vfio_pci_core_device, vdev);
 	struct zpci_io_device *zio = zpci_io_from_core(core);
-	loff_t pos = *ppos & VFIO_PCI_OFFSET_MASK;
+	size_t minsz = flags & VFIO_DEVICE_FEATURE_SET ? ZPCI_IO_REQ_MIN_SIZE :
+			ZPCI_IO_INFO_GET_MIN;
+	int ret;
 
-	if (!iswrite)
-		return zpci_io_read_info(zio, buf, count, pos);
-	/* one write submits one whole batch, at the start of the window */
-	if (pos != ZPCI_IO_REQ_OFFSET)
-		return -EINVAL;
-	return zpci_io_submit(zio, buf, count);
+	if ((flags & VFIO_DEVICE_FEATURE_MASK) != ZPCI_IO_FEATURE)
+		return vfio_pci_core_ioctl_feature(vdev, flags, arg, argsz);
+	ret = vfio_check_feature(flags, argsz, VFIO_DEVICE_FEATURE_GET |
+				 VFIO_DEVICE_FEATURE_SET, minsz);
+	if (ret != 1)
+		return ret;
+	if (flags & VFIO_DEVICE_FEATURE_SET)
+		return zpci_io_submit(zio, arg, argsz);
+	return zpci_io_get_info(zio, arg, argsz);
 }
-
-static void zpci_io_region_release(struct vfio_pci_core_device *core,
-				   struct vfio_pci_region *region)
-{
-	/* nothing to free: the region's data is the device itself */
-}
-
-static const struct vfio_pci_regops zpci_io_regops = {
-	.rw = zpci_io_region_rw,
-	.release = zpci_io_region_release,
-};
 
 static int zpci_io_open_device(struct vfio_device *vdev)
 {
@@ -276,20 +278,6 @@ static int zpci_io_open_device(struct vfio_device *vdev)
 		pci_warn(core->pdev,
 			 "zpci_io: MSI-X table/PBA location unknown, every BAR is fenced\n");
 
-	ret = vfio_pci_core_register_dev_region(core,
-						VFIO_REGION_TYPE_PCI_VENDOR_TYPE |
-						ZPCI_IO_VENDOR_IBM,
-						ZPCI_IO_REGION_SUBTYPE,
-						&zpci_io_regops,
-						ZPCI_IO_REGION_SIZE,
-						VFIO_REGION_INFO_FLAG_READ |
-						VFIO_REGION_INFO_FLAG_WRITE,
-						zio);
-	if (ret) {
-		vfio_pci_core_disable(core);
-		return ret;
-	}
-
 	vfio_pci_core_finish_enable(core);
 	return 0;
 }
@@ -301,7 +289,6 @@ static int zpci_io_init_dev(struct vfio_device *vdev)
 	struct zpci_io_device *zio = zpci_io_from_core(core);
 	int ret;
 
-	mutex_init(&zio->lock);
 	spin_lock_init(&zio->func_lock);
 	spin_lock_init(&zio->err_lock);
 	zio->err_ctx = NULL;
@@ -321,9 +308,14 @@ static int zpci_io_init_dev(struct vfio_device *vdev)
 	zio->func.msix.table_bar = ZPCI_IO_NO_BAR;
 	zio->func.msix.pba_bar = ZPCI_IO_NO_BAR;
 
+	/* the single-instruction path's buffer: no allocation per request */
+	zio->spare = (void *)__get_free_pages(GFP_KERNEL, ZPCI_IO_SPARE_ORDER);
+	if (!zio->spare)
+		return -ENOMEM;
+
 	ret = vfio_pci_core_init_dev(vdev);
 	if (ret)
-		mutex_destroy(&zio->lock);
+		free_pages((unsigned long)zio->spare, ZPCI_IO_SPARE_ORDER);
 	return ret;
 }
 
@@ -333,15 +325,16 @@ static void zpci_io_release_dev(struct vfio_device *vdev)
 		container_of(vdev, struct vfio_pci_core_device, vdev);
 	struct zpci_io_device *zio = zpci_io_from_core(core);
 
-	mutex_destroy(&zio->lock);
+	/* no request runs any more: the buffer is back in its slot */
+	free_pages((unsigned long)zio->spare, ZPCI_IO_SPARE_ORDER);
 	vfio_pci_core_release_dev(vdev);
 }
 
 /*
  * vfio asks user space to release the device because the function is being
  * removed (hot-unplug, unbind) and waits for it.  Mark the function gone
- * first, so that every batch from now on fails with ENODEV instead of
- * issuing to a function the platform is taking away; a batch that is
+ * first, so that every request from now on fails with ENODEV instead of
+ * issuing to a function the platform is taking away; a request that is
  * running stops before its next op, so an ISM move cannot signal after the
  * removal started.  The store is ordered before the user's wake-up by the
  * eventfd signal in vfio_pci_core_request().  zio stays valid: vfio calls
@@ -363,7 +356,8 @@ static void zpci_io_request(struct vfio_device *vdev, unsigned int count)
  * so a BAR larger than 1 TiB (ISM's BAR 0 is 256 TiB) cannot be reached
  * whole through its standard region.  Such a BAR is not offered there:
  * its region info says size 0 and no access, read and write are refused.
- * The zPCI I/O region, whose ops carry 64-bit offsets, reaches all of it.
+ * Requests of the zPCI I/O feature, whose ops carry 64-bit offsets, reach
+ * all of it.
  */
 static bool zpci_io_bar_too_big(struct vfio_pci_core_device *core,
 				unsigned int index)
@@ -628,7 +622,7 @@ static const struct vfio_device_ops zpci_io_vfio_ops = {
 #ifdef ZPCI_IO_HAVE_GET_REGION_INFO_CAPS
 	.get_region_info_caps = zpci_io_get_region_info_caps,
 #endif
-	.device_feature = vfio_pci_core_ioctl_feature,
+	.device_feature = zpci_io_device_feature,
 	.read = zpci_io_read,
 	.write = zpci_io_write,
 	.mmap = vfio_pci_core_mmap,
@@ -650,7 +644,7 @@ static const struct vfio_device_ops zpci_io_vfio_ops = {
 /*
  * /sys/bus/pci/devices/<addr>/zpci_io_relaxed: "auto" (relaxed alignment
  * when the function is ISM, PFT 5), "on" or "off".  Root only; takes
- * effect for the next batch.
+ * effect for the next request.
  */
 static const char * const zpci_io_relaxed_names[] = {
 	[ZPCI_IO_RELAXED_AUTO] = "auto",
@@ -703,7 +697,7 @@ static DEVICE_ATTR_RW(zpci_io_relaxed);
 /*
  * /sys/bus/pci/devices/<addr>/zpci_io_nostg_bars: "auto" (BAR 0 when the
  * function is ISM, none otherwise) or a mask of the BARs that refuse
- * PCISTG (0x0..0x3f, bit n = BAR n).  Root only; next batch.
+ * PCISTG (0x0..0x3f, bit n = BAR n).  Root only; next request.
  */
 static ssize_t zpci_io_nostg_bars_show(struct device *dev,
 				       struct device_attribute *attr,
@@ -755,7 +749,7 @@ static DEVICE_ATTR_RW(zpci_io_nostg_bars);
  * /sys/bus/pci/devices/<addr>/zpci_io_maxstbl: "auto" (the function's
  * maxstbl) or a lower limit for PCISTB, 0..4096 (0: no PCISTB at all; a
  * value above the function's own has no effect).  PCILG and PCISTG do not
- * depend on it.  Root only; next batch.
+ * depend on it.  Root only; next request.
  */
 static ssize_t zpci_io_maxstbl_show(struct device *dev,
 				    struct device_attribute *attr, char *buf)
@@ -973,5 +967,5 @@ module_init(zpci_io_init);
 module_exit(zpci_io_exit);
 
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("vfio-pci variant driver with a zPCI I/O region for batched PCISTB/PCISTG/PCILG");
-MODULE_VERSION("1.0");
+MODULE_DESCRIPTION("vfio-pci variant driver with a zPCI I/O device feature for batched PCISTB/PCISTG/PCILG");
+MODULE_VERSION("3.0");

@@ -9,9 +9,9 @@
  * zpci_io_list_lock, which remove takes before the device can go away,
  * and never sleeps on anything of the device while it holds it: the
  * function attributes are a snapshot taken under the device's func_lock
- * (a spinlock), the counters are atomics.  So a batch stuck in a page
- * fault can delay neither a reader nor, through the list lock, another
- * function's probe or remove.
+ * (a spinlock), the counters are atomics.  So a request stuck in a page
+ * fault (copying itself in) can delay neither a reader nor, through the
+ * list lock, another function's probe or remove.
  *
  * Every command needs CAP_NET_ADMIN (GENL_ADMIN_PERM): the replies show
  * all tenants' functions, PCI addresses and traffic.
@@ -121,6 +121,8 @@ static int zpci_io_nl_put_stats(struct sk_buff *skb, struct zpci_io_device *zio)
 			       &s->pinned_pages) ||
 	    zpci_io_nl_put_u64(skb, ZPCI_NL_S_ERRORS, &s->errors) ||
 	    zpci_io_nl_put_u64(skb, ZPCI_NL_S_PINS_HELD, &s->pins_held) ||
+	    zpci_io_nl_put_u64(skb, ZPCI_NL_S_REQ_BYTES, &s->req_bytes) ||
+	    zpci_io_nl_put_u64(skb, ZPCI_NL_S_REQ_ALLOCS, &s->req_allocs) ||
 	    zpci_io_nl_put_table(skb, ZPCI_NL_S_BY_ERRNO, s->by_errno,
 				 ZPCI_IO_NR_ERRNO) ||
 	    zpci_io_nl_put_table(skb, ZPCI_NL_S_BY_CC, s->by_cc,
@@ -142,6 +144,8 @@ static void zpci_io_nl_reset(struct zpci_io_stats *s)
 	}
 	atomic64_set(&s->batches, 0);
 	atomic64_set(&s->pinned_pages, 0);
+	atomic64_set(&s->req_bytes, 0);
+	atomic64_set(&s->req_allocs, 0);
 	atomic64_set(&s->errors, 0);
 	for (i = 0; i < ZPCI_IO_NR_ERRNO; i++)
 		atomic64_set(&s->by_errno[i], 0);

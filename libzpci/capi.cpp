@@ -150,6 +150,9 @@ int zpci_execute(zpci_handle *h, const zpci_plan_op *ops, size_t n, zpci_status 
 		zpci::exec_status es;
 		if (auto r = zpci::check_op(h->path->caps(), o, &es); !r)
 			return to_status(r.error(), &es, st);
+		// Config space is vfio's config region, never an op here.
+		if (o.pcias > ZPCI_PCIAS_BAR_MAX)
+			return to_status(zpci::rule_error(ZPCI_RULE_PCIAS), &es, st);
 	}
 	size_t done = 0;
 	while (done < n) {
@@ -160,7 +163,8 @@ int zpci_execute(zpci_handle *h, const zpci_plan_op *ops, size_t n, zpci_status 
 					  p.offset, p.addr};
 		}
 		zpci::exec_status es;
-		auto r = h->path->execute(std::span<const zpci::op>(buf, k), &es);
+		// Checked above, under h->lock: one library check per op.
+		auto r = h->path->execute_checked(std::span<const zpci::op>(buf, k), &es);
 		if (!r) {
 			es.done += done;
 			return to_status(r.error(), &es, st);

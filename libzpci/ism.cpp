@@ -111,7 +111,9 @@ result<void> move(io_path &path, const move_request &req, std::size_t *landed,
 	while (!p->done()) {
 		std::size_t n = p->fill(buf);
 		exec_status local;
-		auto r = path.execute(std::span<const op>(buf.data(), n), &local);
+		// move_planner::make() checked every op against path.caps():
+		// the path does not check them again (the driver does).
+		auto r = path.execute_checked(std::span<const op>(buf.data(), n), &local);
 		std::size_t ok = r ? n : std::min(local.done, n);
 		for (std::size_t i = 0; i < ok; i++)
 			bytes += buf[i].len;

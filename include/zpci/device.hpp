@@ -3,10 +3,11 @@
 // The two lower interfaces libzpci issues instructions through.
 //
 //  * region_device: a function that executes whole batches of PCISTB /
-//    PCISTG / PCILG exactly as given (the zpci_io kernel driver's region,
-//    or the simulated function).  Semantics follow zpci_abi.h: the ops run
-//    in order, the first failing op stops the batch, ops before it stay
-//    done, none after it run.
+//    PCISTG / PCILG exactly as given (the zpci_io kernel driver's device
+//    feature, or the simulated function).  Semantics follow zpci_abi.h:
+//    the ops run in order, the first failing op stops the batch, ops
+//    before it stay done, none after it run.  (The name is older than ABI
+//    3, which replaced the driver's region by a VFIO device feature.)
 //  * bar_device: plain BAR reads/writes of at most 8 bytes, one per call
 //    (vfio-pci BAR pread/pwrite, or the simulated function); this is what
 //    QEMU's intercept path does today ("the 8-byte fallback path").
@@ -37,7 +38,9 @@ enum class insn : std::uint8_t {
 const char *insn_name(insn k) noexcept;
 
 // One instruction.  addr is a buffer in the caller's address space: the
-// source of PCISTB/PCISTG, the destination of PCILG (len bytes).
+// source of PCISTB/PCISTG, the destination of PCILG (len bytes).  It never
+// reaches the kernel: the zpci_io backend copies the bytes into its
+// request (and a PCILG's result out of it).
 struct op {
 	insn kind = insn::pcilg;
 	std::uint8_t pcias = 0;
@@ -84,8 +87,32 @@ public:
 					   exec_status *status) noexcept = 0;
 
 	// The zpci_io driver's info block (fid, uid, MSI-X ranges, ABI
-	// version), or null when the device is not the driver's region.
+	// version), or null when the device is not the driver's.
 	virtual const zpci_io_info *io_info() const noexcept { return nullptr; }
+
+	// One PCISTB whose bytes the caller writes in place, straight into
+	// the device's own request: stage_block(len) says where (len <=
+	// ZPCI_MAXSTBL_LIMIT bytes, 8-byte aligned, not across a page), then
+	// submit_block() issues it like submit() would the op {pcistb, pcias,
+	// offset, len, that address}.  A device without such a buffer
+	// returns null from stage_block(); the caller then uses its own
+	// buffer and submit().
+	virtual void *stage_block(std::uint32_t len) noexcept
+	{
+		(void)len;
+		return nullptr;
+	}
+	virtual result<std::size_t> submit_block(std::uint8_t pcias,
+						 std::uint64_t offset,
+						 std::uint32_t len,
+						 exec_status *status) noexcept
+	{
+		(void)pcias;
+		(void)offset;
+		(void)len;
+		(void)status;
+		return std::unexpected(std::make_error_code(std::errc::not_supported));
+	}
 };
 
 // Plain BAR access, <= 8 bytes per call.

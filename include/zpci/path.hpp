@@ -3,8 +3,8 @@
 // io_path: "issue these instructions on this function".
 //
 //  * region path: plans each access (plan.hpp) and submits the ops in
-//    batches of up to max_ops() to a region_device (zpci_io driver or the
-//    simulated function): one call per batch.
+//    batches of up to max_ops() to a region_device (the zpci_io driver's
+//    device feature, or the simulated function): one call per batch.
 //  * fallback path: what QEMU's intercept path does today: every access
 //    becomes <= 8-byte naturally aligned stores/loads, one bar_device call
 //    each.  An address space that refuses PCISTG (ISM's DMB space) cannot
@@ -82,6 +82,25 @@ public:
 	{
 		return execute(ops, st);
 	}
+	// A PCISTB whose bytes the caller writes in place (the C API's
+	// zpci_pcistb_guest()): block_buffer(len) is where, or null when the
+	// path has no such buffer (then use execute_checked() with a buffer
+	// of your own); execute_block() issues it, checked like
+	// execute_checked() (the caller has checked it).
+	virtual void *block_buffer(std::uint32_t len) noexcept
+	{
+		(void)len;
+		return nullptr;
+	}
+	virtual result<void> execute_block(unsigned pcias, std::uint64_t offset,
+					   std::uint32_t len, exec_status *st) noexcept
+	{
+		(void)pcias;
+		(void)offset;
+		(void)len;
+		(void)st;
+		return std::unexpected(std::make_error_code(std::errc::not_supported));
+	}
 	virtual std::uint32_t max_ops() const noexcept { return 1; }
 	// The zpci_io driver's info block behind a region path, else null.
 	virtual const zpci_io_info *io_info() const noexcept { return nullptr; }
@@ -113,9 +132,9 @@ result<std::unique_ptr<io_path>> make_fallback_path(std::shared_ptr<bar_device> 
 //     options after a comma: maxstbl=N, max_ops=N, shm=NAME,
 //     syscall=0|1 (one real system call per device call)
 //     (e.g. "sim:strict,maxstbl=4096")
-//   region:<dddd:bb:dd.f>            zpci_io region (vfio)
+//   region:<dddd:bb:dd.f>            zpci_io device feature (vfio)
 //   fallback:<dddd:bb:dd.f>          vfio-pci BAR pread/pwrite
-//   fid:<N> | uid:<N>                zpci_io region of the function with
+//   fid:<N> | uid:<N>                zpci_io feature of the function with
 //                                    that FID / UID (sysfs function_id /
 //                                    uid); region:fid:<N>, fallback:uid:<N>
 //                                    ... work too

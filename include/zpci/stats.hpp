@@ -40,8 +40,13 @@ struct entry {
 struct counters {
 	std::uint64_t pcistb_ops = 0, pcistg_ops = 0, pcilg_ops = 0;
 	std::uint64_t pcistb_bytes = 0, pcistg_bytes = 0, pcilg_bytes = 0;
-	std::uint64_t batches = 0;
+	std::uint64_t batches = 0;	// requests
+	// Pages pinned so far and right now: 0 since driver ABI 3 (nothing
+	// pins), reported so that a monitor can prove it.
 	std::uint64_t pinned_pages = 0;
+	std::uint64_t pins_held = 0;
+	std::uint64_t req_bytes = 0;	// request bytes the driver copied in (ABI 3)
+	std::uint64_t req_allocs = 0;	// requests that needed a buffer of their own (ABI 3)
 	std::uint64_t errors = 0;	// failed batches, all causes
 	std::vector<entry> by_errno, by_cc, by_status;
 };

@@ -8,13 +8,16 @@
 //   zpci::exec_status st;
 //   auto n = (*dev)->submit(ops, &st);           // one pwrite per call
 //
-//  * open_region_device(): the zPCI I/O region of the zpci_io variant
-//    driver.  Fails with ENODEV when the function is bound to vfio but has
-//    no such region (plain vfio-pci), EPROTO when the driver's region ABI
-//    does not match this library (query_device() shows both versions).
-//    submit() takes at most max_ops() ops (info.max_ops) and issues them
-//    with exactly one pwrite(); a short pwrite is EIO, never a silent
-//    partial batch.  If a signal interrupts the driver between two ops
+//  * open_region_device(): the zpci_io variant driver's device feature
+//    (VFIO_DEVICE_FEATURE, ZPCI_IO_FEATURE; the name is older than ABI 3,
+//    when it was a region).  Fails with ENODEV when the function is bound
+//    to vfio but has no such feature (plain vfio-pci), EPROTO when the
+//    driver's ABI does not match this library (query_device() shows both
+//    versions; a driver of ABI 1 or 2 is EPROTO too).  submit() takes at
+//    most max_ops() ops (info.max_ops), builds one self-contained request
+//    of them (the bytes of every store copied in, no pointer in it) and
+//    issues it with one VFIO_DEVICE_FEATURE ioctl; PCILG results are
+//    copied out of it.  If a signal interrupts the driver between two ops
 //    (EINTR with status.done), submit() resumes with the remaining ops.
 //  * open_bar_device(): the 8-byte fallback path, plain vfio-pci BAR
 //    pread/pwrite of 1..8 bytes.  Works with or without the zpci_io driver;
@@ -92,10 +95,14 @@ struct device_info {
 	std::uint32_t num_irqs = 0;
 	std::array<region_desc, ZPCI_NUM_BARS> bars{};	// size 0: none
 	zdev_caps zdev;
-	// The zPCI I/O region, when the zpci_io driver is bound.
-	std::optional<region_desc> io_region;
+	// The zpci_io device feature (ZPCI_IO_FEATURE), when the zpci_io
+	// driver is bound: PROBE answered, and its info block (GET).
+	bool io_feature = false;
 	std::optional<zpci_io_info> io;		// as read, even if refused
 	std::error_code io_error;		// why open_region_device would refuse
+	// No feature, but the region of a zpci_io driver of ABI 1 or 2: too
+	// old for this library (io_error is EPROTO).
+	bool io_legacy_region = false;
 };
 
 // "dddd:bb:dd.f" with hex digits and function 0..7, nothing else.
@@ -117,9 +124,10 @@ open_bar_device(std::string_view pci_addr) noexcept;
 // for the instruction's condition code.
 zpci_caps fallback_caps(const device_info &info) noexcept;
 
-// The caps of the zPCI I/O region's info, or the reason they are refused
-// (version handshake of zpci_abi.h, invalid values): EPROTO.
-result<zpci_caps> region_caps(const zpci_io_info &io) noexcept;
+// The caps of the zpci_io feature's info block and the function type of
+// the BASE capability, or the reason they are refused (version handshake
+// of zpci_abi.h, invalid values): EPROTO.
+result<zpci_caps> region_caps(const zpci_io_info &io, const zdev_caps &zdev) noexcept;
 
 // "fid:N" or "uid:N" (decimal or 0x-hex) -> the PCI address of the
 // function whose sysfs function_id / uid has that value (s390 only:

@@ -201,6 +201,8 @@ struct policies {
 		stats[ZPCI_NL_S_BY_ERRNO].type = NLA_NESTED;
 		stats[ZPCI_NL_S_BY_CC].type = NLA_NESTED;
 		stats[ZPCI_NL_S_BY_STATUS].type = NLA_NESTED;
+		for (int a = ZPCI_NL_S_PINS_HELD; a <= ZPCI_NL_S_REQ_ALLOCS; a++)
+			stats[a].type = NLA_U64;
 		entry[ZPCI_NL_E_KEY].type = NLA_U32;
 		entry[ZPCI_NL_E_COUNT].type = NLA_U64;
 	}
@@ -251,6 +253,9 @@ result<counters> parse_counters(nlattr *nest)
 	c.batches = u64(ZPCI_NL_S_BATCHES);
 	c.pinned_pages = u64(ZPCI_NL_S_PINNED_PAGES);
 	c.errors = u64(ZPCI_NL_S_ERRORS);
+	c.pins_held = u64(ZPCI_NL_S_PINS_HELD);
+	c.req_bytes = u64(ZPCI_NL_S_REQ_BYTES);
+	c.req_allocs = u64(ZPCI_NL_S_REQ_ALLOCS);
 	struct {
 		int attr;
 		std::vector<entry> *dst;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The region path and the 8-byte fallback path over vfio, and the queries
-// `zpci info` uses.
+// The zpci_io feature (region path) and the 8-byte fallback path over vfio,
+// and the queries `zpci info` uses.
 #include "vfio.hpp"
 
 #include <fcntl.h>
@@ -21,32 +21,66 @@ namespace zpci::vfio {
 namespace {
 
 constexpr int MAX_EINTR = 100;
-constexpr std::uint32_t IO_REGION_TYPE =
-	VFIO_REGION_TYPE_PCI_VENDOR_TYPE | ZPCI_IO_VENDOR_IBM;
-// Bytes of struct zpci_io_info version 1 (everything before reserved[]).
-constexpr std::size_t IO_INFO_V1 = offsetof(zpci_io_info, reserved);
-// Bytes of struct zpci_io_status the library needs the driver to write.
-constexpr std::size_t IO_STATUS_V1 = offsetof(zpci_io_status, reserved0);
+// Bytes of struct zpci_io_info version 3 (everything before reserved[]).
+constexpr std::size_t IO_INFO_V3 = offsetof(zpci_io_info, reserved);
+constexpr std::size_t FEAT_HDR = sizeof(vfio_device_feature);
+constexpr std::size_t REQ_HDR = sizeof(zpci_io_req);
+constexpr std::size_t OP_SIZE = sizeof(zpci_io_op);
+constexpr std::size_t PAGE = ZPCI_BLOCK_BOUNDARY;
+// The device-specific region of driver ABI 1 and 2 (vendor type IBM,
+// subtype "zio1"), replaced by the device feature in ABI 3: only looked for
+// to tell "driver too old" (EPROTO) from "no driver" (ENODEV).
+constexpr std::uint32_t OLD_REGION_TYPE = VFIO_REGION_TYPE_PCI_VENDOR_TYPE | 0x1014U;
+constexpr std::uint32_t OLD_REGION_SUBTYPE = 0x7a696f31U;
 
 std::error_code proto() noexcept
 {
 	return std::make_error_code(std::errc::protocol_error);
 }
 
-// The zPCI I/O region path: one pwrite per batch into a buffer allocated
-// once, status written by the driver into st_.
-class vfio_region_device final : public zpci::region_device {
+// Where the bytes of a PCISTB of len > ZPCI_IO_INLINE_MAX go, at or after
+// cur: 8-byte aligned, and not across 4 KiB of the request (zpci_abi.h).
+std::size_t place(std::size_t cur, std::uint32_t len) noexcept
+{
+	cur = (cur + 7) & ~std::size_t(7);
+	if ((cur & (PAGE - 1)) + len > PAGE)
+		cur = (cur + PAGE - 1) & ~(PAGE - 1);
+	return cur;
+}
+
+// The len bytes at p as the instruction's register holds them:
+// right-aligned, the first byte the most significant.
+std::uint64_t pack(const unsigned char *p, std::uint32_t len) noexcept
+{
+	std::uint64_t v = 0;
+	for (std::uint32_t i = 0; i < len; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+void unpack(std::uint64_t v, unsigned char *p, std::uint32_t len) noexcept
+{
+	for (std::uint32_t i = len; i-- > 0; v >>= 8)
+		p[i] = static_cast<unsigned char>(v);
+}
+
+// The zpci_io device feature: one VFIO_DEVICE_FEATURE SET per batch, the
+// whole request (header, ops, the bytes of the PCISTBs) built in one
+// buffer allocated once, results read back from it.  No pointer reaches
+// the kernel.
+class vfio_feature_device final : public zpci::region_device {
 public:
-	vfio_region_device(std::shared_ptr<vfio_handle> h, const zpci_caps &caps,
-			   const zpci_io_info &io, std::uint64_t req_off,
-			   std::vector<std::uint64_t> buf) noexcept
-		: h_(std::move(h)), caps_(caps), io_(io), req_off_(req_off),
-		  buf_(std::move(buf)), st_room_{}
+	vfio_feature_device(std::shared_ptr<vfio_handle> h, const zpci_caps &caps,
+			    const zpci_io_info &io,
+			    std::unique_ptr<std::uint64_t[]> buf,
+			    std::size_t capacity, std::uint32_t max_ops) noexcept
+		: h_(std::move(h)), caps_(caps), io_(io), buf_(std::move(buf)),
+		  capacity_(capacity), max_ops_(max_ops)
 	{
 	}
 
 	const zpci_caps &caps() const noexcept override { return caps_; }
-	std::uint32_t max_ops() const noexcept override { return io_.max_ops; }
+	std::uint32_t max_ops() const noexcept override { return max_ops_; }
 	const zpci_io_info *io_info() const noexcept override { return &io_; }
 
 	result<std::size_t> submit(std::span<const op> ops,
@@ -57,102 +91,221 @@ public:
 		es.clear();
 		if (ops.empty())
 			return 0;
-		if (ops.size() > io_.max_ops) {
+		if (ops.size() > max_ops_) {
 			es.error = sys_error(E2BIG);
 			return std::unexpected(es.error);
 		}
+		staged_len_ = 0;	// build() writes over a staged block
 		std::size_t base = 0;
 		int stalls = 0;
-		for (;;) {
+		while (base < ops.size()) {
 			std::span<const op> rest = ops.subspan(base);
-			std::size_t bytes = build(rest);
-			std::memset(st_room_, 0, sizeof(st_room_));
-			ssize_t r = h_->sys().pwrite(h_->fd(), buf_.data(), bytes,
-						    static_cast<off_t>(req_off_));
-			if (r >= 0 && static_cast<std::size_t>(r) == bytes) {
-				es.done = ops.size();
-				return ops.size();
-			}
-			bool st_ok = st_.argsz >= IO_STATUS_V1 &&
-				     st_.done <= rest.size();
-			if (r >= 0) {
-				// Never a silent partial batch.
-				es.done = base + (st_ok ? st_.done : 0);
-				es.error = sys_error(EIO);
+			std::size_t n = 0;
+			std::size_t total = build(rest, n);
+			if (!n) {
+				// One op that no request of this driver holds.
+				es.done = base;
+				es.error = sys_error(E2BIG);
 				return std::unexpected(es.error);
 			}
-			if (r == -EINTR && st_ok && st_.error == -EINTR &&
-			    !(st_.flags & ZPCI_IO_STATUS_REJECTED)) {
+			int r = call(total);
+			zpci_io_status st;
+			std::memcpy(&st, req() + offsetof(zpci_io_req, status), sizeof(st));
+			// The driver writes a status on failure only, over the
+			// zeros build() left there.
+			bool st_ok = r < 0 && st.error == r && st.done <= n;
+			std::size_t ran = r == 0 ? n : (st_ok ? st.done : 0);
+			results(rest.first(ran), ran);
+			if (r == 0) {
+				base += n;
+				continue;
+			}
+			if (r == -EINTR && st_ok && !(st.flags & ZPCI_IO_STATUS_REJECTED)) {
 				// Interrupted between two ops: the first
-				// st_.done ran, send the rest.
-				if (st_.done == 0 && ++stalls >= MAX_EINTR) {
+				// st.done ran, send the rest.
+				if (st.done == 0 && ++stalls >= MAX_EINTR) {
 					es.done = base;
 					es.error = sys_error(EINTR);
 					return std::unexpected(es.error);
 				}
-				base += st_.done;
-				if (base == ops.size()) {
-					es.done = base;
-					return base;
-				}
+				base += st.done;
 				continue;
 			}
-			es.error = neg_errno(r);
-			es.done = base + (st_ok ? st_.done : 0);
-			if (st_ok) {
-				es.rule = st_.rule;
-				if (st_.flags & ZPCI_IO_STATUS_CC_VALID) {
-					es.cc_valid = true;
-					es.cc = st_.cc;
-					es.status = st_.status;
-					es.pgm = st_.pgm;
-				} else if (st_.flags & ZPCI_IO_STATUS_PGM) {
-					// ABI v2: a program exception, no cc
-					es.cc_valid = true;
-					es.pgm = st_.pgm;
-				}
-			}
+			fail(es, r, st_ok ? &st : nullptr, base);
 			return std::unexpected(es.error);
 		}
+		es.done = ops.size();
+		return ops.size();
+	}
+
+	void *stage_block(std::uint32_t len) noexcept override
+	{
+		if (len == 0 || len > ZPCI_MAXSTBL_LIMIT)
+			return nullptr;
+		staged_ = place(REQ_HDR + OP_SIZE, len);
+		staged_len_ = len;
+		return req() + staged_;
+	}
+
+	result<std::size_t> submit_block(std::uint8_t pcias, std::uint64_t offset,
+					 std::uint32_t len,
+					 exec_status *status) noexcept override
+	{
+		exec_status local;
+		exec_status &es = status ? *status : local;
+		es.clear();
+		// Only the block stage_block() placed (the bytes are there).
+		if (len == 0 || len != staged_len_) {
+			es.error = sys_error(EINVAL);
+			return std::unexpected(es.error);
+		}
+		staged_len_ = 0;
+		zpci_io_op o{};
+		o.insn = ZPCI_IO_OP_PCISTB;
+		o.pcias = pcias;
+		o.len = len;
+		o.offset = offset;
+		std::size_t total = staged_ + len;
+		if (len <= ZPCI_IO_INLINE_MAX) {
+			o.data = pack(req() + staged_, len);
+			total = REQ_HDR + OP_SIZE;
+		} else {
+			o.data = staged_;
+		}
+		header(total, 1);
+		std::memcpy(req() + REQ_HDR, &o, sizeof(o));
+		int r = call(total);
+		if (r == 0) {
+			es.done = 1;
+			return 1;
+		}
+		zpci_io_status st;
+		std::memcpy(&st, req() + offsetof(zpci_io_req, status), sizeof(st));
+		fail(es, r, st.error == r && st.done == 0 ? &st : nullptr, 0);
+		return std::unexpected(es.error);
 	}
 
 private:
-	std::size_t build(std::span<const op> ops) noexcept
+	unsigned char *feat() noexcept { return reinterpret_cast<unsigned char *>(buf_.get()); }
+	unsigned char *req() noexcept { return feat() + FEAT_HDR; }
+
+	void header(std::size_t total, std::size_t n) noexcept
 	{
-		auto *p = reinterpret_cast<unsigned char *>(buf_.data());
-		zpci_io_batch b{};
-		b.abi_version = ZPCI_IO_ABI_VERSION;
-		b.nr_ops = static_cast<__u32>(ops.size());
-		b.op_size = sizeof(zpci_io_op);
-		b.status_addr = reinterpret_cast<std::uintptr_t>(&st_);
-		b.status_size = sizeof(st_);
-		std::memcpy(p, &b, sizeof(b));
-		p += sizeof(b);
-		for (const op &o : ops) {
+		zpci_io_req h{};
+		h.hdr_size = REQ_HDR;
+		h.op_size = OP_SIZE;
+		h.total_size = static_cast<__u32>(total);
+		h.nr_ops = static_cast<__u32>(n);
+		std::memcpy(req(), &h, sizeof(h));
+	}
+
+	// The request for as many ops of ops as fit (n of them, at most
+	// max_ops, the request within capacity); returns its size.
+	std::size_t build(std::span<const op> ops, std::size_t &n) noexcept
+	{
+		const std::size_t room = capacity_ - FEAT_HDR;
+		std::size_t count = std::min<std::size_t>(ops.size(), max_ops_);
+		std::size_t data = REQ_HDR + count * OP_SIZE;
+		// Shrink count until the bytes fit (rare: a driver with a
+		// small max_req_size).
+		for (;;) {
+			std::size_t end = data;
+			for (std::size_t i = 0; i < count; i++)
+				if (ops[i].len > ZPCI_IO_INLINE_MAX)
+					end = place(end, ops[i].len) + ops[i].len;
+			if (end <= room || count == 0) {
+				n = end <= room ? count : 0;
+				break;
+			}
+			count--;
+			data = REQ_HDR + count * OP_SIZE;
+		}
+		if (!n)
+			return 0;
+		unsigned char *r = req();
+		std::size_t end = data;
+		for (std::size_t i = 0; i < n; i++) {
+			const op &o = ops[i];
+			const auto *src = reinterpret_cast<const unsigned char *>(
+				static_cast<std::uintptr_t>(o.addr));
 			zpci_io_op w{};
 			w.insn = static_cast<__u8>(o.kind);
 			w.pcias = o.pcias;
 			w.flags = o.flags;
 			w.len = o.len;
 			w.offset = o.offset;
-			w.addr = o.addr;
-			std::memcpy(p, &w, sizeof(w));
-			p += sizeof(w);
+			if (o.kind == insn::pcilg) {
+				w.data = 0;
+			} else if (o.len <= ZPCI_IO_INLINE_MAX) {
+				w.data = pack(src, o.len);
+			} else {
+				end = place(end, o.len);
+				std::memcpy(r + end, src, o.len);
+				w.data = end;
+				end += o.len;
+			}
+			std::memcpy(r + REQ_HDR + i * OP_SIZE, &w, sizeof(w));
 		}
-		return sizeof(zpci_io_batch) + ops.size() * sizeof(zpci_io_op);
+		header(end, n);
+		return end;
+	}
+
+	// One VFIO_DEVICE_FEATURE SET of the request of total bytes: 0 or
+	// -errno.  Never repeated on EINTR: the caller looks at the status.
+	int call(std::size_t total) noexcept
+	{
+		vfio_device_feature f{};
+		f.argsz = static_cast<__u32>(FEAT_HDR + total);
+		f.flags = VFIO_DEVICE_FEATURE_SET | ZPCI_IO_FEATURE;
+		std::memcpy(feat(), &f, sizeof(f));
+		int r = h_->sys().ioctl(h_->fd(), VFIO_DEVICE_FEATURE, feat());
+		return r < 0 ? r : 0;
+	}
+
+	// The values of the first ran ops that are PCILG, into their buffers.
+	void results(std::span<const op> ops, std::size_t ran) noexcept
+	{
+		for (std::size_t i = 0; i < ran; i++) {
+			const op &o = ops[i];
+			if (o.kind != insn::pcilg)
+				continue;
+			std::uint64_t v;
+			std::memcpy(&v, req() + REQ_HDR + i * OP_SIZE +
+					       offsetof(zpci_io_op, data), sizeof(v));
+			unpack(v, reinterpret_cast<unsigned char *>(
+					  static_cast<std::uintptr_t>(o.addr)),
+			       o.len);
+		}
+	}
+
+	static void fail(exec_status &es, int r, const zpci_io_status *st,
+			 std::size_t base) noexcept
+	{
+		es.error = neg_errno(r);
+		es.done = base + (st ? st->done : 0);
+		if (!st)
+			return;
+		es.rule = st->rule;
+		if (st->flags & ZPCI_IO_STATUS_CC_VALID) {
+			es.cc_valid = true;
+			es.cc = st->cc;
+			es.status = st->status;
+			es.pgm = st->pgm;
+		} else if (st->flags & ZPCI_IO_STATUS_PGM) {
+			// a program exception, no cc
+			es.cc_valid = true;
+			es.pgm = st->pgm;
+		}
 	}
 
 	std::shared_ptr<vfio_handle> h_;
 	zpci_caps caps_;
 	zpci_io_info io_;
-	std::uint64_t req_off_;
-	std::vector<std::uint64_t> buf_;
-	// The driver writes its own struct zpci_io_status; a newer driver's may
-	// be longer (fields are added at the end), so leave room behind ours.
-	union {
-		zpci_io_status st_;
-		unsigned char st_room_[256];
-	};
+	std::unique_ptr<std::uint64_t[]> buf_;
+	std::size_t capacity_;
+	std::uint32_t max_ops_;
+	std::size_t staged_ = 0;		// stage_block(): where, and how long
+	std::uint32_t staged_len_ = 0;
 };
 
 // The fallback path: one pread/pwrite of <= 8 bytes per access.
@@ -249,17 +402,19 @@ result<std::shared_ptr<vfio_handle>> acquire(std::string_view addr,
 
 } // namespace
 
-result<zpci_caps> region_caps(const zpci_io_info &io) noexcept
+result<zpci_caps> region_caps(const zpci_io_info &io, const zdev_caps &zdev) noexcept
 {
-	if (io.argsz < IO_INFO_V1 || io.abi_version < ZPCI_IO_ABI_MIN_DRIVER ||
-	    io.abi_min_compat > ZPCI_IO_ABI_VERSION || io.max_ops == 0)
+	if (io.argsz < IO_INFO_V3 || io.abi_version < ZPCI_IO_ABI_MIN_DRIVER ||
+	    io.abi_min_compat > ZPCI_IO_ABI_VERSION || io.max_ops == 0 ||
+	    io.max_req_size < REQ_HDR + OP_SIZE)
 		return std::unexpected(proto());
 	zpci_caps c{};
 	c.maxstbl = io.maxstbl;
 	c.flags = (io.flags & ZPCI_IO_INFO_RELAXED) ? ZPCI_CAPS_RELAXED : 0;
 	c.bar_mask = io.bar_mask;
 	c.pcistg_mask = io.pcistg_mask & io.bar_mask;
-	c.pft = io.pft;
+	// The function type is the BASE capability's, not repeated by the driver.
+	c.pft = zdev.has_base ? zdev.pft : 0;
 	for (unsigned i = 0; i < ZPCI_NUM_BARS; i++)
 		c.bar_size[i] = ((io.bar_mask >> i) & 1) ? io.bar_size[i] : 0;
 	if (!zpci_caps_valid(&c))
@@ -293,6 +448,20 @@ zpci_caps fallback_caps(const device_info &info) noexcept
 	return c;
 }
 
+namespace {
+
+int ioctl_eintr(const vfio_handle &h, void *arg) noexcept
+{
+	int r;
+	int n = 0;
+	do
+		r = h.sys().ioctl(h.fd(), VFIO_DEVICE_FEATURE, arg);
+	while (r == -EINTR && ++n < MAX_EINTR);
+	return r;
+}
+
+} // namespace
+
 result<device_info> query(vfio_handle &h) noexcept
 {
 	device_info info;
@@ -312,34 +481,50 @@ result<device_info> query(vfio_handle &h) noexcept
 			return std::unexpected(r.error());
 		info.bars[i] = r->desc;
 	}
-	for (std::uint32_t i = VFIO_PCI_NUM_REGIONS; i < info.num_regions; i++) {
-		auto r = h.get_region(i);
-		if (!r)
-			return std::unexpected(r.error());
-		if (!r->has_type || r->type != IO_REGION_TYPE ||
-		    r->subtype != ZPCI_IO_REGION_SUBTYPE)
-			continue;
-		info.io_region = r->desc;
-		zpci_io_info io{};
-		if (r->desc.size < ZPCI_IO_REQ_OFFSET + sizeof(zpci_io_batch) +
-					   sizeof(zpci_io_op)) {
-			info.io_error = proto();
-			break;
+	// The zpci_io device feature: PROBE, then GET of the info block.
+	vfio_device_feature probe{};
+	probe.argsz = sizeof(probe);
+	probe.flags = VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_GET |
+		      VFIO_DEVICE_FEATURE_SET | ZPCI_IO_FEATURE;
+	int rc = ioctl_eintr(h, &probe);
+	if (rc == -ENOTTY || rc == -EINVAL || rc == -EOPNOTSUPP || rc == -ENOSYS) {
+		// No feature.  A driver of ABI 1 or 2 still has its region:
+		// too old for this library.
+		for (std::uint32_t i = VFIO_PCI_NUM_REGIONS; i < info.num_regions; i++) {
+			auto r = h.get_region(i);
+			if (r && r->has_type && r->type == OLD_REGION_TYPE &&
+			    r->subtype == OLD_REGION_SUBTYPE) {
+				info.io_legacy_region = true;
+				info.io_error = proto();
+				break;
+			}
 		}
-		auto rd = h.read_exact(&io, sizeof(io),
-				       r->desc.offset + ZPCI_IO_INFO_OFFSET);
-		if (!rd) {
-			info.io_error = rd.error();
-			break;
-		}
-		info.io = io;
-		if (auto c = region_caps(io); !c)
-			info.io_error = c.error();
-		else if (r->desc.size < ZPCI_IO_REQ_OFFSET + sizeof(zpci_io_batch) +
-			 std::uint64_t(io.max_ops) * sizeof(zpci_io_op))
-			info.io_error = proto();
-		break;
+		return info;
 	}
+	info.io_feature = true;
+	if (rc < 0) {
+		info.io_error = neg_errno(rc);
+		return info;
+	}
+	// vfio_device_feature ends in a flexible array: the info block
+	// follows its 16 bytes.
+	alignas(8) unsigned char get[FEAT_HDR + sizeof(zpci_io_info)] = {};
+	vfio_device_feature f{};
+	f.argsz = sizeof(get);
+	f.flags = VFIO_DEVICE_FEATURE_GET | ZPCI_IO_FEATURE;
+	std::memcpy(get, &f, sizeof(f));
+	rc = ioctl_eintr(h, get);
+	if (rc < 0) {
+		info.io_error = neg_errno(rc);
+		return info;
+	}
+	zpci_io_info io;
+	std::memcpy(&io, get + FEAT_HDR, sizeof(io));
+	info.io = io;
+	if (io.argsz > sizeof(io))
+		info.io_error = proto();
+	else if (auto c = region_caps(io, info.zdev); !c)
+		info.io_error = c.error();
 	return info;
 }
 
@@ -385,20 +570,25 @@ namespace {
 result<std::unique_ptr<zpci::region_device>>
 make_region_device(std::shared_ptr<vfio_handle> h, const device_info &info) noexcept
 {
-	if (!info.io_region)
-		return std::unexpected(sys_error(ENODEV));
 	if (info.io_error)
 		return std::unexpected(info.io_error);
-	auto caps = region_caps(*info.io);
+	if (!info.io_feature || !info.io)
+		return std::unexpected(sys_error(ENODEV));
+	auto caps = region_caps(*info.io, info.zdev);
 	if (!caps)
 		return std::unexpected(caps.error());
+	// Room for a full batch of the largest PCISTBs, each in a page of its
+	// own (the worst place() can do), and no more than the driver takes.
+	const std::uint32_t max_ops = std::min<std::uint32_t>(info.io->max_ops, 4096);
+	std::size_t need = REQ_HDR + std::size_t(max_ops) * OP_SIZE + PAGE +
+			   std::size_t(max_ops) * PAGE;
+	std::size_t req = std::min<std::size_t>(need, info.io->max_req_size);
+	std::size_t capacity = FEAT_HDR + req;
 	try {
-		std::size_t bytes = sizeof(zpci_io_batch) +
-				    std::size_t(info.io->max_ops) * sizeof(zpci_io_op);
-		std::vector<std::uint64_t> buf((bytes + 7) / 8);
-		std::uint64_t req = info.io_region->offset + ZPCI_IO_REQ_OFFSET;
-		return std::make_unique<vfio_region_device>(
-			std::move(h), *caps, *info.io, req, std::move(buf));
+		// Not value-initialised: pages are touched only when used.
+		std::unique_ptr<std::uint64_t[]> buf(new std::uint64_t[(capacity + 7) / 8]);
+		return std::make_unique<vfio_feature_device>(
+			std::move(h), *caps, *info.io, std::move(buf), capacity, max_ops);
 	} catch (...) {
 		return std::unexpected(sys_error(ENOMEM));
 	}
@@ -515,7 +705,7 @@ open_bar_device(std::string_view pci_addr, const open_options &opt) noexcept
 	// With the driver bound its info is the better source, if acceptable.
 	zpci_caps caps = fallback_caps(info);
 	if (info.io && !info.io_error) {
-		if (auto c = region_caps(*info.io))
+		if (auto c = region_caps(*info.io, info.zdev))
 			caps = *c;
 	}
 	if (!zpci_caps_valid(&caps))

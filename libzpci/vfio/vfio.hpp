@@ -74,7 +74,7 @@ private:
 	std::string access_;
 };
 
-// Query + find the I/O region; the handle stays open for the caller.
+// Query, with the zpci_io device feature; the handle stays open for the caller.
 result<device_info> query(vfio_handle &h) noexcept;
 
 result<device_info> query_device(std::string_view pci_addr,
@@ -86,8 +86,9 @@ open_bar_device(std::string_view pci_addr, const open_options &opt) noexcept;
 result<std::vector<std::string>> list_vfio_functions(const sys_ops &sys) noexcept;
 
 // A region device on a borrowed vfio device fd (zpci_borrow_fd): ENODEV if
-// the device has no zPCI I/O region, EPROTO if its ABI is refused, EINVAL
-// for a negative fd.  The fd is never closed.
+// the device has no zpci_io feature, EPROTO if its ABI is refused (or it is
+// a driver of ABI 1/2, with the old region), EBADF for a negative fd.  The
+// fd is never closed.
 result<std::unique_ptr<zpci::region_device>>
 borrow_region_device(int device_fd, const sys_ops *sys = nullptr) noexcept;
 

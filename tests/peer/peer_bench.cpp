@@ -6,10 +6,12 @@
 //   --path ism        ism-vfio-pci (upstream): one pwrite() per PCISTB of at
 //                     most maxstbl bytes not crossing 4 KiB, at the BAR's
 //                     region offset (index << 48, from REGION_INFO)
-//   --path zpci-1op   zpci_io: one PCISTB op per pwrite() of the zPCI I/O
-//                     region's request area
+//   --path zpci-1op   zpci_io: one PCISTB op per request (one
+//                     VFIO_DEVICE_FEATURE ioctl of the zpci_io feature, ABI 3;
+//                     the requests are built before the clock starts, with
+//                     the buffer's bytes in their data areas)
 //   --path zpci-batch zpci_io: all PCISTB ops of the buffer, up to max_ops
-//                     per pwrite()
+//                     per request
 //   --path vfio-8B    vfio-pci: 8-byte BAR pwrite()s (the kernel issues a
 //                     PCISTG each; only where the function accepts PCISTG)
 //   --pinbounce       the kernel loop module's /dev/zpci_peer_kloop: the same
@@ -30,6 +32,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
+#include <cstddef>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
@@ -72,7 +75,6 @@ struct Vfio {
 	int container = -1, group = -1, dev = -1;
 	std::uint64_t bar2_off = 0, bar2_size = 0;
 	bool have_zio = false;
-	std::uint64_t zio_off = 0;
 	zpci_io_info zinfo{};
 };
 
@@ -106,97 +108,131 @@ Vfio open_vfio(const std::string &bdf)
 		die("REGION_INFO BAR 2");
 	v.bar2_off = ri.offset;
 	v.bar2_size = ri.size;
-	vfio_device_info di{};
-	di.argsz = sizeof(di);
-	if (ioctl(v.dev, VFIO_DEVICE_GET_INFO, &di))
-		die("DEVICE_GET_INFO");
-	for (std::uint32_t i = VFIO_PCI_NUM_REGIONS; i < di.num_regions; i++) {
-		std::vector<std::uint8_t> b(sizeof(vfio_region_info));
-		auto *r = reinterpret_cast<vfio_region_info *>(b.data());
-		r->argsz = b.size();
-		r->index = i;
-		if (ioctl(v.dev, VFIO_DEVICE_GET_REGION_INFO, r))
-			continue;
-		if (r->argsz > b.size()) {
-			std::uint32_t want = r->argsz;
-			b.assign(want, 0);
-			r = reinterpret_cast<vfio_region_info *>(b.data());
-			r->argsz = want;
-			r->index = i;
-			if (ioctl(v.dev, VFIO_DEVICE_GET_REGION_INFO, r))
-				continue;
-		}
-		if (!(r->flags & VFIO_REGION_INFO_FLAG_CAPS))
-			continue;
-		for (std::uint32_t c = r->cap_offset; c && c + sizeof(vfio_info_cap_header) <= b.size();) {
-			auto *h = reinterpret_cast<vfio_info_cap_header *>(b.data() + c);
-			if (h->id == VFIO_REGION_INFO_CAP_TYPE) {
-				auto *t = reinterpret_cast<vfio_region_info_cap_type *>(h);
-				if (t->type == (VFIO_REGION_TYPE_PCI_VENDOR_TYPE | ZPCI_IO_VENDOR_IBM) &&
-				    t->subtype == ZPCI_IO_REGION_SUBTYPE) {
-					v.have_zio = true;
-					v.zio_off = r->offset;
-				}
-			}
-			c = h->next;
-		}
-	}
-	if (v.have_zio) {
-		if (pread(v.dev, &v.zinfo, sizeof(v.zinfo), static_cast<off_t>(v.zio_off + ZPCI_IO_INFO_OFFSET)) < 32)
+	// The zpci_io device feature (ABI 3): PROBE, then GET its info block.
+	alignas(8) std::uint8_t get[sizeof(vfio_device_feature) + sizeof(zpci_io_info)] = {};
+	vfio_device_feature f{};
+	f.argsz = sizeof(f);
+	f.flags = VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_SET | ZPCI_IO_FEATURE;
+	std::memcpy(get, &f, sizeof(f));
+	if (ioctl(v.dev, VFIO_DEVICE_FEATURE, get) == 0) {
+		f.argsz = sizeof(get);
+		f.flags = VFIO_DEVICE_FEATURE_GET | ZPCI_IO_FEATURE;
+		std::memcpy(get, &f, sizeof(f));
+		if (ioctl(v.dev, VFIO_DEVICE_FEATURE, get))
 			die("zpci_io info");
+		std::memcpy(&v.zinfo, get + sizeof(f), sizeof(v.zinfo));
+		v.have_zio = true;
 	}
 	return v;
 }
 
-// One PCISTB op list for a buffer at BAR offset off: <= maxstbl, no 4 KiB crossing.
-std::vector<zpci_io_op> split(const std::uint8_t *buf, std::uint32_t size, std::uint64_t off, std::uint32_t maxstbl)
+// One PCISTB of a buffer: len bytes from src at BAR offset offset.
+struct Store {
+	std::uint64_t offset;
+	std::uint32_t len;
+	const std::uint8_t *src;
+};
+
+// The PCISTBs of a buffer at BAR offset off: <= maxstbl, no 4 KiB crossing.
+std::vector<Store> split(const std::uint8_t *buf, std::uint32_t size, std::uint64_t off, std::uint32_t maxstbl)
 {
-	std::vector<zpci_io_op> ops;
+	std::vector<Store> ops;
 	for (std::uint32_t done = 0; done < size;) {
 		std::uint64_t o = off + done;
 		std::uint32_t n = size - done;
 		n = std::min<std::uint32_t>(n, maxstbl);
 		n = std::min<std::uint32_t>(n, static_cast<std::uint32_t>(4096 - (o & 4095)));
-		zpci_io_op op{};
-		op.insn = ZPCI_IO_OP_PCISTB;
-		op.pcias = 2;
-		op.len = n;
-		op.offset = o;
-		op.addr = reinterpret_cast<std::uintptr_t>(buf + done);
-		ops.push_back(op);
+		ops.push_back({o, n, buf + done});
 		done += n;
 	}
 	return ops;
 }
 
+// A request of zpci_abi.h (ABI 3) built once: the feature header, the
+// request header, the ops and their blocks (each in the data area, never
+// across 4 KiB of the request); no pointer in it.
+struct Request {
+	std::vector<std::uint64_t> words;
+	std::size_t len = 0;	// request bytes (argsz - 16)
+	std::uint8_t *bytes() { return reinterpret_cast<std::uint8_t *>(words.data()); }
+};
+
+Request build(const Store *ops, std::uint32_t n)
+{
+	const std::size_t fh = sizeof(vfio_device_feature);
+	std::size_t end = sizeof(zpci_io_req) + n * sizeof(zpci_io_op);
+	std::vector<std::size_t> at(n);
+	for (std::uint32_t i = 0; i < n; i++) {
+		end = (end + 7) & ~std::size_t(7);
+		if ((end & 4095) + ops[i].len > 4096)
+			end = (end + 4095) & ~std::size_t(4095);
+		at[i] = end;
+		end += ops[i].len;
+	}
+	Request r;
+	r.len = end;
+	r.words.assign((fh + end + 7) / 8, 0);
+	std::uint8_t *q = r.bytes() + fh;
+	vfio_device_feature f{};
+	f.argsz = static_cast<__u32>(fh + end);
+	f.flags = VFIO_DEVICE_FEATURE_SET | ZPCI_IO_FEATURE;
+	std::memcpy(r.bytes(), &f, fh);
+	zpci_io_req h{};
+	h.hdr_size = sizeof(h);
+	h.op_size = sizeof(zpci_io_op);
+	h.nr_ops = n;
+	h.total_size = static_cast<__u32>(end);
+	std::memcpy(q, &h, sizeof(h));
+	for (std::uint32_t i = 0; i < n; i++) {
+		zpci_io_op o{};
+		o.insn = ZPCI_IO_OP_PCISTB;
+		o.pcias = 2;
+		o.len = ops[i].len;
+		o.offset = ops[i].offset;
+		if (o.len <= ZPCI_IO_INLINE_MAX) {
+			for (std::uint32_t k = 0; k < o.len; k++)
+				o.data = o.data << 8 | ops[i].src[k];
+		} else {
+			o.data = at[i];
+			std::memcpy(q + at[i], ops[i].src, o.len);
+		}
+		std::memcpy(q + sizeof(h) + i * sizeof(o), &o, sizeof(o));
+	}
+	return r;
+}
+
 struct Submitter {
 	const Vfio &v;
-	std::vector<std::uint8_t> req;
+	std::vector<Request> reqs;	// this size's requests, built before timing
 	zpci_io_status st{};
-	// returns 0 or -errno; fills st
-	int submit(const zpci_io_op *ops, std::uint32_t n)
+	// returns 0 or -errno; fills st from the request on failure
+	int submit(Request &r)
 	{
-		req.assign(sizeof(zpci_io_batch) + n * sizeof(zpci_io_op), 0);
-		auto *b = reinterpret_cast<zpci_io_batch *>(req.data());
-		b->abi_version = ZPCI_IO_ABI_VERSION;
-		b->nr_ops = n;
-		b->op_size = sizeof(zpci_io_op);
-		b->status_addr = reinterpret_cast<std::uintptr_t>(&st);
-		b->status_size = sizeof(st);
-		std::memcpy(req.data() + sizeof(*b), ops, n * sizeof(zpci_io_op));
-		ssize_t r = pwrite(v.dev, req.data(), req.size(), static_cast<off_t>(v.zio_off + ZPCI_IO_REQ_OFFSET));
-		return r < 0 ? -errno : 0;
+		if (ioctl(v.dev, VFIO_DEVICE_FEATURE, r.bytes()) == 0)
+			return 0;
+		int e = errno;
+		std::memcpy(&st, r.bytes() + sizeof(vfio_device_feature) + offsetof(zpci_io_req, status),
+			    sizeof(st));
+		return -e;
+	}
+	void prepare(const std::string &path, const std::vector<Store> &ops)
+	{
+		reqs.clear();
+		std::uint32_t max = path == "zpci-batch" && v.zinfo.max_ops ? v.zinfo.max_ops : 1;
+		for (std::size_t i = 0; i < ops.size(); i += max)
+			reqs.push_back(build(&ops[i], static_cast<std::uint32_t>(
+							      std::min<std::size_t>(max, ops.size() - i))));
 	}
 };
 
 // one pass of the path over the buffer; returns the number of system calls, or -errno
 long pass(const std::string &path, const Vfio &v, Submitter &sub, const std::uint8_t *buf,
-	  std::uint32_t size, std::uint64_t off, const std::vector<zpci_io_op> &ops)
+	  std::uint32_t size, std::uint64_t off, const std::vector<Store> &ops)
 {
 	long calls = 0;
 	if (path == "ism") {
 		for (const auto &op : ops) {
-			ssize_t r = pwrite(v.dev, reinterpret_cast<const void *>(op.addr), op.len,
+			ssize_t r = pwrite(v.dev, op.src, op.len,
 					   static_cast<off_t>(v.bar2_off + op.offset));
 			if (r != static_cast<ssize_t>(op.len))
 				return r < 0 ? -errno : -EIO;
@@ -208,18 +244,9 @@ long pass(const std::string &path, const Vfio &v, Submitter &sub, const std::uin
 				return -errno;
 			calls++;
 		}
-	} else if (path == "zpci-1op") {
-		for (const auto &op : ops) {
-			int rc = sub.submit(&op, 1);
-			if (rc)
-				return rc;
-			calls++;
-		}
-	} else if (path == "zpci-batch") {
-		std::uint32_t max = v.zinfo.max_ops ? v.zinfo.max_ops : 1;
-		for (std::size_t i = 0; i < ops.size(); i += max) {
-			std::uint32_t n = static_cast<std::uint32_t>(std::min<std::size_t>(max, ops.size() - i));
-			int rc = sub.submit(&ops[i], n);
+	} else if (path == "zpci-1op" || path == "zpci-batch") {
+		for (auto &r : sub.reqs) {
+			int rc = sub.submit(r);
 			if (rc)
 				return rc;
 			calls++;
@@ -257,20 +284,22 @@ void probe(const std::string &path, const Vfio &v, std::uint64_t base)
 	};
 	Submitter sub{v, {}, {}};
 	std::uint8_t fill = 0x10;
+	(void)fill;
 	for (const auto &c : cases) {
 		int rc;
 		std::memset(buf, ++fill, sizeof(buf));
 		if (path == "zpci") {
-			zpci_io_op op{};
-			op.insn = c.len == 8 ? ZPCI_IO_OP_PCISTG : ZPCI_IO_OP_PCISTB;
-			op.pcias = 2;
-			op.len = c.len;
-			op.offset = c.off;
-			op.addr = reinterpret_cast<std::uintptr_t>(buf);
+			Store s{c.off, c.len, buf};
+			Request r = build(&s, 1);
+			if (c.len == 8) {	// a PCISTG: an 8-byte store carries its value
+				zpci_io_op o;
+				std::uint8_t *q = r.bytes() + sizeof(vfio_device_feature) + sizeof(zpci_io_req);
+				std::memcpy(&o, q, sizeof(o));
+				o.insn = ZPCI_IO_OP_PCISTG;
+				std::memcpy(q, &o, sizeof(o));
+			}
 			sub.st = {};
-			rc = sub.submit(&op, 1);
-			if (!rc && sub.st.error)
-				rc = sub.st.error;
+			rc = sub.submit(r);
 		} else {
 			ssize_t r = pwrite(v.dev, buf, c.len, static_cast<off_t>(v.bar2_off + c.off));
 			rc = r < 0 ? -errno : (r == c.len ? 0 : -EIO);
@@ -378,7 +407,7 @@ int main(int argc, char **argv)
 		die("usage: peer_bench --dev BDF --path ism|zpci-1op|zpci-batch|vfio-8B [--probe] --base OFF(4K-aligned) [--seed N] [--func F] [--manifest FILE]", EINVAL);
 	Vfio v = open_vfio(dev);
 	if (path.rfind("zpci", 0) == 0 && !v.have_zio)
-		die("no zPCI I/O region on this device (is zpci_io bound?)", ENODEV);
+		die("no zpci_io device feature on this device (is zpci_io bound?)", ENODEV);
 	if (do_probe) {
 		probe(path, v, base);
 		return 0;
@@ -396,6 +425,8 @@ int main(int argc, char **argv)
 		std::uint64_t off = base + slot_of(size), s = seed + size;
 		zpci_vm::pattern_fill(buf, size, s, off);
 		auto ops = split(buf, size, off, maxstbl);
+		if (path.rfind("zpci", 0) == 0)
+			sub.prepare(path, ops);
 		long calls = 0;
 		std::uint64_t reps = 0;
 		double t0 = now(), t;

@@ -401,7 +401,7 @@ int info_device(const std::string &addr, bool as_json)
 	zpci_caps fb = vfio::fallback_caps(d);
 	std::optional<zpci_caps> rc;
 	if (d.io && !d.io_error)
-		if (auto c = vfio::region_caps(*d.io))
+		if (auto c = vfio::region_caps(*d.io, d.zdev))
 			rc = *c;
 	const zpci_caps &eff = rc ? *rc : fb;
 	const bool msix = d.io ? (d.io->flags & ZPCI_IO_INFO_MSIX) != 0 : has_msix_cap(addr);
@@ -460,10 +460,10 @@ int info_device(const std::string &addr, bool as_json)
 		if (z.has_pfip)
 			j.str("pfip", hexbytes(z.pfip));
 		j.end();
-		if (d.io_region) {
-			j.obj("io_region");
-			j.num("index", d.io_region->index);
-			j.num("size", d.io_region->size);
+		if (d.io_feature || d.io_legacy_region) {
+			j.obj("io_feature");
+			j.num("feature", ZPCI_IO_FEATURE);
+			j.boolean("legacy_region", d.io_legacy_region);
 			if (d.io) {
 				const zpci_io_info &io = *d.io;
 				j.num("abi_version", io.abi_version);
@@ -473,9 +473,11 @@ int info_device(const std::string &addr, bool as_json)
 				j.num("flags", io.flags);
 				j.num("fid", io.fid);
 				j.num("uid", io.uid);
-				j.num("pft", io.pft);
 				j.num("maxstbl", io.maxstbl);
 				j.num("max_ops", io.max_ops);
+				j.num("max_req_size", io.max_req_size);
+				j.num("req_hdr_size", io.req_hdr_size);
+				j.num("op_size", io.op_size);
 				j.num("bar_mask", io.bar_mask);
 				j.num("pcistg_mask", io.pcistg_mask);
 				if (io.flags & ZPCI_IO_INFO_MSIX) {
@@ -492,7 +494,7 @@ int info_device(const std::string &addr, bool as_json)
 				j.str("error", d.io_error.message());
 			j.end();
 		} else {
-			j.null("io_region");
+			j.null("io_feature");
 		}
 		caps_json(j, "fallback_caps", fb);
 		if (rc)
@@ -535,18 +537,22 @@ int info_device(const std::string &addr, bool as_json)
 		std::printf("zPCI pfip: %s\n", hexbytes(z.pfip).c_str());
 	if (!z.has_base && !z.has_group)
 		std::printf("no zPCI capabilities (not an s390 zPCI function)\n");
-	if (!d.io_region) {
-		std::printf("zPCI I/O region: none (zpci_io not bound)\n");
+	if (d.io_legacy_region) {
+		std::printf("zPCI I/O: a zpci_io driver of ABI 1 or 2 (region), too old "
+			    "for this library (ABI %u)\n", ZPCI_IO_ABI_VERSION);
+	} else if (!d.io_feature) {
+		std::printf("zPCI I/O feature: none (zpci_io not bound)\n");
 	} else {
-		std::printf("zPCI I/O region: index %u, %s bytes\n", d.io_region->index,
-			    size_str(d.io_region->size).c_str());
+		std::printf("zPCI I/O feature: VFIO_DEVICE_FEATURE 0x%x\n", ZPCI_IO_FEATURE);
 		if (d.io) {
 			const zpci_io_info &io = *d.io;
-			std::printf("  driver ABI v%u (accepts library >= v%u), library ABI v%u\n",
+			std::printf("  driver ABI v%u (accepts requests >= v%u), library ABI v%u\n",
 				    io.abi_version, io.abi_min_compat, ZPCI_IO_ABI_VERSION);
-			std::printf("  fid %s, uid %s, pft %u, maxstbl %u, max_ops %u, "
+			std::printf("  max_req_size %u, header %u, op %u bytes\n",
+				    io.max_req_size, io.req_hdr_size, io.op_size);
+			std::printf("  fid %s, uid %s, maxstbl %u, max_ops %u, "
 				    "features %s%s%s\n",
-				    hex(io.fid).c_str(), hex(io.uid).c_str(), io.pft,
+				    hex(io.fid).c_str(), hex(io.uid).c_str(),
 				    io.maxstbl, io.max_ops, features_str(io.features).c_str(),
 				    (io.flags & ZPCI_IO_INFO_RELAXED) ? ", relaxed" : "",
 				    (io.flags & ZPCI_IO_INFO_RELAXED_OVERRIDE) ? " (admin)" : "");
@@ -563,7 +569,7 @@ int info_device(const std::string &addr, bool as_json)
 		if (d.io_error)
 			std::printf("  NOT usable: %s%s\n", d.io_error.message().c_str(),
 				    d.io_error == std::errc::protocol_error
-					    ? " (region ABI mismatch or bad values)"
+					    ? " (ABI mismatch or bad values)"
 					    : "");
 	}
 	caps_text("fallback path caps", fb);
@@ -611,6 +617,9 @@ void function_stats_json(json &j, const stats::function &f)
 		j.num("pcilg_bytes", c.pcilg_bytes);
 		j.num("batches", c.batches);
 		j.num("pinned_pages", c.pinned_pages);
+		j.num("pins_held", c.pins_held);
+		j.num("req_bytes", c.req_bytes);
+		j.num("req_allocs", c.req_allocs);
 		j.num("errors", c.errors);
 		entries_json(j, "by_errno", c.by_errno);
 		entries_json(j, "by_cc", c.by_cc);
@@ -643,9 +652,11 @@ void function_stats_text(const stats::function &f)
 		    c.pcistg_bytes);
 	std::printf("  %-7s %12" PRIu64 " %16" PRIu64 "\n", "PCILG", c.pcilg_ops,
 		    c.pcilg_bytes);
-	std::printf("  batches %" PRIu64 ", pinned pages %" PRIu64
-		    ", failed batches %" PRIu64 "\n",
-		    c.batches, c.pinned_pages, c.errors);
+	std::printf("  requests %" PRIu64 " (%" PRIu64 " bytes copied in, %" PRIu64
+		    " with a buffer of their own), failed %" PRIu64 "\n",
+		    c.batches, c.req_bytes, c.req_allocs, c.errors);
+	std::printf("  pinned pages %" PRIu64 " (held now %" PRIu64 ")\n",
+		    c.pinned_pages, c.pins_held);
 	auto list = [](const char *title, const std::vector<stats::entry> &es,
 		       bool is_errno) {
 		if (es.empty())

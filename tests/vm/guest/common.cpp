@@ -72,11 +72,7 @@ void *readonly_page()
 static int run(const Function &f, Batch &b)
 {
 	SubmitResult r = submit(f, b);
-	if (r.rc < 0)
-		return r.err;
-	if (static_cast<std::size_t>(r.rc) != b.size())
-		return EIO;
-	return 0;
+	return r.rc < 0 ? r.err : 0;
 }
 
 int region_store(const Function &f, unsigned bar, std::uint64_t off,

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // What the guest suite and the guest benchmark share: the environment the
 // guest's /init exports, the two functions, and small I/O helpers built on
-// the raw region ABI.
+// the raw zpci_io ABI (requests through the device feature).
 #ifndef ZPCI_VM_COMMON_HPP
 #define ZPCI_VM_COMMON_HPP
 

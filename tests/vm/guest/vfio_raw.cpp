@@ -15,6 +15,8 @@
 
 #include <linux/vfio.h>
 
+#include <algorithm>
+
 namespace zpci_vm {
 
 namespace {
@@ -26,50 +28,24 @@ int fail(std::string *why, const std::string &what, int err)
 	return -err;
 }
 
-// VFIO_DEVICE_GET_REGION_INFO with the grow-and-retry loop for caps.
-int region_info(int dev, unsigned index, std::vector<std::uint8_t> *out)
+// Where the bytes of a PCISTB longer than 8 bytes go, at or after cur:
+// 8-aligned, not across 4 KiB of the request (zpci_abi.h).
+std::size_t place(std::size_t cur, std::uint32_t len)
 {
-	std::vector<std::uint8_t> buf(sizeof(vfio_region_info));
-	for (int tries = 0; tries < 4; tries++) {
-		auto *ri = reinterpret_cast<vfio_region_info *>(buf.data());
-		std::uint32_t want = buf.size();
-		std::memset(buf.data(), 0, buf.size());
-		ri->argsz = want;
-		ri->index = index;
-		if (ioctl(dev, VFIO_DEVICE_GET_REGION_INFO, ri) < 0)
-			return -errno;
-		if (ri->argsz <= want) {
-			*out = std::move(buf);
-			return 0;
-		}
-		buf.resize(ri->argsz);
-	}
-	return -EOVERFLOW;
+	cur = (cur + 7) & ~std::size_t(7);
+	if ((cur & 4095) + len > 4096)
+		cur = (cur + 4095) & ~std::size_t(4095);
+	return cur;
 }
 
-bool region_is_zpci_io(const std::vector<std::uint8_t> &buf)
+bool is_block(const zpci_io_op &o)
 {
-	auto *ri = reinterpret_cast<const vfio_region_info *>(buf.data());
-	if (!(ri->flags & VFIO_REGION_INFO_FLAG_CAPS) || !ri->cap_offset)
-		return false;
-	std::uint32_t off = ri->cap_offset;
-	for (int guard = 0; off && guard < 64; guard++) {
-		if (off + sizeof(vfio_info_cap_header) > buf.size())
-			return false;
-		auto *h = reinterpret_cast<const vfio_info_cap_header *>(buf.data() + off);
-		if (h->id == VFIO_REGION_INFO_CAP_TYPE &&
-		    off + sizeof(vfio_region_info_cap_type) <= buf.size()) {
-			auto *t = reinterpret_cast<const vfio_region_info_cap_type *>(h);
-			if (t->type == (VFIO_REGION_TYPE_PCI_VENDOR_TYPE | ZPCI_IO_VENDOR_IBM) &&
-			    t->subtype == ZPCI_IO_REGION_SUBTYPE)
-				return true;
-		}
-		off = h->next;
-	}
-	return false;
+	return o.insn == ZPCI_IO_OP_PCISTB && o.len > ZPCI_IO_INLINE_MAX;
 }
 
 }  // namespace
+
+const std::uint32_t Function::kSet = VFIO_DEVICE_FEATURE_SET;
 
 Function::~Function() { close(); }
 
@@ -124,25 +100,34 @@ int Function::open(const std::string &addr, std::string *why)
 	di.argsz = sizeof(di);
 	if (ioctl(dev_, VFIO_DEVICE_GET_INFO, &di) < 0)
 		return fail(why, "VFIO_DEVICE_GET_INFO", errno);
+	num_regions_ = di.num_regions;
 
-	bool found = false;
-	for (unsigned i = 0; i < di.num_regions; i++) {
-		std::vector<std::uint8_t> buf;
-		if (region_info(dev_, i, &buf) < 0)
+	for (unsigned i = 0; i <= VFIO_PCI_CONFIG_REGION_INDEX && i < di.num_regions; i++) {
+		vfio_region_info ri{};
+		ri.argsz = sizeof(ri);
+		ri.index = i;
+		if (ioctl(dev_, VFIO_DEVICE_GET_REGION_INFO, &ri) < 0)
 			continue;	// unimplemented BARs report EINVAL
-		auto *ri = reinterpret_cast<const vfio_region_info *>(buf.data());
-		RegionRange r{ri->offset, ri->size, ri->flags};
+		RegionRange r{ri.offset, ri.size, ri.flags};
 		if (i <= VFIO_PCI_BAR5_REGION_INDEX)
 			bars_[i] = r;
 		else if (i == VFIO_PCI_CONFIG_REGION_INDEX)
 			config_ = r;
-		else if (i >= VFIO_PCI_NUM_REGIONS && !found && region_is_zpci_io(buf)) {
-			io_ = r;
-			found = true;
-		}
 	}
-	if (!found)
-		return fail(why, addr + ": no zPCI I/O region (is it bound to zpci_io?)", ENOENT);
+	// The zpci_io device feature: PROBE for GET and SET.
+	alignas(8) std::uint8_t probe[kFeatHdr];
+	int err = 0;
+	if (feature(VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET,
+		    probe, 0, &err) < 0)
+		return fail(why, addr + ": no zpci_io device feature (is it bound to zpci_io?)", err);
+	{
+		std::ifstream in("/sys/bus/pci/devices/" + addr + "/pft");
+		unsigned long v = 0;
+		std::string s;
+		if (in >> s)
+			v = std::strtoul(s.c_str(), nullptr, 0);
+		pft_ = static_cast<std::uint8_t>(v);
+	}
 	// A user-space driver turns memory decode on before touching BARs;
 	// vfio-pci (and zpci_io, mirroring it) refuse BAR access without it.
 	std::uint16_t cmd = 0;
@@ -157,17 +142,37 @@ int Function::open(const std::string &addr, std::string *why)
 	}
 	int rc = read_info(&info_);
 	if (rc < 0)
-		return fail(why, "read zpci_io_info", -rc);
+		return fail(why, "GET zpci_io_info", -rc);
 	return 0;
 }
 
-int Function::read_info(zpci_io_info *out) const
+long Function::ioctl_ready(void *buf, int *err) const
 {
+	int r = ioctl(dev_, VFIO_DEVICE_FEATURE, buf);
+	*err = r < 0 ? errno : 0;
+	return r;
+}
+
+long Function::feature(std::uint32_t flags, void *buf, std::size_t len, int *err) const
+{
+	vfio_device_feature f{};
+	f.argsz = static_cast<__u32>(kFeatHdr + len);
+	f.flags = flags | ZPCI_IO_FEATURE;
+	std::memcpy(buf, &f, kFeatHdr);
+	int r = ioctl(dev_, VFIO_DEVICE_FEATURE, buf);
+	*err = r < 0 ? errno : 0;
+	return r;
+}
+
+int Function::read_info(zpci_io_info *out, std::size_t argsz) const
+{
+	std::vector<std::uint8_t> buf(kFeatHdr + std::max(argsz, sizeof(*out)), 0);
+	int err = 0;
 	std::memset(out, 0, sizeof(*out));
-	ssize_t n = pread(dev_, out, sizeof(*out), io_.offset + ZPCI_IO_INFO_OFFSET);
-	if (n < 0)
-		return -errno;
-	if (n < static_cast<ssize_t>(offsetof(zpci_io_info, reserved)))
+	if (feature(VFIO_DEVICE_FEATURE_GET, buf.data(), argsz, &err) < 0)
+		return -err;
+	std::memcpy(out, buf.data() + kFeatHdr, std::min(argsz, sizeof(*out)));
+	if (argsz >= sizeof(*out) && out->argsz < offsetof(zpci_io_info, reserved))
 		return -EIO;
 	return 0;
 }
@@ -179,18 +184,10 @@ zpci_caps Function::caps() const
 	c.flags = (info_.flags & ZPCI_IO_INFO_RELAXED) ? ZPCI_CAPS_RELAXED : 0;
 	c.bar_mask = info_.bar_mask;
 	c.pcistg_mask = info_.pcistg_mask;
-	c.pft = info_.pft;
+	c.pft = pft_;
 	for (int i = 0; i < ZPCI_NUM_BARS; i++)
 		c.bar_size[i] = info_.bar_size[i];
 	return c;
-}
-
-long Function::write_raw(const void *buf, std::size_t len, int *err,
-			 std::uint64_t region_off) const
-{
-	ssize_t n = pwrite(dev_, buf, len, io_.offset + region_off);
-	*err = n < 0 ? errno : 0;
-	return n;
 }
 
 namespace {
@@ -268,44 +265,132 @@ long Function::config_pread(void *buf, std::size_t len, std::uint64_t off,
 	return n;
 }
 
-Batch::Batch(std::uint64_t status_addr) : buf_(sizeof(zpci_io_batch), 0)
+Batch::Batch()
 {
-	auto &h = header();
-	h.abi_version = ZPCI_IO_ABI_VERSION;
-	h.op_size = sizeof(zpci_io_op);
-	h.status_addr = status_addr;
-	h.status_size = status_addr ? sizeof(zpci_io_status) : 0;
+	hdr_.hdr_size = sizeof(zpci_io_req);
+	hdr_.op_size = sizeof(zpci_io_op);
+	hdr_.total_size = ~0u;	// build(): the request's size
+	hdr_.nr_ops = ~0u;	// build(): the ops added
 }
 
 zpci_io_op &Batch::add(std::uint8_t insn, std::uint8_t pcias,
 		       std::uint64_t offset, const void *addr, std::uint32_t len)
 {
-	buf_.resize(buf_.size() + sizeof(zpci_io_op), 0);
-	nr_++;
-	header().nr_ops = nr_;
-	zpci_io_op &o = op(nr_ - 1);
+	zpci_io_op o{};
 	o.insn = insn;
 	o.pcias = pcias;
 	o.len = len;
 	o.offset = offset;
-	o.addr = reinterpret_cast<std::uintptr_t>(addr);
-	return o;
+	const auto *src = static_cast<const std::uint8_t *>(addr);
+	std::vector<std::uint8_t> block;
+	if (insn == ZPCI_IO_OP_PCILG) {
+		o.data = 0;
+	} else if (is_block(o)) {
+		block.assign(src, src + len);
+	} else if (insn == ZPCI_IO_OP_PCISTB || insn == ZPCI_IO_OP_PCISTG) {
+		for (std::uint32_t i = 0; i < len && i < 8; i++)
+			o.data = o.data << 8 | src[i];
+	}
+	ops_.push_back(o);
+	blocks_.push_back(std::move(block));
+	dst_.push_back(insn == ZPCI_IO_OP_PCILG ? const_cast<void *>(addr) : nullptr);
+	fixed_.push_back(false);
+	block_at_.push_back(0);
+	return ops_.back();
 }
 
-zpci_io_op &Batch::op(std::size_t i)
+std::size_t Batch::data_pos(std::size_t i) const
 {
-	return *reinterpret_cast<zpci_io_op *>(buf_.data() + sizeof(zpci_io_batch) +
-					       i * sizeof(zpci_io_op));
+	return hdr_.hdr_size + i * hdr_.op_size + offsetof(zpci_io_op, data);
+}
+
+std::vector<std::uint8_t> &Batch::build()
+{
+	const std::size_t hs = hdr_.hdr_size, os = hdr_.op_size, n = ops_.size();
+	std::size_t end = hs + n * os;
+	for (std::size_t i = 0; i < n; i++) {
+		if (!is_block(ops_[i]) || blocks_[i].empty())
+			continue;
+		std::size_t pos = place(end, ops_[i].len);
+		block_at_[i] = pos;
+		if (!fixed_[i])
+			ops_[i].data = pos;
+		end = pos + ops_[i].len;
+	}
+	size_ = end;
+	buf_.assign(kFeatHdr + size_, 0);
+	// the feature header too: a built buffer is ready for the ioctl
+	vfio_device_feature fh{};
+	fh.argsz = static_cast<__u32>(kFeatHdr + size_);
+	fh.flags = VFIO_DEVICE_FEATURE_SET | ZPCI_IO_FEATURE;
+	std::memcpy(buf_.data(), &fh, kFeatHdr);
+	std::uint8_t *r = request();
+	zpci_io_req h = hdr_;
+	if (h.nr_ops == ~0u)
+		h.nr_ops = static_cast<__u32>(n);
+	if (h.total_size == ~0u)
+		h.total_size = static_cast<__u32>(size_);
+	std::memset(&h.status, 0xa5, sizeof(h.status));	// never read by the driver
+	std::memcpy(r, &h, std::min(hs, sizeof(h)));
+	if (hs > sizeof(h))
+		std::memcpy(r + sizeof(h), hdr_tail_.data(),
+			    std::min(hdr_tail_.size(), hs - sizeof(h)));
+	for (std::size_t i = 0; i < n; i++) {
+		std::uint8_t *p = r + hs + i * os;
+		std::memcpy(p, &ops_[i], std::min(os, sizeof(zpci_io_op)));
+		if (os > sizeof(zpci_io_op))
+			std::memcpy(p + sizeof(zpci_io_op), op_tail_.data(),
+				    std::min(op_tail_.size(), os - sizeof(zpci_io_op)));
+		if (is_block(ops_[i]) && !blocks_[i].empty())
+			std::memcpy(r + block_at_[i], blocks_[i].data(), blocks_[i].size());
+	}
+	return buf_;
+}
+
+void Batch::unpack_loads(const std::uint8_t *req, std::size_t n) const
+{
+	for (std::size_t i = 0; i < n && i < ops_.size(); i++) {
+		if (ops_[i].insn != ZPCI_IO_OP_PCILG || !dst_[i] || ops_[i].len > 8)
+			continue;
+		std::uint64_t v;
+		std::memcpy(&v, req + data_pos(i), 8);
+		auto *d = static_cast<std::uint8_t *>(dst_[i]);
+		for (std::uint32_t k = ops_[i].len; k-- > 0; v >>= 8)
+			d[k] = static_cast<std::uint8_t>(v);
+	}
+}
+
+zpci_io_status status_of(const std::uint8_t *req, bool *written)
+{
+	zpci_io_status st;
+	std::memcpy(&st, req + offsetof(zpci_io_req, status), sizeof(st));
+	const auto *b = reinterpret_cast<const std::uint8_t *>(&st);
+	bool same = true;
+	for (std::size_t i = 0; i < sizeof(st); i++)
+		same = same && b[i] == 0xa5;
+	*written = !same;
+	return st;
+}
+
+SubmitResult submit_at(const Function &f, Batch &b, std::uint8_t *buf, std::size_t len)
+{
+	SubmitResult r;
+	r.rc = f.request_raw(buf, len, &r.err);
+	std::uint8_t *req = buf + kFeatHdr;
+	zpci_io_status st = status_of(req, &r.status_written);
+	if (r.status_written)
+		r.status = st;
+	else if (r.rc == 0)
+		r.status.done = static_cast<std::uint32_t>(b.nr_ops());
+	std::size_t done = r.rc == 0 ? b.nr_ops() : (r.status_written ? r.status.done : 0);
+	b.unpack_loads(req, done);
+	return r;
 }
 
 SubmitResult submit(const Function &f, Batch &b)
 {
-	SubmitResult r;
-	std::memset(&r.status, 0xa5, sizeof(r.status));	// must be overwritten
-	b.header().status_addr = reinterpret_cast<std::uintptr_t>(&r.status);
-	b.header().status_size = sizeof(r.status);
-	r.rc = f.write_raw(b.data(), b.size(), &r.err);
-	return r;
+	std::vector<std::uint8_t> &buf = b.build();
+	return submit_at(f, b, buf.data(), b.size());
 }
 
 PinCounters read_pin_counters()
