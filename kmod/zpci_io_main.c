@@ -859,13 +859,13 @@ static void zpci_io_remove(struct pci_dev *pdev)
  * device lock (and the zPCI function's state lock), never concurrently
  * with probe or remove.
  *
- * error_detected: mark the function first, so that a running batch stops
- * before its next op and every later one is refused (EIO,
- * ZPCI_IO_STATUS_FUNC_ERROR), then wait for the running batch to end
- * (the batch lock is only held while instructions are issued, never
- * across a user-space fault, and the batch path takes neither the device
- * lock nor the state lock), so that nothing is issued while the platform
- * resets the function.  Then tell the vfio owner through vfio's error
+ * error_detected: mark the function first, so that a running request
+ * stops before its next op and every later one is refused (EIO,
+ * ZPCI_IO_STATUS_FUNC_ERROR), then wait for the running requests to end
+ * (they issue under vfio's memory_lock, read side, held only while
+ * instructions are issued, never across a user-space fault; taking the
+ * write side once waits for them), so that nothing is issued while the
+ * platform resets the function.  Then tell the vfio owner through vfio's error
  * interrupt, as vfio-pci does.  A permanent failure keeps the mark.
  */
 static pci_ers_result_t zpci_io_error_detected(struct pci_dev *pdev,
@@ -876,9 +876,9 @@ static pci_ers_result_t zpci_io_error_detected(struct pci_dev *pdev,
 	bool perm = state == pci_channel_io_perm_failure;
 
 	WRITE_ONCE(zio->err_state, perm ? ZPCI_IO_ERR_PERM : ZPCI_IO_ERR_FROZEN);
-	mutex_lock(&zio->lock);
-	mutex_unlock(&zio->lock);
-	pci_info(pdev, "zpci_io: function error (%s), batches refused until recovery\n",
+	down_write(&core->memory_lock);
+	up_write(&core->memory_lock);
+	pci_info(pdev, "zpci_io: function error (%s), requests refused until recovery\n",
 		 perm ? "permanent" : "frozen");
 	/* the core's trigger (PCI Express functions), else our own */
 	vfio_pci_core_aer_err_detected(pdev, state);
@@ -899,7 +899,7 @@ static pci_ers_result_t zpci_io_slot_reset(struct pci_dev *pdev)
 	return PCI_ERS_RESULT_RECOVERED;
 }
 
-/* The recovery succeeded: batches run again. */
+/* The recovery succeeded: requests run again. */
 static void zpci_io_resume(struct pci_dev *pdev)
 {
 	struct vfio_pci_core_device *core = dev_get_drvdata(&pdev->dev);
