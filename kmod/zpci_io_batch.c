@@ -39,6 +39,8 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+
+#include <zpci/zpci_cost.h>
 #include <asm/pci.h>
 
 #include "zpci_io.h"
@@ -441,7 +443,9 @@ static int zpci_io_run(struct zpci_io_device *zio, struct zpci_io_work *w,
 				src = op->len <= ZPCI_IO_INLINE_MAX ?
 				      (const u8 *)&op->data + 8 - op->len :
 				      w->buf + op->data;
+			ZPCI_COST_MARK(ZPCI_COST_KMOD_INSN);
 			zpci_io_issue(zio, op, src, &val, &res);
+			ZPCI_COST_MARK(ZPCI_COST_KMOD_INSN_DONE);
 			w->issued++;
 			if (!res.err && op->insn == ZPCI_IO_OP_PCILG) {
 				/* the len bytes, zeros above them */
@@ -588,6 +592,7 @@ int zpci_io_submit(struct zpci_io_device *zio, void __user *arg, size_t argsz)
 	bool copied = false;
 	int err, wb;
 
+	ZPCI_COST_MARK(ZPCI_COST_KMOD_ENTRY);
 	atomic64_inc(&zio->stats.batches);
 	if (argsz < ZPCI_IO_REQ_MIN_SIZE) {
 		err = -EINVAL;
@@ -596,6 +601,7 @@ int zpci_io_submit(struct zpci_io_device *zio, void __user *arg, size_t argsz)
 	} else {
 		err = zpci_io_copy_in(zio, &w, arg, argsz);
 		copied = !err;
+		ZPCI_COST_MARK(ZPCI_COST_KMOD_COPIED);
 	}
 	if (!err)
 		err = zpci_io_check_header(&w);
@@ -606,8 +612,10 @@ int zpci_io_submit(struct zpci_io_device *zio, void __user *arg, size_t argsz)
 		zpci_io_func_snapshot(zio, &w.f);
 		err = zpci_io_validate_ops(&w, &st);
 	}
+	ZPCI_COST_MARK(ZPCI_COST_KMOD_CHECKED);
 	if (!err)
 		err = zpci_io_run(zio, &w, &st);
+	ZPCI_COST_MARK(ZPCI_COST_KMOD_RAN);
 
 	if (copied) {
 		wb = zpci_io_write_back(&w, arg);
@@ -621,6 +629,7 @@ int zpci_io_submit(struct zpci_io_device *zio, void __user *arg, size_t argsz)
 		atomic64_inc(&zio->stats.errors);
 		zpci_io_count(zio->stats.by_errno, ZPCI_IO_NR_ERRNO, -err);
 	}
+	ZPCI_COST_MARK(ZPCI_COST_KMOD_EXIT);
 	return err;
 }
 

@@ -28,5 +28,16 @@
 #define ZPCI_COST_APP_END	0x7a5a10ffU	/* after it returned */
 #define ZPCI_COST_APP_CAL0	0x7a5a1001U	/* calibration pair */
 #define ZPCI_COST_APP_CAL1	0x7a5a1002U
+/* libzpci: the request's one ioctl */
+#define ZPCI_COST_LIB_CALL	0x7a5a2001U	/* before VFIO_DEVICE_FEATURE */
+#define ZPCI_COST_LIB_RETURNED	0x7a5a2002U	/* after it */
+/* zpci_io_submit(): the request path of the device feature */
+#define ZPCI_COST_KMOD_ENTRY	0x7a5a3001U	/* entered */
+#define ZPCI_COST_KMOD_COPIED	0x7a5a3002U	/* request copied in */
+#define ZPCI_COST_KMOD_CHECKED	0x7a5a3003U	/* header, rules, policy */
+#define ZPCI_COST_KMOD_INSN	0x7a5a3004U	/* before each instruction */
+#define ZPCI_COST_KMOD_INSN_DONE 0x7a5a3005U	/* after it */
+#define ZPCI_COST_KMOD_RAN	0x7a5a3006U	/* memory_lock released */
+#define ZPCI_COST_KMOD_EXIT	0x7a5a3007U	/* results written, freed */
 
 #endif /* ZPCI_COST_H */

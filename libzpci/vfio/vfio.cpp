@@ -7,6 +7,7 @@
 #include <linux/vfio.h>
 
 #include <zpci/parse.hpp>
+#include <zpci/zpci_cost.h>
 
 #include <algorithm>
 #include <array>
@@ -258,7 +259,9 @@ private:
 		f.argsz = static_cast<__u32>(FEAT_HDR + total);
 		f.flags = VFIO_DEVICE_FEATURE_SET | ZPCI_IO_FEATURE;
 		std::memcpy(feat(), &f, sizeof(f));
+		ZPCI_COST_MARK(ZPCI_COST_LIB_CALL);
 		int r = h_->sys().ioctl(h_->fd(), VFIO_DEVICE_FEATURE, feat());
+		ZPCI_COST_MARK(ZPCI_COST_LIB_RETURNED);
 		return r < 0 ? r : 0;
 	}
 

@@ -47,6 +47,31 @@ def windows(rows, pairs):
     return res
 
 
+def breakdown(rows, open_id, close_id):
+    """The markers between open_id and close_id, hop by hop: a list of
+    (from id, to id, [costs]) for the most common sequence of markers
+    inside the window (samples with another sequence, e.g. an interrupt
+    handler's, are left out), and how many samples had it."""
+    seqs = {}
+    cur = None
+    for mid, cnt in rows:
+        if mid == open_id:
+            cur = [(mid, cnt)]
+        elif cur is not None:
+            cur.append((mid, cnt))
+            if mid == close_id:
+                key = tuple(m for m, _ in cur)
+                seqs.setdefault(key, []).append([b - a for (_, a), (_, b) in zip(cur, cur[1:])])
+                cur = None
+    if not seqs:
+        return [], 0
+    key, samples = max(seqs.items(), key=lambda kv: len(kv[1]))
+    out = []
+    for i, (a, b) in enumerate(zip(key, key[1:])):
+        out.append((a, b, [s[i] for s in samples]))
+    return out, len(samples)
+
+
 def stat(v):
     return {"n": len(v), "median": statistics.median(v), "min": min(v), "max": max(v)}
 

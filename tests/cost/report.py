@@ -38,6 +38,20 @@ PEER_CALLS = {
     9: "vfio_pci_pwrite_8",
 }
 MIN_SAMPLES = 101
+NAMES = {
+    0x7a5a2001: "lib: ioctl", 0x7a5a2002: "lib: ioctl returned",
+    0x7a5a3001: "kmod: entry", 0x7a5a3002: "kmod: copied in",
+    0x7a5a3003: "kmod: checked", 0x7a5a3004: "kmod: insn", 0x7a5a3005: "kmod: insn done",
+    0x7a5a3006: "kmod: ran", 0x7a5a3007: "kmod: exit",
+}
+
+
+def name_of(mid):
+    if 0x7a5a1100 <= mid < 0x7a5a1180:
+        return "call start"
+    if 0x7a5a1180 <= mid < 0x7a5a1200:
+        return "call end"
+    return NAMES.get(mid, "%08x" % mid)
 
 
 def main():
@@ -77,6 +91,15 @@ def main():
                            "n": len(v), "iqr_pct": round(100.0 * (q[2] - q[0]) / statistics.median(v), 2)}
 
     measure(rows, CALLS)
+    # where the instructions of a call go: the markers of libzpci and
+    # zpci_io inside its window (built with ZPCI_COST_MARKERS)
+    hops_of = {}
+    for k, name in CALLS.items():
+        bd, n = hops.breakdown(rows, 0x7a5a1100 + k, 0x7a5a1180 + k)
+        if n >= MIN_SAMPLES and len(bd) > 1:
+            hops_of[name] = {"samples": n, "hops": [
+                {"from": name_of(a), "to": name_of(b), "median": statistics.median(v)}
+                for a, b, v in bd]}
     if a.peer:
         try:
             measure(hops.load(a.peer), PEER_CALLS)
@@ -86,6 +109,7 @@ def main():
         "unit": "L1 guest instructions (TCG plugin count, exact)",
         "calibration": cal,
         "calls": calls,
+        "hops": hops_of,
         "getppid_selftest": hops.stat(sc["getppid"]) if sc["getppid"] else None,
         # the names; null = not measured by this run
         "emu_single_insn": calls.get("emu_pcistg_8", {}).get("median"),
@@ -133,6 +157,10 @@ def main():
         json.dump(summary, f, indent=1, sort_keys=True)
     for k, c in sorted(calls.items()):
         print("cost: %-22s median %7g  min %7d  max %7d  n %d  iqr %.2f%%" % (k, c["median"], c["min"], c["max"], c["n"], c["iqr_pct"]))
+    for name, h in sorted(hops_of.items()):
+        print("cost: %s, hop by hop (median of %d):" % (name, h["samples"]))
+        for x in h["hops"]:
+            print("cost:   %-20s -> %-20s %7g" % (x["from"], x["to"], x["median"]))
     for b in bad:
         print("cost: ERROR " + b, file=sys.stderr)
     return 1 if bad else 0

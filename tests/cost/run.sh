@@ -42,6 +42,8 @@ do_cross() {
 
 do_boot() {
 	rm -f "$B/markers.log"
+	# zpci_io.ko with its cost markers (kmod/Kbuild: ZPCI_COST=y)
+	MAKEFLAGS="ZPCI_COST=y" \
 	ZPCI_VM_ICOUNT=1 ZPCI_VM_QEMU_PLUGINS=1 ZPCI_VM_RESULTS=cost \
 		ZPCI_VM_PLUGIN="$B/insn_window.so,out=$B/markers.log" \
 		ZPCI_VM_EXTRA="$B/build/zpci_cost:$B/build/cost-selftest:$REPO/tests/cost/cost.sh" \
