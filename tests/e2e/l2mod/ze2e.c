@@ -117,6 +117,13 @@ struct ze2e_fn {
 	unsigned int plugs;	/* times plugged again (hotplug test) */
 	atomic_t err_detected;	/* PCI error recovery callbacks seen */
 	atomic_t err_resumed;
+	/*
+	 * Their counts when the last fault test ended: a fault's recovery
+	 * may be over before its test command comes (L1 answers the sync
+	 * line only after the host injected it)
+	 */
+	int fault_detected;
+	int fault_resumed;
 };
 
 static struct ze2e_fn ze2e_fns[ZE2E_MAXFN];
@@ -1046,12 +1053,11 @@ static int ze2e_msix(struct ze2e_fn *f)
 /* until Linux's error recovery resumed the function n times, or timeout */
 static bool ze2e_wait_resumed(struct ze2e_fn *f, int n)
 {
-	unsigned int ms = 0;
+	ktime_t end = ktime_add_ms(ktime_get(), ZE2E_FAULT_WAIT_MS);
 
-	while (atomic_read(&f->err_resumed) < n && ms < ZE2E_FAULT_WAIT_MS) {
+	while (atomic_read(&f->err_resumed) < n && ktime_before(ktime_get(), end)) {
 		if (msleep_interruptible(20))
 			return false;
-		ms += 20;
 	}
 	return atomic_read(&f->err_resumed) >= n;
 }
@@ -1065,8 +1071,8 @@ static int ze2e_fault(struct ze2e_fn *f, unsigned int kind)
 {
 	static const char *const names[] = { "busy", "cc3", "error" };
 	u64 off = ZE2E_FAULT_OFF + kind * SZ_64K, seed = ze2e_seed(f, 200 + kind);
-	int det0 = atomic_read(&f->err_detected);
-	int res0 = atomic_read(&f->err_resumed);
+	int det0 = f->fault_detected;
+	int res0 = f->fault_resumed;
 	struct ze2e_out o = { .cc = 0 }, first = { .cc = -2 };
 	unsigned int cc2 = 0, i;
 	bool ok = false;
@@ -1125,9 +1131,11 @@ static int ze2e_fault(struct ze2e_fn *f, unsigned int kind)
 			rc = ze2e_block_test(f, off + SZ_4K, SZ_4K, 0, 200 + kind, label);
 		ok = !rc;
 	}
+	f->fault_detected = atomic_read(&f->err_detected);
+	f->fault_resumed = atomic_read(&f->err_resumed);
 	pr_info("ZE2E: T %u %s %d %u %u %d %d %s\n", f->fid, names[kind], first.cc,
-		first.status, cc2, atomic_read(&f->err_detected) - det0,
-		atomic_read(&f->err_resumed) - res0, ok ? "ok" : "fail");
+		first.status, cc2, f->fault_detected - det0, f->fault_resumed - res0,
+		ok ? "ok" : "fail");
 	return ze2e_result(f, label, ok ? 0 : rc ? rc : -EIO);
 }
 

@@ -173,23 +173,25 @@ if [ -x "$BIN/zpci_vm_tests" ] && [ "$MODE" = patched ]; then
 	kmsg "end gtest-hotunplug"
 fi
 
-# 4b. a function error and its recovery right before the unbind and rmmod
-# of step 5 (patched QEMU: the error event comes from the host's control
-# port; the test skips itself without it).  The kernel must have recovered
-# every error event (zpci_io's "recovered" lines) and never refused one.
+# 4b. a function error and its recovery, then a permanent failure, right
+# before the unbind and rmmod of step 5 (patched QEMU: the error events
+# come from the host's control port; the test skips itself without it).
+# The kernel must have recovered every other error event (zpci_io's
+# "recovered" lines) and never refused one.
 if [ $hung = 0 ] && [ -x "$BIN/zpci_vm_tests" ] && [ "$MODE" = patched ] && [ -n "${ZPCI_WIDE:-}" ]; then
 	run gtest-recovery-end 300 "$BIN/zpci_vm_tests" --gtest_output="xml:$R/gtest-recovery-end.xml" \
 		--gtest_filter='RecoveryEnd.*' || fail "recovery before unbind"
 	nrec=$(dmesg | grep -c "$ZPCI_WIDE: zpci_io: recovered")
-	nerr=$(dmesg | grep -c "$ZPCI_WIDE: zpci_io: function error")
-	note "function errors on $ZPCI_WIDE: $nerr, recovered: $nrec (then unbind, rmmod)"
+	nerr=$(dmesg | grep -c "$ZPCI_WIDE: zpci_io: function error (frozen)")
+	nperm=$(dmesg | grep -c "$ZPCI_WIDE: zpci_io: function error (permanent)")
+	note "function errors on $ZPCI_WIDE: $nerr, recovered: $nrec, permanent: $nperm (then unbind, rmmod)"
 	if dmesg | grep -q "does not support error recovery\|Automatic recovery failed"; then
 		fail "a function error was not recovered: $(dmesg | grep 'does not support error recovery\|Automatic recovery failed' | head -n 1)"
 	fi
 	if grep -q '<testcase.*RecoveryEnd' "$R/gtest-recovery-end.xml" 2>/dev/null &&
 		! grep -q 'skipped' "$R/gtest-recovery-end.xml"; then
-		[ "$nrec" -ge 1 ] && [ "$nrec" = "$nerr" ] ||
-			fail "function errors $nerr, recoveries $nrec on $ZPCI_WIDE"
+		[ "$nrec" -ge 1 ] && [ "$nrec" = "$nerr" ] && [ "$nperm" = 1 ] ||
+			fail "function errors $nerr, recoveries $nrec, permanent $nperm on $ZPCI_WIDE"
 	fi
 fi
 

@@ -13,7 +13,7 @@
 // again with the new handle.
 //
 // BAR area: wide [8, 15 MiB) (test_rig.cpp has [0, 8 MiB)); RecoveryEnd,
-// run in a process of its own, [15 MiB, 15 MiB + 4 KiB).
+// run in a process of its own, [15 MiB, 15 MiB + 8 KiB).
 #include <gtest/gtest.h>
 
 #include <cerrno>
@@ -657,11 +657,12 @@ TEST_F(Faults, ControlPortRefusesMalformedRequests)
 }
 
 // Run by guest.sh on its own, right before it unbinds every function and
-// unloads zpci_io (tests/vm/guest/README.md, step 4b): an error event and
+// unloads zpci_io (tests/vm/guest/README.md, step 5): an error event and
 // its recovery while the owner holds the device with its error eventfd
-// armed and a batch of 16 stores lands after it; then the process exits
-// (closing the device), and the unbind, rmmod and pin check that follow
-// prove the recovery left nothing behind.
+// armed and a batch of 16 stores lands after it; then a permanent failure
+// (the refusal while marked); then the process exits (closing the device),
+// and the unbind, rmmod and pin check that follow prove that neither left
+// anything behind.
 class RecoveryEnd : public Faults {};
 
 TEST_F(RecoveryEnd, ErrorEventThenRelease)
@@ -687,6 +688,35 @@ TEST_F(RecoveryEnd, ErrorEventThenRelease)
 		untouched(b + i * 256 + 128, 128);
 	}
 	EXPECT_EQ(pins_held_now(f()), 0u);
-	std::printf("recovery-end: wide recovered to fh 0x%08x; the process exits, guest.sh unbinds and "
-		    "unloads zpci_io\n", fh1);
+
+	// Then a permanent failure (PEC 0x0040: Linux reports the function
+	// failed and tries no recovery): the owner is told, the mark stays,
+	// every batch is refused whole (EIO, STATUS_FUNC_ERROR, REJECTED) and
+	// nothing lands, until guest.sh unbinds the function.
+	const std::uint64_t z = b + 4096;
+	ASSERT_EQ(ctl_.request("RECOVER wide 64", &a), 0);
+	ASSERT_EQ(a.compare(0, 11, "OK wide fh="), 0) << a;
+	EXPECT_EQ(efd.wait(60000), 1u) << "the owner was not told of the permanent failure";
+	auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+	zpci_io_info in{};
+	for (;;) {
+		ASSERT_EQ(f().read_info(&in), 0);
+		if ((in.flags & ZPCI_IO_INFO_FUNC_ERROR) || std::chrono::steady_clock::now() > end)
+			break;
+		std::this_thread::sleep_for(std::chrono::milliseconds(20));
+	}
+	EXPECT_TRUE(in.flags & ZPCI_IO_INFO_FUNC_ERROR) << "no INFO_FUNC_ERROR after a permanent failure";
+	for (int i = 0; i < 2; i++) {
+		r = stores(f(), {{z, src.data(), 128}});
+		EXPECT_EQ(r.err, EIO) << describe(r);
+		EXPECT_TRUE(r.status.flags & ZPCI_IO_STATUS_FUNC_ERROR) << describe(r);
+		EXPECT_TRUE(r.status.flags & ZPCI_IO_STATUS_REJECTED) << describe(r);
+		EXPECT_FALSE(r.status.flags & ZPCI_IO_STATUS_CC_VALID) << describe(r);
+		EXPECT_EQ(r.status.done, 0u);
+	}
+	std::printf("recovery-end: after a permanent failure: %s\n", describe(r).c_str());
+	untouched(z, 128);
+	EXPECT_EQ(pins_held_now(f()), 0u);
+	std::printf("recovery-end: wide recovered to fh 0x%08x, then failed for good; the process "
+		    "exits, guest.sh unbinds and unloads zpci_io\n", fh1);
 }
