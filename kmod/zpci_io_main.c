@@ -22,6 +22,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
+#include <linux/vmalloc.h>
 #include <linux/vfio.h>
 #include <asm/pci.h>
 
@@ -279,6 +280,17 @@ static int zpci_io_open_device(struct vfio_device *vdev)
 	return 0;
 }
 
+/* The last user is gone: no request runs, the large buffer goes. */
+static void zpci_io_close_device(struct vfio_device *vdev)
+{
+	struct vfio_pci_core_device *core =
+		container_of(vdev, struct vfio_pci_core_device, vdev);
+	struct zpci_io_device *zio = zpci_io_from_core(core);
+
+	vfree(xchg(&zio->big, NULL));
+	vfio_pci_core_close_device(vdev);
+}
+
 static int zpci_io_init_dev(struct vfio_device *vdev)
 {
 	struct vfio_pci_core_device *core =
@@ -476,7 +488,7 @@ static const struct vfio_device_ops zpci_io_vfio_ops = {
 	.init = zpci_io_init_dev,
 	.release = zpci_io_release_dev,
 	.open_device = zpci_io_open_device,
-	.close_device = vfio_pci_core_close_device,
+	.close_device = zpci_io_close_device,
 #ifdef ZPCI_IO_HAVE_GET_REGION_INFO_CAPS
 	.ioctl = vfio_pci_core_ioctl,
 	.get_region_info_caps = zpci_io_get_region_info_caps,

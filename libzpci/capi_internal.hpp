@@ -15,6 +15,9 @@
 struct zpci_handle {
 	std::unique_ptr<zpci::io_path> path;
 	std::uint32_t backend = 0;	// ZPCI_BACKEND_*
+	// The device of the one-instruction calls' fast path (the zpci_io
+	// feature's issue_one()), or null: then they go through the path.
+	zpci::region_device *fast = nullptr;
 	// Serializes every call on the handle (zpci.h: "Threads").
 	mutable std::mutex lock;
 	// zpci_pcistb_guest's source: one page-aligned block of

@@ -185,6 +185,47 @@ public:
 		return std::unexpected(es.error);
 	}
 
+	bool has_issue_one() const noexcept override { return true; }
+
+	int issue_one(std::uint8_t insn, std::uint8_t pcias, std::uint64_t offset,
+		      std::uint32_t len, std::uint64_t value, std::uint64_t *out,
+		      zpci_io_status *st) noexcept override
+	{
+		zpci_io_op o{};
+		o.insn = insn;
+		o.pcias = pcias;
+		o.len = len;
+		o.offset = offset;
+		o.data = value;
+		std::size_t total = REQ_HDR + OP_SIZE;
+		if (insn == ZPCI_IO_OP_PCISTB) {
+			// only the block stage_block() placed (the bytes are there)
+			if (len == 0 || len != staged_len_)
+				return -EINVAL;
+			staged_len_ = 0;
+			if (len <= ZPCI_IO_INLINE_MAX) {
+				o.data = pack(req() + staged_, len);
+			} else {
+				o.data = staged_;
+				total = staged_ + len;
+			}
+		}
+		header(total, 1);
+		std::memcpy(req() + REQ_HDR, &o, sizeof(o));
+		int r = call(total);
+		if (r == 0) {
+			if (out)
+				std::memcpy(out, req() + REQ_HDR + offsetof(zpci_io_op, data),
+					    sizeof(*out));
+			return 0;
+		}
+		std::memcpy(st, req() + offsetof(zpci_io_req, status), sizeof(*st));
+		// the status of this request, or none (header() zeroed it)
+		if (st->error != r || st->done > 1)
+			*st = zpci_io_status{};
+		return r;
+	}
+
 private:
 	unsigned char *feat() noexcept { return reinterpret_cast<unsigned char *>(buf_.get()); }
 	unsigned char *req() noexcept { return feat() + FEAT_HDR; }
