@@ -63,6 +63,7 @@ zpci_handle *make_handle(std::unique_ptr<io_path> p) noexcept
 	h->backend = backend_of(*p);
 	if (zpci::region_device *d = p->region(); d && d->has_issue_one())
 		h->fast = d;
+	h->io = p->io_info();
 	h->path = std::move(p);
 	return h;
 }
@@ -192,7 +193,7 @@ bool overlaps(std::uint64_t off, std::uint64_t len, std::uint64_t start,
 // Does the driver fence every BAR (it could not read the MSI-X location)?
 bool fenced(const zpci_handle *h) noexcept
 {
-	const zpci_io_info *io = h->path->io_info();
+	const zpci_io_info *io = h->io;
 	return io && (io->flags & ZPCI_IO_INFO_FENCED);
 }
 
@@ -200,7 +201,7 @@ bool fenced(const zpci_handle *h) noexcept
 bool hits_msix(const zpci_handle *h, unsigned pcias, std::uint64_t offset,
 	       std::uint64_t len) noexcept
 {
-	const zpci_io_info *io = h->path->io_info();
+	const zpci_io_info *io = h->io;
 	if (!io || !(io->flags & ZPCI_IO_INFO_MSIX))
 		return false;
 	return (pcias == io->msix_table_bar &&
@@ -248,6 +249,11 @@ int fast_outcome(int rc, const zpci_io_status &ds, zpci_status *st) noexcept
 		s.done = 1;
 		s.action = ZPCI_ACT_NONE;
 		s.flags = ZPCI_STATUS_CC_VALID;
+		// the caller's size is this library's: a plain store
+		if (st->size == sizeof(s)) {
+			*st = s;
+			return 0;
+		}
 		return put_status(st, s);
 	}
 	zpci::exec_status es;
@@ -320,7 +326,7 @@ int zpci_set_guest_caps(zpci_handle *h, uint32_t maxstbl, int relaxed)
 {
 	if (!h)
 		return -EINVAL;
-	std::lock_guard<std::mutex> g(h->lock);
+	std::lock_guard g(h->lock);
 	auto r = h->path->narrow(maxstbl, relaxed != 0);
 	return r ? 0 : -zpci::to_errno(r.error());
 }
@@ -330,7 +336,7 @@ int zpci_pcistg(zpci_handle *h, unsigned int pcias, uint64_t offset,
 {
 	if (!h)
 		return bad_argument(st);
-	std::lock_guard<std::mutex> g(h->lock);
+	std::lock_guard g(h->lock);
 	int rc = 0;
 	if (!precheck(h, ZPCI_INSN_PCISTG, pcias, offset, len, 0, st, rc))
 		return rc;
@@ -352,7 +358,7 @@ int zpci_pcilg(zpci_handle *h, unsigned int pcias, uint64_t offset,
 		*value = 0;
 	if (!h || !value)
 		return bad_argument(st);
-	std::lock_guard<std::mutex> g(h->lock);
+	std::lock_guard g(h->lock);
 	int rc = 0;
 	if (!precheck(h, ZPCI_INSN_PCILG, pcias, offset, len, 0, st, rc))
 		return rc;
@@ -377,7 +383,7 @@ int zpci_pcistb(zpci_handle *h, unsigned int pcias, uint64_t offset,
 {
 	if (!h)
 		return bad_argument(st);
-	std::lock_guard<std::mutex> g(h->lock);
+	std::lock_guard g(h->lock);
 	int rc = 0;
 	// The guest's address decides the source-alignment rule.
 	if (!precheck(h, ZPCI_INSN_PCISTB, pcias, offset, len, guest_addr, st, rc))
@@ -413,7 +419,7 @@ int zpci_pcistb_guest(zpci_handle *h, unsigned int pcias, uint64_t offset,
 {
 	if (!h || !read)
 		return bad_argument(st);
-	std::lock_guard<std::mutex> g(h->lock);
+	std::lock_guard g(h->lock);
 	int rc = 0;
 	// Every rule before the source is read: the architecture's order.
 	if (!precheck(h, ZPCI_INSN_PCISTB, pcias, offset, len, guest_addr, st, rc))
@@ -455,7 +461,7 @@ int zpci_get_info(const zpci_handle *h, zpci_info *out)
 {
 	if (!h || !out)
 		return -EINVAL;
-	std::lock_guard<std::mutex> g(h->lock);
+	std::lock_guard g(h->lock);
 	zpci_info i{};
 	const zpci_caps &dev = h->path->device_caps();
 	const zpci_caps &cur = h->path->caps();

@@ -77,6 +77,16 @@ public:
 		: h_(std::move(h)), caps_(caps), io_(io), buf_(std::move(buf)),
 		  capacity_(capacity), max_ops_(max_ops)
 	{
+		// The fields no request changes, written once: the feature's
+		// flags, the request header's sizes, its zero flags and
+		// reserved fields (the driver writes nothing but the status).
+		vfio_device_feature f{};
+		f.flags = VFIO_DEVICE_FEATURE_SET | ZPCI_IO_FEATURE;
+		std::memcpy(feat(), &f, sizeof(f));
+		zpci_io_req r{};
+		r.hdr_size = REQ_HDR;
+		r.op_size = OP_SIZE;
+		std::memcpy(req(), &r, sizeof(r));
 	}
 
 	const zpci_caps &caps() const noexcept override { return caps_; }
@@ -198,7 +208,7 @@ public:
 		o.offset = offset;
 		o.data = value;
 		std::size_t total = REQ_HDR + OP_SIZE;
-		if (insn == ZPCI_IO_OP_PCISTB) {
+		if (insn == ZPCI_IO_OP_PCISTB) [[likely]] {
 			// only the block stage_block() placed (the bytes are there)
 			if (len == 0 || len != staged_len_)
 				return -EINVAL;
@@ -230,14 +240,14 @@ private:
 	unsigned char *feat() noexcept { return reinterpret_cast<unsigned char *>(buf_.get()); }
 	unsigned char *req() noexcept { return feat() + FEAT_HDR; }
 
+	// The request's size and op count, its status cleared (the driver
+	// writes one on failure only); the rest was written at construction.
 	void header(std::size_t total, std::size_t n) noexcept
 	{
-		zpci_io_req h{};
-		h.hdr_size = REQ_HDR;
-		h.op_size = OP_SIZE;
-		h.total_size = static_cast<__u32>(total);
-		h.nr_ops = static_cast<__u32>(n);
-		std::memcpy(req(), &h, sizeof(h));
+		const __u32 t = static_cast<__u32>(total), c = static_cast<__u32>(n);
+		std::memcpy(req() + offsetof(zpci_io_req, total_size), &t, sizeof(t));
+		std::memcpy(req() + offsetof(zpci_io_req, nr_ops), &c, sizeof(c));
+		std::memset(req() + offsetof(zpci_io_req, status), 0, sizeof(zpci_io_status));
 	}
 
 	// The request for as many ops of ops as fit (n of them, at most
@@ -295,10 +305,9 @@ private:
 	// -errno.  Never repeated on EINTR: the caller looks at the status.
 	int call(std::size_t total) noexcept
 	{
-		vfio_device_feature f{};
-		f.argsz = static_cast<__u32>(FEAT_HDR + total);
-		f.flags = VFIO_DEVICE_FEATURE_SET | ZPCI_IO_FEATURE;
-		std::memcpy(feat(), &f, sizeof(f));
+		const __u32 argsz = static_cast<__u32>(FEAT_HDR + total);
+		std::memcpy(feat() + offsetof(vfio_device_feature, argsz), &argsz,
+			    sizeof(argsz));
 		int r = h_->sys().ioctl(h_->fd(), VFIO_DEVICE_FEATURE, feat());
 		return r < 0 ? r : 0;
 	}
