@@ -78,7 +78,7 @@ struct zpci_io_stats {
 	atomic64_t pinned_pages;
 	atomic64_t pins_held;
 	atomic64_t req_bytes;		/* request bytes copied in */
-	atomic64_t req_allocs;		/* requests given a buffer of their own */
+	atomic64_t req_allocs;		/* buffers allocated for requests */
 	atomic64_t errors;
 	atomic64_t by_errno[ZPCI_IO_NR_ERRNO];
 	atomic64_t by_cc[ZPCI_IO_NR_CC];
@@ -123,6 +123,13 @@ struct zpci_io_device {
 	 * the core's memory_lock (read) keeps resets and decode changes out.
 	 */
 	void *spare;
+	/*
+	 * Its large buffer (ZPCI_IO_MAX_REQ_SIZE, vmalloc), allocated by
+	 * the first request larger than the small one and parked here
+	 * between large requests, claimed the same way; freed when the
+	 * device is closed.  NULL until then, and while a request uses it.
+	 */
+	void *big;
 	/*
 	 * Protects func, relaxed_mode and nostg_bars.  Readers (a request,
 	 * the info GET, sysfs, netlink) copy what they need under it and

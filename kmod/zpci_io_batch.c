@@ -18,9 +18,13 @@
  * so a PCISTB whose bytes do not cross 4 KiB of the request (the ABI's
  * rule) does not cross a page of the copy, and the instruction reads its
  * block straight from there.  A request of up to ZPCI_IO_SPARE_SIZE bytes
- * (one op of up to 4 KiB) goes into the function's own buffer, so the
- * single-instruction path allocates nothing; a larger one, or one that
- * finds that buffer in use, gets a buffer of its own.
+ * (one op of up to 4 KiB) goes into the function's small buffer, so the
+ * single-instruction path allocates nothing; a larger one into its large
+ * buffer, allocated (vmalloc) by the first large request and kept until
+ * the device is closed, so that a stream of large batches does not pay a
+ * vmalloc() and vfree() of up to 2 MiB each (measured: more instructions
+ * than the 256 ops of such a batch, docs/ARCHITECTURE.md).  A request
+ * that finds its buffer in use by another gets one of its own.
  *
  * Locking: the copy, which may wait on user space (a userfaultfd, FUSE or
  * NFS mapping) for as long as user space likes, happens before any lock;
@@ -39,7 +43,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
-
+#include <linux/vmalloc.h>
 #include <zpci/zpci_cost.h>
 #include <asm/pci.h>
 
@@ -57,18 +61,27 @@ struct zpci_io_result {
 
 #define ZPCI_IO_NOT_ISSUED	(-1)
 
+/* Where a request's copy lives. */
+enum zpci_io_buf {
+	ZPCI_IO_BUF_SPARE,		/* the function's small buffer */
+	ZPCI_IO_BUF_BIG,		/* its large one, parked again after */
+	ZPCI_IO_BUF_OWN,		/* allocated for this request only */
+};
+
 /* One request on its way: the driver's copy and what it was checked against. */
 struct zpci_io_work {
 	struct zpci_io_func f;		/* the description, a snapshot */
 	u8 *buf;			/* the copy: argsz bytes */
-	bool own;			/* buf was allocated for this request */
+	enum zpci_io_buf kind;
 	u32 argsz;
 	u32 hdr_size;
 	u32 op_size;
 	u32 nr_ops;
 	u32 data_start;			/* end of the ops */
+	u32 maxstbl;			/* the function's, for PCISTB */
 	u32 issued;			/* instructions issued */
 	u32 done;			/* ops completed */
+	u32 loads;			/* PCILG among them: values to return */
 };
 
 static void zpci_io_count(atomic64_t *slots, unsigned int nr, unsigned int key)
@@ -83,20 +96,26 @@ static u32 zpci_io_data_pos(const struct zpci_io_work *w, u32 i)
 }
 
 /*
- * Op i of the copy.  An op of this driver's size is used in place; a
- * shorter (older caller's) one is read zero-extended into *tmp, and of a
- * longer one the known part (zpci_io_check_op() made sure the rest is 0).
+ * The op whose bytes start at p in the copy.  An op of at least this
+ * driver's size is used in place; a shorter (older caller's) one is read
+ * zero-extended into *tmp, and of a longer one the known part
+ * (zpci_io_check_op() made sure the rest is 0).
  */
-static const struct zpci_io_op *zpci_io_op_at(const struct zpci_io_work *w,
-					      u32 i, struct zpci_io_op *tmp)
+static __always_inline const struct zpci_io_op *
+zpci_io_op_norm(const u8 *p, u32 op_size, struct zpci_io_op *tmp)
 {
-	const u8 *p = w->buf + w->hdr_size + (size_t)i * w->op_size;
-
-	if (likely(w->op_size >= sizeof(*tmp)))
+	if (likely(op_size >= sizeof(*tmp)))
 		return (const struct zpci_io_op *)p;
 	memset(tmp, 0, sizeof(*tmp));
-	memcpy(tmp, p, w->op_size);
+	memcpy(tmp, p, op_size);
 	return tmp;
+}
+
+static __always_inline const struct zpci_io_op *
+zpci_io_op_at(const struct zpci_io_work *w, u32 i, struct zpci_io_op *tmp)
+{
+	return zpci_io_op_norm(w->buf + w->hdr_size + (size_t)i * w->op_size,
+			       w->op_size, tmp);
 }
 
 /* Do [off, off + len) and [start, start + size) meet?  No sum can wrap. */
@@ -149,65 +168,65 @@ static bool zpci_io_data_ok(const struct zpci_io_work *w,
 }
 
 /*
- * Op i, in the order the ABI header gives: the instruction rules first,
- * exactly as zpci_check() decides them (its rule is reported; the source
- * address is where the op's bytes are in the request), then the op's
- * reserved fields and data, then the driver's own policy.
+ * One op (its bytes at raw, its data field at pos in the request), in the
+ * order the ABI header gives: the instruction rules first, exactly as
+ * zpci_check() decides them (its rule is reported; the source address is
+ * where the op's bytes are in the request), then the op's reserved fields
+ * and data, then the driver's own policy.
  */
-static int zpci_io_check_op(const struct zpci_io_work *w, u32 i,
-			    const struct zpci_io_op *op, u32 *rule)
+static __always_inline int zpci_io_check_op(const struct zpci_io_work *w,
+					    const struct zpci_io_op *op,
+					    const u8 *raw, u32 pos, u32 *rule)
 {
-	const struct zpci_caps *caps = &w->f.caps;
-	const u8 *raw = w->buf + w->hdr_size + (size_t)i * w->op_size;
 	bool inline_data = op->len <= ZPCI_IO_INLINE_MAX;
-	struct zpci_caps c;
 	struct zpci_verdict v;
 
-	/*
-	 * The rules take a maxstbl below 16 for invalid capabilities and
-	 * refuse every op, but only PCISTB depends on it: a function with
-	 * a smaller maxstbl (or none) still takes 1..8-byte PCILG and
-	 * PCISTG.  Check against the smallest maxstbl the rules accept,
-	 * then bound PCISTB by the function's own.
-	 */
-	if (caps->maxstbl < ZPCI_IO_RULES_MIN_MAXSTBL) {
-		c = *caps;
-		c.maxstbl = ZPCI_IO_RULES_MIN_MAXSTBL;
-		caps = &c;
-	}
-	v = zpci_check(caps, op->insn, op->pcias, op->offset, op->len,
-		       inline_data ? zpci_io_data_pos(w, i) : op->data);
+	v = zpci_check(&w->f.caps, op->insn, op->pcias, op->offset, op->len,
+		       inline_data ? pos : op->data);
 	if (zpci_verdict_ok(v) && op->insn == ZPCI_IO_OP_PCISTB &&
-	    op->len > w->f.caps.maxstbl)
+	    op->len > w->maxstbl)
 		v.rule = ZPCI_RULE_LEN_RANGE;
-	if (!zpci_verdict_ok(v)) {
+	if (unlikely(!zpci_verdict_ok(v))) {
 		*rule = v.rule;
 		return -EINVAL;
 	}
-	if (op->flags || op->reserved)
+	if (unlikely(op->flags || op->reserved))
 		return -EINVAL;
-	if (w->op_size > sizeof(*op) &&
+	if (unlikely(w->op_size > sizeof(*op)) &&
 	    memchr_inv(raw + sizeof(*op), 0, w->op_size - sizeof(*op)))
 		return -EINVAL;
-	if (!inline_data && !zpci_io_data_ok(w, op))
+	if (!inline_data && unlikely(!zpci_io_data_ok(w, op)))
 		return -EINVAL;
-	if (zpci_io_policy_denies(&w->f, op))
+	if (unlikely(zpci_io_policy_denies(&w->f, op)))
 		return -EACCES;
 	return 0;
 }
 
-/* Whole-request validation of the ops; nothing has been issued yet. */
+/*
+ * Whole-request validation of the ops; nothing has been issued yet.
+ *
+ * The rules take a maxstbl below 16 for invalid capabilities and refuse
+ * every op, but only PCISTB depends on it: a function with a smaller
+ * maxstbl (or none) still takes 1..8-byte PCILG and PCISTG.  So the ops
+ * are checked against the smallest maxstbl the rules accept, and PCISTB
+ * is bounded by the function's own (w->maxstbl).
+ */
 static int zpci_io_validate_ops(struct zpci_io_work *w,
 				struct zpci_io_status *st)
 {
+	const u8 *raw = w->buf + w->hdr_size;
+	u32 pos = w->hdr_size + offsetof(struct zpci_io_op, data);
 	struct zpci_io_op tmp;
 	u32 i;
 	int err;
 
-	for (i = 0; i < w->nr_ops; i++) {
-		err = zpci_io_check_op(w, i, zpci_io_op_at(w, i, &tmp),
-				       &st->rule);
-		if (err) {
+	w->maxstbl = w->f.caps.maxstbl;
+	if (w->f.caps.maxstbl < ZPCI_IO_RULES_MIN_MAXSTBL)
+		w->f.caps.maxstbl = ZPCI_IO_RULES_MIN_MAXSTBL;
+	for (i = 0; i < w->nr_ops; i++, raw += w->op_size, pos += w->op_size) {
+		err = zpci_io_check_op(w, zpci_io_op_norm(raw, w->op_size, &tmp),
+				       raw, pos, &st->rule);
+		if (unlikely(err)) {
 			st->failed = i;
 			return err;
 		}
@@ -236,8 +255,9 @@ static bool zpci_io_memory_enabled(struct vfio_pci_core_device *core)
  * The program-check handler keeps them off for the fixup, as the
  * interrupted PSW had them off.
  */
-static int zpci_io_insn(const struct zpci_io_op *op, u64 req, const void *src,
-			u64 *val, u8 *status, u8 *pgm)
+static __always_inline int zpci_io_insn(const struct zpci_io_op *op, u64 req,
+					const void *src, u64 *val, u8 *status,
+					u8 *pgm)
 {
 	unsigned long flags;
 	int cc;
@@ -274,9 +294,9 @@ static int zpci_io_insn(const struct zpci_io_op *op, u64 req, const void *src,
  * only do once the request returns.  The caller holds vfio's memory_lock
  * (read) and has found memory decode on, as for vfio-pci's own BAR access.
  */
-static void zpci_io_issue(struct zpci_io_device *zio,
-			  const struct zpci_io_op *op, const void *src,
-			  u64 *val, struct zpci_io_result *res)
+static __always_inline void
+zpci_io_issue(struct zpci_io_device *zio, const struct zpci_io_op *op,
+	      const void *src, u64 *val, struct zpci_io_result *res)
 {
 	struct zpci_dev *zdev = to_zpci(zio->core.pdev);
 	unsigned int tries = 0;
@@ -348,9 +368,13 @@ static void zpci_io_trace(struct zpci_io_device *zio, u32 fid,
 			    (unsigned long)atomic_xchg(&zio->dbf_dropped, 0));
 }
 
-static void zpci_io_account_op(struct zpci_io_device *zio, u32 fid,
-			       const struct zpci_io_op *op,
-			       const struct zpci_io_result *res)
+/*
+ * A failed op: its cc and status byte in the counters, and a trace record
+ * when it was issued (or not, for memory decode off).
+ */
+static void zpci_io_account_failure(struct zpci_io_device *zio, u32 fid,
+				    const struct zpci_io_op *op,
+				    const struct zpci_io_result *res)
 {
 	struct zpci_io_stats *s = &zio->stats;
 
@@ -360,13 +384,41 @@ static void zpci_io_account_op(struct zpci_io_device *zio, u32 fid,
 			zpci_io_count(s->by_status, ZPCI_IO_NR_STATUS,
 				      res->status);
 	}
-	if (!res->err) {
-		atomic64_inc(&s->ops[op->insn - 1]);
-		atomic64_add(op->len, &s->bytes[op->insn - 1]);
-		return;
-	}
 	if (res->cc != ZPCI_IO_NOT_ISSUED || res->decode_off)
 		zpci_io_trace(zio, fid, op, res);
+}
+
+/*
+ * The counters of the ops that succeeded, added once per request (or
+ * piece of a BAR access): for a batch of 256, a few atomics instead of 768.
+ */
+struct zpci_io_tally {
+	u64 ops[3];		/* by insn - 1 */
+	u64 bytes[3];
+};
+
+static void zpci_io_tally_add(struct zpci_io_tally *t, const struct zpci_io_op *op)
+{
+	t->ops[op->insn - 1]++;
+	t->bytes[op->insn - 1] += op->len;
+}
+
+static void zpci_io_tally_flush(struct zpci_io_device *zio,
+				const struct zpci_io_tally *t)
+{
+	struct zpci_io_stats *s = &zio->stats;
+	u64 n = 0;
+	int k;
+
+	for (k = 0; k < 3; k++) {
+		if (!t->ops[k])
+			continue;
+		atomic64_add(t->ops[k], &s->ops[k]);
+		atomic64_add(t->bytes[k], &s->bytes[k]);
+		n += t->ops[k];
+	}
+	if (n)
+		atomic64_add(n, &s->by_cc[ZPCI_CC_OK]);
 }
 
 /* The failed op's outcome in the status block. */
@@ -396,66 +448,65 @@ static int zpci_io_run(struct zpci_io_device *zio, struct zpci_io_work *w,
 		       struct zpci_io_status *st)
 {
 	struct vfio_pci_core_device *core = &zio->core;
+	u8 *raw = w->buf + w->hdr_size;
+	struct zpci_io_tally tally = { };
+	u32 i, issued = 0, loads = 0;
 	struct zpci_io_result res;
 	struct zpci_io_op tmp;
 	int err = 0;
-	u32 i;
 
 	down_read(&core->memory_lock);
-	for (i = 0; i < w->nr_ops; i++) {
-		const struct zpci_io_op *op = zpci_io_op_at(w, i, &tmp);
-		u8 *pos = w->buf + zpci_io_data_pos(w, i);
+	/* decode and power state cannot change under memory_lock */
+	if (unlikely(!zpci_io_memory_enabled(core))) {
+		zpci_io_result_init(&res);
+		res.decode_off = true;
+		res.err = -EIO;
+		zpci_io_account_failure(zio, w->f.fid, zpci_io_op_at(w, 0, &tmp),
+					&res);
+		zpci_io_fail_status(st, 0, &res);
+		err = res.err;
+	}
+	for (i = 0; !err && i < w->nr_ops; i++, raw += w->op_size) {
+		const struct zpci_io_op *op = zpci_io_op_norm(raw, w->op_size,
+							      &tmp);
 		const void *src = NULL;
-		u64 val;
+		u64 val = op->data;
 
 		/*
 		 * Removal started (zpci_io_request()): stop before the next
 		 * op, st->done tells how many ran.
 		 */
-		if (zpci_io_gone(zio)) {
+		if (unlikely(zpci_io_gone(zio))) {
 			st->failed = i;
 			err = -ENODEV;
 			break;
 		}
 		/* PCI error recovery (zpci_io_error_detected()): stop */
 		err = zpci_io_func_error(zio);
-		if (err) {
+		if (unlikely(err)) {
 			st->failed = i;
 			st->flags |= ZPCI_IO_STATUS_FUNC_ERROR;
 			break;
 		}
-		if (fatal_signal_pending(current)) {
+		if (unlikely(fatal_signal_pending(current))) {
 			st->failed = i;
 			err = -EINTR;
 			break;
 		}
+		/* up to 256 ops of up to 128 busy retries each */
+		if (i && !(i % 16))
+			cond_resched();
 		zpci_io_result_init(&res);
-		/* decode and power state cannot change under memory_lock */
-		if (!i && !zpci_io_memory_enabled(core)) {
-			res.decode_off = true;
-			res.err = -EIO;
-		} else {
-			/* up to 256 ops of up to 128 busy retries each */
-			if (i)
-				cond_resched();
-			val = op->data;
-			if (op->insn == ZPCI_IO_OP_PCISTB)
-				src = op->len <= ZPCI_IO_INLINE_MAX ?
-				      (const u8 *)&op->data + 8 - op->len :
-				      w->buf + op->data;
-			ZPCI_COST_MARK(ZPCI_COST_KMOD_INSN);
-			zpci_io_issue(zio, op, src, &val, &res);
-			ZPCI_COST_MARK(ZPCI_COST_KMOD_INSN_DONE);
-			w->issued++;
-			if (!res.err && op->insn == ZPCI_IO_OP_PCILG) {
-				/* the len bytes, zeros above them */
-				if (op->len < sizeof(val))
-					val &= BIT_ULL(8 * op->len) - 1;
-				memcpy(pos, &val, sizeof(val));
-			}
-		}
-		zpci_io_account_op(zio, w->f.fid, op, &res);
-		if (res.err) {
+		if (op->insn == ZPCI_IO_OP_PCISTB)
+			src = op->len <= ZPCI_IO_INLINE_MAX ?
+			      (const u8 *)&op->data + 8 - op->len :
+			      w->buf + op->data;
+		ZPCI_COST_MARK(ZPCI_COST_KMOD_INSN);
+		zpci_io_issue(zio, op, src, &val, &res);
+		ZPCI_COST_MARK(ZPCI_COST_KMOD_INSN_DONE);
+		issued++;
+		if (unlikely(res.err)) {
+			zpci_io_account_failure(zio, w->f.fid, op, &res);
 			zpci_io_fail_status(st, i, &res);
 			/* an op that failed on the error itself (cc 1) */
 			if (zpci_io_func_error(zio))
@@ -463,9 +514,21 @@ static int zpci_io_run(struct zpci_io_device *zio, struct zpci_io_work *w,
 			err = res.err;
 			break;
 		}
-		w->done = i + 1;
+		zpci_io_tally_add(&tally, op);
+		if (op->insn == ZPCI_IO_OP_PCILG) {
+			/* the len bytes, zeros above them, in the data field */
+			if (op->len < sizeof(val))
+				val &= BIT_ULL(8 * op->len) - 1;
+			memcpy(raw + offsetof(struct zpci_io_op, data), &val,
+			       sizeof(val));
+			loads++;
+		}
 	}
 	up_read(&core->memory_lock);
+	zpci_io_tally_flush(zio, &tally);
+	w->issued = issued;
+	w->loads = loads;
+	w->done = err ? st->failed : i;
 	st->done = w->done;
 	return err;
 }
@@ -480,7 +543,7 @@ static int zpci_io_write_back(const struct zpci_io_work *w, u8 __user *arg)
 	int err = 0;
 	u32 i, pos;
 
-	for (i = 0; i < w->done; i++) {
+	for (i = 0; w->loads && i < w->done; i++) {
 		if (zpci_io_op_at(w, i, &tmp)->insn != ZPCI_IO_OP_PCILG)
 			continue;
 		pos = zpci_io_data_pos(w, i);
@@ -539,27 +602,34 @@ static int zpci_io_check_header(struct zpci_io_work *w)
 }
 
 /*
- * Step 2: the whole request into kernel memory, once.  The function's own
- * buffer when it is free and big enough; else a buffer of its own, whose
- * alignment keeps the ABI's promise too: kmalloc() aligns a power-of-two
- * size to itself (a copy up to ZPCI_IO_SPARE_SIZE then lies inside one
- * page, or is page-aligned), and larger ones come page-aligned from the
- * page allocator or vmalloc.
+ * Step 2: the whole request into kernel memory, once.  The function's
+ * small buffer for a small request, its large one for a large request
+ * (allocated by the first); one of its own when that buffer is in use.
+ * Every one keeps the ABI's promise on alignment: the small buffer is
+ * page-aligned, kmalloc() aligns a power-of-two size to itself (a copy up
+ * to ZPCI_IO_SPARE_SIZE then lies inside one page, or is page-aligned),
+ * and vmalloc() gives whole pages.
  */
 static int zpci_io_copy_in(struct zpci_io_device *zio, struct zpci_io_work *w,
 			   const void __user *arg, u32 argsz)
 {
-	w->argsz = argsz;
-	if (argsz <= ZPCI_IO_SPARE_SIZE)
-		w->buf = xchg(&zio->spare, NULL);
-	if (!w->buf) {
-		size_t size = argsz <= ZPCI_IO_SPARE_SIZE ?
-			      roundup_pow_of_two(argsz) : argsz;
+	bool small = argsz <= ZPCI_IO_SPARE_SIZE;
 
-		w->buf = kvmalloc(size, GFP_KERNEL_ACCOUNT);
+	w->argsz = argsz;
+	w->kind = small ? ZPCI_IO_BUF_SPARE : ZPCI_IO_BUF_BIG;
+	w->buf = xchg(small ? &zio->spare : &zio->big, NULL);
+	if (!w->buf) {
+		if (small) {
+			w->buf = kmalloc(roundup_pow_of_two(argsz),
+					 GFP_KERNEL_ACCOUNT);
+			w->kind = ZPCI_IO_BUF_OWN;
+		} else {
+			/* parked for the next large request (release) */
+			w->buf = __vmalloc(ZPCI_IO_MAX_REQ_SIZE,
+					   GFP_KERNEL_ACCOUNT);
+		}
 		if (!w->buf)
 			return -ENOMEM;
-		w->own = true;
 		atomic64_inc(&zio->stats.req_allocs);
 	}
 	if (copy_from_user(w->buf, arg, argsz))
@@ -571,10 +641,21 @@ static int zpci_io_copy_in(struct zpci_io_device *zio, struct zpci_io_work *w,
 static void zpci_io_release_work(struct zpci_io_device *zio,
 				 struct zpci_io_work *w)
 {
-	if (w->own)
-		kvfree(w->buf);
-	else if (w->buf)
+	if (!w->buf)
+		return;
+	switch (w->kind) {
+	case ZPCI_IO_BUF_SPARE:
 		WARN_ON_ONCE(cmpxchg(&zio->spare, NULL, w->buf));
+		break;
+	case ZPCI_IO_BUF_BIG:
+		/* another request parked one meanwhile: ours goes */
+		if (cmpxchg(&zio->big, NULL, w->buf))
+			vfree(w->buf);
+		break;
+	default:
+		kfree(w->buf);
+		break;
+	}
 }
 
 /*
@@ -650,6 +731,7 @@ ssize_t zpci_io_bar_rw(struct zpci_io_device *zio, const struct zpci_io_func *f,
 		       u64 pos, bool iswrite)
 {
 	struct vfio_pci_core_device *core = &zio->core;
+	struct zpci_io_tally tally;
 	struct zpci_io_result res;
 	struct zpci_io_op op;
 	size_t done = 0, n;
@@ -714,11 +796,14 @@ ssize_t zpci_io_bar_rw(struct zpci_io_device *zio, const struct zpci_io_func *f,
 			res.err = -EIO;
 		}
 		up_read(&core->memory_lock);
-		zpci_io_account_op(zio, f->fid, &op, &res);
 		if (res.err) {
+			zpci_io_account_failure(zio, f->fid, &op, &res);
 			err = res.err;
 			break;
 		}
+		memset(&tally, 0, sizeof(tally));
+		zpci_io_tally_add(&tally, &op);
+		zpci_io_tally_flush(zio, &tally);
 		if (!iswrite &&
 		    copy_to_user(buf + done, (u8 *)&val + 8 - n, n)) {
 			err = -EFAULT;

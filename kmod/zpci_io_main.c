@@ -23,6 +23,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
+#include <linux/vmalloc.h>
 #include <linux/vfio.h>
 #include <asm/pci.h>
 
@@ -280,6 +281,17 @@ static int zpci_io_open_device(struct vfio_device *vdev)
 
 	vfio_pci_core_finish_enable(core);
 	return 0;
+}
+
+/* The last user is gone: no request runs, the large buffer goes. */
+static void zpci_io_close_device(struct vfio_device *vdev)
+{
+	struct vfio_pci_core_device *core =
+		container_of(vdev, struct vfio_pci_core_device, vdev);
+	struct zpci_io_device *zio = zpci_io_from_core(core);
+
+	vfree(xchg(&zio->big, NULL));
+	vfio_pci_core_close_device(vdev);
 }
 
 static int zpci_io_init_dev(struct vfio_device *vdev)

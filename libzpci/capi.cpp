@@ -56,7 +56,7 @@ int zpci_get_caps(const zpci_handle *h, zpci_caps *out)
 {
 	if (!h || !out)
 		return -EINVAL;
-	std::lock_guard<std::mutex> g(h->lock);
+	std::lock_guard g(h->lock);
 	*out = h->path->caps();
 	return 0;
 }
@@ -112,7 +112,7 @@ int zpci_write(zpci_handle *h, unsigned int pcias, uint64_t offset,
 {
 	if (!h || !src)
 		return zpci::capi::bad_argument(st);
-	std::lock_guard<std::mutex> g(h->lock);
+	std::lock_guard g(h->lock);
 	zpci::exec_status es;
 	auto r = h->path->write(pcias, offset, src, len, &es);
 	if (!r)
@@ -125,7 +125,7 @@ int zpci_read(zpci_handle *h, unsigned int pcias, uint64_t offset, void *dst,
 {
 	if (!h || !dst)
 		return zpci::capi::bad_argument(st);
-	std::lock_guard<std::mutex> g(h->lock);
+	std::lock_guard g(h->lock);
 	zpci::exec_status es;
 	auto r = h->path->read(pcias, offset, dst, len, &es);
 	if (!r)
@@ -137,7 +137,7 @@ int zpci_execute(zpci_handle *h, const zpci_plan_op *ops, size_t n, zpci_status 
 {
 	if (!h || (n && !ops))
 		return zpci::capi::bad_argument(st);
-	std::lock_guard<std::mutex> g(h->lock);
+	std::lock_guard g(h->lock);
 	// Converted in fixed-size slices: no allocation, and all of them are
 	// checked before the first one is issued.
 	zpci::op buf[64];
@@ -182,7 +182,7 @@ int zpci_ism_command(zpci_handle *h, const void *req, size_t req_len, void *resp
 {
 	if (!h || !req || !resp)
 		return zpci::capi::bad_argument(st);
-	std::lock_guard<std::mutex> g(h->lock);
+	std::lock_guard g(h->lock);
 	zpci::exec_status es;
 	auto r = zpci::ism::command(
 		*h->path, std::span<const std::byte>(static_cast<const std::byte *>(req), req_len),
@@ -202,7 +202,7 @@ int zpci_ism_move(zpci_handle *h, uint64_t token, uint32_t index,
 		*landed = 0;
 	if (!h || !src)
 		return zpci::capi::bad_argument(st);
-	std::lock_guard<std::mutex> g(h->lock);
+	std::lock_guard g(h->lock);
 	zpci::ism::move_request req;
 	req.token = token;
 	req.index = index;
@@ -222,7 +222,7 @@ int zpci_get_sim_stats(const zpci_handle *h, zpci_sim_stats *out)
 {
 	if (!h || !out)
 		return -EINVAL;
-	std::lock_guard<std::mutex> g(h->lock);
+	std::lock_guard g(h->lock);
 	const zpci::sim_function *sim = h->path->simulator();
 	if (!sim)
 		return -ENOTSUP;

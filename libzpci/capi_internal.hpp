@@ -7,16 +7,58 @@
 #include <zpci/path.hpp>
 #include <zpci/zpci.h>
 
+#include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <system_error>
 
+namespace zpci::capi {
+
+// The handle's lock: a three-state futex mutex (0 free, 1 held, 2 held with
+// waiters) on C++20 atomic wait/notify.  Uncontended, lock and unlock are
+// one compare-and-swap / exchange each: a pthread mutex cost the one-
+// instruction calls ~60 instructions of a ~450-instruction library share
+// (counted under icount, docs/ARCHITECTURE.md "Costs").  BasicLockable, so
+// std::lock_guard takes it; not recursive.
+class handle_lock {
+public:
+	void lock() noexcept
+	{
+		std::uint32_t c = 0;
+		if (state_.compare_exchange_strong(c, 1, std::memory_order_acquire))
+			return;
+		if (c != 2)
+			c = state_.exchange(2, std::memory_order_acquire);
+		while (c != 0) {
+			state_.wait(2, std::memory_order_relaxed);
+			c = state_.exchange(2, std::memory_order_acquire);
+		}
+	}
+	void unlock() noexcept
+	{
+		if (state_.exchange(0, std::memory_order_release) == 2)
+			state_.notify_one();
+	}
+
+private:
+	std::atomic<std::uint32_t> state_{0};
+};
+
+} // namespace zpci::capi
+
 struct zpci_handle {
 	std::unique_ptr<zpci::io_path> path;
 	std::uint32_t backend = 0;	// ZPCI_BACKEND_*
+	// The device of the one-instruction calls' fast path (the zpci_io
+	// feature's issue_one()), or null: then they go through the path.
+	zpci::region_device *fast = nullptr;
+	// The path's driver info (path->io_info(), fixed for the path's
+	// life), or null: read by every precheck.
+	const zpci_io_info *io = nullptr;
 	// Serializes every call on the handle (zpci.h: "Threads").
-	mutable std::mutex lock;
+	mutable zpci::capi::handle_lock lock;
 	// zpci_pcistb_guest's source: one page-aligned block of
 	// ZPCI_MAXSTBL_LIMIT bytes, allocated at its first use (under lock).
 	struct free_deleter {

@@ -138,7 +138,7 @@ int zpci_decide_handle(const zpci_handle *h, zpci_decision *out)
 	zpci_decision_input in{};
 	in.size = sizeof(in);
 	{
-		std::lock_guard<std::mutex> g(h->lock);
+		std::lock_guard g(h->lock);
 		const zpci_caps &c = h->path->device_caps();
 		const zpci_io_info *io = h->path->io_info();
 		in.has_msix = io && (io->flags & ZPCI_IO_INFO_MSIX);

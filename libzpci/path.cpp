@@ -87,6 +87,7 @@ public:
 	std::string_view kind() const noexcept override { return "region"; }
 	const zpci_caps &device_caps() const noexcept override { return dev_->caps(); }
 	const zpci_io_info *io_info() const noexcept override { return dev_->io_info(); }
+	region_device *region() const noexcept override { return dev_.get(); }
 	std::uint32_t max_ops() const noexcept override { return dev_->max_ops(); }
 
 	result<void> write(unsigned pcias, std::uint64_t offset, const void *src,

@@ -113,6 +113,31 @@ public:
 		(void)status;
 		return std::unexpected(std::make_error_code(std::errc::not_supported));
 	}
+
+	// One instruction straight into the device's own request, for the C
+	// API's one-instruction calls (an emulator's), where the layers of
+	// submit() -- spans, exec_status, the path's bookkeeping -- would
+	// cost more than half of the driver's whole call.  value: a PCISTG's
+	// value, right-aligned (bits above len ignored); a PCISTB's bytes are
+	// at stage_block(len).  Returns 0 or -errno; on failure *st is the
+	// driver's status block, zeroed when the driver wrote none.  *out
+	// (may be null) gets a PCILG's value.  Only called when
+	// has_issue_one().
+	virtual bool has_issue_one() const noexcept { return false; }
+	virtual int issue_one(std::uint8_t insn, std::uint8_t pcias,
+			      std::uint64_t offset, std::uint32_t len,
+			      std::uint64_t value, std::uint64_t *out,
+			      zpci_io_status *st) noexcept
+	{
+		(void)insn;
+		(void)pcias;
+		(void)offset;
+		(void)len;
+		(void)value;
+		(void)out;
+		(void)st;
+		return -ENOTSUP;
+	}
 };
 
 // Plain BAR access, <= 8 bytes per call.

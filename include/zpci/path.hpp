@@ -104,6 +104,9 @@ public:
 	virtual std::uint32_t max_ops() const noexcept { return 1; }
 	// The zpci_io driver's info block behind a region path, else null.
 	virtual const zpci_io_info *io_info() const noexcept { return nullptr; }
+	// The region device behind a region path, else null (the C API's
+	// one-instruction calls use its issue_one()).
+	virtual region_device *region() const noexcept { return nullptr; }
 
 	const path_stats &stats() const noexcept { return stats_; }
 	void reset_stats() noexcept { stats_ = {}; }

@@ -78,6 +78,16 @@ public:
 		: h_(std::move(h)), caps_(caps), io_(io), buf_(std::move(buf)),
 		  capacity_(capacity), max_ops_(max_ops)
 	{
+		// The fields no request changes, written once: the feature's
+		// flags, the request header's sizes, its zero flags and
+		// reserved fields (the driver writes nothing but the status).
+		vfio_device_feature f{};
+		f.flags = VFIO_DEVICE_FEATURE_SET | ZPCI_IO_FEATURE;
+		std::memcpy(feat(), &f, sizeof(f));
+		zpci_io_req r{};
+		r.hdr_size = REQ_HDR;
+		r.op_size = OP_SIZE;
+		std::memcpy(req(), &r, sizeof(r));
 	}
 
 	const zpci_caps &caps() const noexcept override { return caps_; }
@@ -186,18 +196,59 @@ public:
 		return std::unexpected(es.error);
 	}
 
+	bool has_issue_one() const noexcept override { return true; }
+
+	int issue_one(std::uint8_t insn, std::uint8_t pcias, std::uint64_t offset,
+		      std::uint32_t len, std::uint64_t value, std::uint64_t *out,
+		      zpci_io_status *st) noexcept override
+	{
+		zpci_io_op o{};
+		o.insn = insn;
+		o.pcias = pcias;
+		o.len = len;
+		o.offset = offset;
+		o.data = value;
+		std::size_t total = REQ_HDR + OP_SIZE;
+		if (insn == ZPCI_IO_OP_PCISTB) [[likely]] {
+			// only the block stage_block() placed (the bytes are there)
+			if (len == 0 || len != staged_len_)
+				return -EINVAL;
+			staged_len_ = 0;
+			if (len <= ZPCI_IO_INLINE_MAX) {
+				o.data = pack(req() + staged_, len);
+			} else {
+				o.data = staged_;
+				total = staged_ + len;
+			}
+		}
+		header(total, 1);
+		std::memcpy(req() + REQ_HDR, &o, sizeof(o));
+		int r = call(total);
+		if (r == 0) {
+			if (out)
+				std::memcpy(out, req() + REQ_HDR + offsetof(zpci_io_op, data),
+					    sizeof(*out));
+			return 0;
+		}
+		std::memcpy(st, req() + offsetof(zpci_io_req, status), sizeof(*st));
+		// the status of this request, or none (header() zeroed it)
+		if (st->error != r || st->done > 1)
+			*st = zpci_io_status{};
+		return r;
+	}
+
 private:
 	unsigned char *feat() noexcept { return reinterpret_cast<unsigned char *>(buf_.get()); }
 	unsigned char *req() noexcept { return feat() + FEAT_HDR; }
 
+	// The request's size and op count, its status cleared (the driver
+	// writes one on failure only); the rest was written at construction.
 	void header(std::size_t total, std::size_t n) noexcept
 	{
-		zpci_io_req h{};
-		h.hdr_size = REQ_HDR;
-		h.op_size = OP_SIZE;
-		h.total_size = static_cast<__u32>(total);
-		h.nr_ops = static_cast<__u32>(n);
-		std::memcpy(req(), &h, sizeof(h));
+		const __u32 t = static_cast<__u32>(total), c = static_cast<__u32>(n);
+		std::memcpy(req() + offsetof(zpci_io_req, total_size), &t, sizeof(t));
+		std::memcpy(req() + offsetof(zpci_io_req, nr_ops), &c, sizeof(c));
+		std::memset(req() + offsetof(zpci_io_req, status), 0, sizeof(zpci_io_status));
 	}
 
 	// The request for as many ops of ops as fit (n of them, at most
@@ -255,10 +306,9 @@ private:
 	// -errno.  Never repeated on EINTR: the caller looks at the status.
 	int call(std::size_t total) noexcept
 	{
-		vfio_device_feature f{};
-		f.argsz = static_cast<__u32>(FEAT_HDR + total);
-		f.flags = VFIO_DEVICE_FEATURE_SET | ZPCI_IO_FEATURE;
-		std::memcpy(feat(), &f, sizeof(f));
+		const __u32 argsz = static_cast<__u32>(FEAT_HDR + total);
+		std::memcpy(feat() + offsetof(vfio_device_feature, argsz), &argsz,
+			    sizeof(argsz));
 		ZPCI_COST_MARK(ZPCI_COST_LIB_CALL);
 		int r = h_->sys().ioctl(h_->fd(), VFIO_DEVICE_FEATURE, feat());
 		ZPCI_COST_MARK(ZPCI_COST_LIB_RETURNED);

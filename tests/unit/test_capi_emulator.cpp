@@ -848,3 +848,138 @@ TEST(Consumer, RunsAgainstTheSimulatedFunctions)
 	char *argv2[] = {name, b.data(), a.data(), nullptr};
 	EXPECT_EQ(emulator_consumer_main(3, argv2), 2);
 }
+
+namespace {
+
+// A region device with the one-instruction fast path (issue_one()), the
+// way the zpci_io feature offers it, over a simulated function: every
+// call is recorded, and the instruction runs on the simulator from the
+// device's own staged block.
+class fast_device final : public zpci::region_device {
+public:
+	explicit fast_device(std::unique_ptr<zpci::sim_function> sim) : sim_(std::move(sim)) {}
+	const zpci_caps &caps() const noexcept override { return sim_->caps(); }
+	std::uint32_t max_ops() const noexcept override { return sim_->max_ops(); }
+	zpci::result<std::size_t> submit(std::span<const zpci::op> ops,
+					 zpci::exec_status *st) noexcept override
+	{
+		submits++;
+		return sim_->submit(ops, st);
+	}
+	void *stage_block(std::uint32_t len) noexcept override
+	{
+		staged = len;
+		return block;
+	}
+	bool has_issue_one() const noexcept override { return true; }
+	int issue_one(std::uint8_t insn, std::uint8_t pcias, std::uint64_t offset,
+		      std::uint32_t len, std::uint64_t value, std::uint64_t *out,
+		      zpci_io_status *st) noexcept override
+	{
+		calls++;
+		last_insn = insn;
+		last_value = value;
+		alignas(8) unsigned char buf[8] = {};
+		zpci::op o{static_cast<zpci::insn>(insn), pcias, 0, len, offset,
+			   reinterpret_cast<std::uintptr_t>(insn == ZPCI_IO_OP_PCISTB ? block : buf)};
+		if (insn == ZPCI_IO_OP_PCISTB && len != staged)
+			return -EINVAL;
+		if (insn == ZPCI_IO_OP_PCISTG)
+			for (unsigned i = 0; i < len; i++)
+				buf[i] = static_cast<unsigned char>(value >> (8 * (len - 1 - i)));
+		zpci::exec_status es;
+		auto r = sim_->submit(std::span<const zpci::op>(&o, 1), &es);
+		if (r) {
+			if (out) {
+				std::uint64_t v = 0;
+				for (unsigned i = 0; i < len; i++)
+					v = v << 8 | buf[i];
+				*out = v;
+			}
+			return 0;
+		}
+		*st = zpci_io_status{};
+		st->error = -zpci::to_errno(r.error());
+		st->done = 0;
+		st->failed = 0;
+		if (es.cc_valid && !es.pgm) {
+			st->flags = ZPCI_IO_STATUS_CC_VALID;
+			st->cc = es.cc;
+			st->status = es.status;
+		} else if (es.pgm) {
+			st->flags = ZPCI_IO_STATUS_PGM;
+			st->pgm = es.pgm;
+		}
+		return st->error;
+	}
+	zpci::sim_function &sim() { return *sim_; }
+
+	alignas(4096) unsigned char block[ZPCI_MAXSTBL_LIMIT];
+	std::uint32_t staged = 0;
+	unsigned calls = 0, submits = 0;
+	std::uint8_t last_insn = 0;
+	std::uint64_t last_value = 0;
+
+private:
+	std::unique_ptr<zpci::sim_function> sim_;
+};
+
+} // namespace
+
+// An emulator's one-instruction calls on a device with issue_one() (the
+// zpci_io feature) take the fast path: one issue_one() each, no submit();
+// the store's bytes go into the device's staged block, the outcomes are
+// those of the path (every action as for the simulated function).
+TEST(CApiEmu, OneInstructionCallsTakeTheFastPath)
+{
+	auto sim = zpci::sim_function::create(zpci::sim_config::ism());
+	ASSERT_TRUE(sim);
+	auto dev = std::make_shared<fast_device>(std::move(*sim));
+	auto path = zpci::make_region_path(dev);
+	ASSERT_TRUE(path);
+	zpci_handle *h = zpci::capi::make_handle(std::move(*path));
+	ASSERT_NE(h, nullptr);
+	ASSERT_EQ(h->fast, dev.get());
+
+	zpci_status st = fresh();
+	// PCISTG on BAR 2 (the command space takes it) and PCILG back
+	ASSERT_EQ(zpci_pcistg(h, 2, 0x10, 4, 0x11223344, &st), 0) << zpci_status_str(st.error, &st);
+	EXPECT_EQ(dev->last_insn, ZPCI_IO_OP_PCISTG);
+	EXPECT_EQ(dev->last_value, 0x11223344u);
+	EXPECT_EQ(st.action, ZPCI_ACT_NONE);
+	EXPECT_EQ(st.done, 1u);
+	std::uint64_t v = 0;
+	ASSERT_EQ(zpci_pcilg(h, 2, 0x10, 4, &v, &st), 0);
+	EXPECT_EQ(v, 0x11223344u);
+	// PCISTB from a host copy, and from the guest through the callback
+	std::vector<unsigned char> raw(1001);
+	for (unsigned i = 0; i < raw.size(); i++)
+		raw[i] = static_cast<unsigned char>(i * 3 + 1);
+	ASSERT_EQ(zpci_pcistb(h, 2, 0x103, raw.data() + 1, 1000, 0x2001, &st), 0);
+	EXPECT_EQ(std::memcmp(dev->block, raw.data() + 1, 1000), 0);
+	guest_source g;
+	g.data = raw.data();
+	ASSERT_EQ(zpci_pcistb_guest(h, 2, 0x800, 5, 0x3000, guest_source::read, &g, &st), 0);
+	EXPECT_EQ(g.calls, 1u);
+	EXPECT_EQ(g.last_buf, reinterpret_cast<std::uintptr_t>(dev->block));
+	EXPECT_EQ(dev->calls, 4u);
+	EXPECT_EQ(dev->submits, 0u) << "a one-instruction call went through submit()";
+	std::uint64_t b = 0;
+	ASSERT_EQ(zpci_pcilg(h, 2, 0x800, 5, &b, &st), 0);
+	EXPECT_EQ(b, (std::uint64_t(raw[0]) << 32) | (std::uint64_t(raw[1]) << 24) |
+		     (std::uint64_t(raw[2]) << 16) | (std::uint64_t(raw[3]) << 8) | raw[4]);
+	// the rules are the library's once, before the device: no call
+	const unsigned before = dev->calls;
+	EXPECT_EQ(zpci_pcistb(h, 2, 0xff0, raw.data(), 32, 0x2000, &st), -EINVAL);
+	EXPECT_EQ(st.action, ZPCI_ACT_PGM);
+	EXPECT_EQ(dev->calls, before);
+	// the function's refusal comes back as the guest's cc
+	dev->sim().inject_failure(0, ZPCI_CC_ERROR, ZPCI_ST_IN_ERROR);
+	EXPECT_EQ(zpci_pcilg(h, 2, 0, 8, &v, &st), -EIO);
+	EXPECT_EQ(v, 0u);
+	EXPECT_EQ(st.action, ZPCI_ACT_CC);
+	EXPECT_EQ(st.cc, ZPCI_CC_ERROR);
+	EXPECT_EQ(st.status, ZPCI_ST_IN_ERROR);
+	EXPECT_FALSE(st.flags & ZPCI_STATUS_REJECTED);
+	zpci_close(h);
+}
