@@ -283,17 +283,6 @@ static int zpci_io_open_device(struct vfio_device *vdev)
 	return 0;
 }
 
-/* The last user is gone: no request runs, the large buffer goes. */
-static void zpci_io_close_device(struct vfio_device *vdev)
-{
-	struct vfio_pci_core_device *core =
-		container_of(vdev, struct vfio_pci_core_device, vdev);
-	struct zpci_io_device *zio = zpci_io_from_core(core);
-
-	vfree(xchg(&zio->big, NULL));
-	vfio_pci_core_close_device(vdev);
-}
-
 static int zpci_io_init_dev(struct vfio_device *vdev)
 {
 	struct vfio_pci_core_device *core =
@@ -562,12 +551,18 @@ static long zpci_io_ioctl(struct vfio_device *vdev, unsigned int cmd,
 	}
 }
 
+/*
+ * The last user is gone: no request runs, the large buffer goes, and so
+ * does the error eventfd.
+ */
 static void zpci_io_close_device(struct vfio_device *vdev)
 {
 	struct vfio_pci_core_device *core =
 		container_of(vdev, struct vfio_pci_core_device, vdev);
+	struct zpci_io_device *zio = zpci_io_from_core(core);
 
-	zpci_io_set_err_ctx(zpci_io_from_core(core), NULL);
+	vfree(xchg(&zio->big, NULL));
+	zpci_io_set_err_ctx(zio, NULL);
 	vfio_pci_core_close_device(vdev);
 }
 
