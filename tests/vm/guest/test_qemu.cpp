@@ -5,7 +5,7 @@
 // that overlap the store's first byte; the other bytes' old code kept
 // running.  A kernel module loaded where an unloaded one's text was (the
 // debug kernel's alternating reload, tests/debugkernel) then executed the
-// old module's instructions.  tests/vm/qemu/0002-* fixes it; Debian's
+// old module's instructions.  tests/vm/qemu/0003-* fixes it; Debian's
 // qemu-system-s390x 7.2 (--stock) still has it, so the test needs the
 // patched QEMU.
 #include <gtest/gtest.h>
