@@ -885,8 +885,8 @@ static pci_ers_result_t zpci_io_error_detected(struct pci_dev *pdev,
 	WRITE_ONCE(zio->err_state, perm ? ZPCI_IO_ERR_PERM : ZPCI_IO_ERR_FROZEN);
 	down_write(&core->memory_lock);
 	up_write(&core->memory_lock);
-	pci_info(pdev, "zpci_io: function error (%s), requests refused until recovery\n",
-		 perm ? "permanent" : "frozen");
+	pci_info(pdev, "zpci_io: function error (%s), requests refused until %s\n",
+		 perm ? "permanent" : "frozen", perm ? "unbind" : "recovery");
 	/* the core's trigger (PCI Express functions), else our own */
 	vfio_pci_core_aer_err_detected(pdev, state);
 	zpci_io_signal_err(zio);

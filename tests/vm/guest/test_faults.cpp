@@ -102,6 +102,16 @@ std::vector<Store> store_run(std::uint64_t off, const std::uint8_t *src, unsigne
 	return v;
 }
 
+// The handle a function has once the kernel recovered it from an error
+// event: the one RECOVER's answer names, enabled.  hostctl reads it back
+// after the event, and by then the kernel's recovery may already have
+// disabled the function for its reset (enable bit 0x80000000 clear).
+std::uint32_t recovered_fh(const std::string &answer)
+{
+	return static_cast<std::uint32_t>(std::strtoul(answer.c_str() + 11, nullptr, 0)) |
+	       0x80000000u;
+}
+
 // netlink's pins_held of a function (~0 when unreadable)
 std::uint64_t pins_held_now(const Function &fn)
 {
@@ -412,7 +422,7 @@ TEST_F(Faults, ErrorEventRecoveredByTheKernel)
 	std::string a;
 	ASSERT_EQ(ctl_.request("RECOVER wide 11", &a), 0);
 	ASSERT_EQ(a.compare(0, 11, "OK wide fh="), 0) << a;
-	const std::uint32_t fh1 = std::strtoul(a.c_str() + 11, nullptr, 0);
+	const std::uint32_t fh1 = recovered_fh(a);
 	EXPECT_EQ(efd.wait(60000), 1u) << "the owner's error eventfd was not signalled once";
 	ASSERT_NO_FATAL_FAILURE(wait_usable(fh1));
 	SubmitResult r = store(b, 4096);
@@ -574,7 +584,7 @@ TEST_F(Faults, ErrorWhileSecondCallersBatchWaits)
 		EXPECT_EQ(ctl_.request("RECOVER wide 11", &a), 0);
 		EXPECT_EQ(a.compare(0, 11, "OK wide fh="), 0) << a;
 		if (a.compare(0, 11, "OK wide fh=") == 0) {
-			fh1 = std::strtoul(a.c_str() + 11, nullptr, 0);
+			fh1 = recovered_fh(a);
 			EXPECT_EQ(efd.wait(60000), 1u) << "the owner's error eventfd was not signalled once";
 			wait_usable(fh1);
 		}
@@ -675,7 +685,7 @@ TEST_F(RecoveryEnd, ErrorEventThenRelease)
 	std::string a;
 	ASSERT_EQ(ctl_.request("RECOVER wide 11", &a), 0);
 	ASSERT_EQ(a.compare(0, 11, "OK wide fh="), 0) << a;
-	fh1 = std::strtoul(a.c_str() + 11, nullptr, 0);
+	fh1 = recovered_fh(a);
 	EXPECT_EQ(efd.wait(60000), 1u);
 	ASSERT_NO_FATAL_FAILURE(wait_usable(fh1));
 	AlignedBuf src(16 * 256);
