@@ -105,7 +105,7 @@ struct zpci_handle;
 
 /* Library version (compile time) and zpci_version() (run time). */
 #define ZPCI_VERSION_MAJOR 1
-#define ZPCI_VERSION_MINOR 1
+#define ZPCI_VERSION_MINOR 2
 #define ZPCI_VERSION_PATCH 0
 #define ZPCI_VERSION_NUM ((ZPCI_VERSION_MAJOR << 16) | \
 			  (ZPCI_VERSION_MINOR << 8) | ZPCI_VERSION_PATCH)

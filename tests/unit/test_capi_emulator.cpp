@@ -72,7 +72,7 @@ struct tmpdir {
 TEST(CApiEmu, VersionMatchesTheHeader)
 {
 	EXPECT_EQ(zpci_version(), unsigned(ZPCI_VERSION_NUM));
-	EXPECT_EQ(ZPCI_VERSION_NUM, (1 << 16) | (1 << 8) | 0);
+	EXPECT_EQ(ZPCI_VERSION_NUM, (1 << 16) | (2 << 8) | 0);
 }
 
 TEST(CApiEmu, PcistgStoresTheRightmostBytesBigEndian)
