@@ -18,7 +18,7 @@
  *   }
  *
  * An emulator (QEMU s390x) uses it like this: at plug time
- * zpci_borrow_fd(vfio_device_fd, 0, &h) (-ENODEV: no zPCI I/O region, keep
+ * zpci_borrow_fd(vfio_device_fd, 0, &h) (-ENODEV: no zpci_io driver, keep
  * the stock path), zpci_decide_handle() (log it), zpci_set_guest_caps()
  * with the maxstbl / relaxed bit the guest is told; then per intercepted
  * guest instruction zpci_pcistb() / zpci_pcistg() / zpci_pcilg() and
@@ -105,7 +105,7 @@ struct zpci_handle;
 
 /* Library version (compile time) and zpci_version() (run time). */
 #define ZPCI_VERSION_MAJOR 1
-#define ZPCI_VERSION_MINOR 1
+#define ZPCI_VERSION_MINOR 2
 #define ZPCI_VERSION_PATCH 0
 #define ZPCI_VERSION_NUM ((ZPCI_VERSION_MAJOR << 16) | \
 			  (ZPCI_VERSION_MINOR << 8) | ZPCI_VERSION_PATCH)
@@ -290,19 +290,23 @@ unsigned int zpci_version(void);
 /*
  * Borrow an already-open vfio device fd (group mode: from
  * VFIO_GROUP_GET_DEVICE_FD; cdev mode: /dev/vfio/devices/vfioN after
- * VFIO_DEVICE_BIND_IOMMUFD).  The library finds the zPCI I/O region on it
- * (VFIO_DEVICE_GET_REGION_INFO, type VFIO_REGION_TYPE_PCI_VENDOR_TYPE |
- * 0x1014, subtype ZPCI_IO_REGION_SUBTYPE) and only ever issues
- * VFIO_DEVICE_GET_INFO, VFIO_DEVICE_GET_REGION_INFO and pread/pwrite on
- * that region; it never closes the fd (zpci_close() neither), never touches
- * the container, group, iommufd or IOAS, and keeps no reference to it
- * beyond the handle.  The fd must stay open while the handle exists.
+ * VFIO_DEVICE_BIND_IOMMUFD).  The library finds the zpci_io driver's device
+ * feature on it (zpci_abi.h: VFIO_DEVICE_FEATURE PROBE and GET of
+ * ZPCI_IO_FEATURE) and only ever issues VFIO_DEVICE_GET_INFO,
+ * VFIO_DEVICE_GET_REGION_INFO and VFIO_DEVICE_FEATURE (ZPCI_IO_FEATURE
+ * only: PROBE, GET, and a SET per request) on it; it never closes the fd
+ * (zpci_close() neither), never touches the container, group, iommufd or
+ * IOAS, and keeps no reference to it beyond the handle.  The fd must stay
+ * open while the handle exists.  (The "region" in this API's names is the
+ * zpci_io driver's path; its ABI 1 and 2 were a device region, ABI 3 is the
+ * device feature, and libzpci 1.2 speaks ABI 3 only.)
  * flags: must be 0.
  * Returns 0, or
- *   -ENODEV  the device's driver has no zPCI I/O region (stock vfio-pci):
- *            keep the emulator's own path;
- *   -EPROTO  a region whose ABI this library does not speak (or malformed
- *            vfio replies);
+ *   -ENODEV  the device's driver is not zpci_io (stock vfio-pci): keep the
+ *            emulator's own path;
+ *   -EPROTO  a zpci_io whose ABI this library does not speak (an ABI 1/2
+ *            driver's region, or a newer driver that no longer takes this
+ *            library's requests), or malformed vfio replies;
  *   -EBADF / -ENOTTY  not a vfio device fd; -EINVAL bad arguments or flags.
  */
 int zpci_borrow_fd(int device_fd, unsigned int flags, struct zpci_handle **out);
@@ -378,7 +382,7 @@ int zpci_pcistb_guest(struct zpci_handle *h, unsigned int pcias,
 		      struct zpci_status *st);
 
 /* zpci_info.backend */
-#define ZPCI_BACKEND_REGION		1	/* zpci_io region (vfio) */
+#define ZPCI_BACKEND_REGION		1	/* zpci_io driver (vfio) */
 #define ZPCI_BACKEND_FALLBACK		2	/* vfio-pci BAR pread/pwrite */
 #define ZPCI_BACKEND_SIM		3	/* simulated function, region path */
 #define ZPCI_BACKEND_SIM_FALLBACK	4	/* simulated function, 8-byte path */
@@ -397,7 +401,7 @@ struct zpci_info {
 	uint32_t maxstbl;	/* the device's real maxstbl */
 	uint32_t guest_maxstbl;	/* after zpci_set_guest_caps() */
 	uint32_t max_ops;	/* instructions per driver call (1: fallback) */
-	uint32_t driver_abi;	/* region ABI version of the driver, 0 if none */
+	uint32_t driver_abi;	/* zpci_io ABI version of the driver, 0 if none */
 	uint32_t guest_relaxed;	/* (added in 1.0) relaxed after zpci_set_guest_caps() */
 	uint64_t bar_size[6];	/* bytes, 0: not implemented */
 	uint8_t has_msix, msix_table_bar, msix_pba_bar;

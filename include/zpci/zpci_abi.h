@@ -9,7 +9,7 @@
  * (VFIO_DEVICE_FEATURE_PROBE with GET and/or SET answers 0 where the
  * driver is bound; stock vfio-pci answers ENOTTY).  ZPCI_IO_FEATURE is
  * this out-of-tree driver's own index, far above upstream's (which counts
- * up from 1); an upstream driver would take the next free index.
+ * up from 0); an upstream driver would take the next free index.
  *
  *   GET  struct zpci_io_info: what the function and the driver allow
  *        that the zPCI capabilities of VFIO_DEVICE_GET_INFO

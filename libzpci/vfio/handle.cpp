@@ -460,27 +460,6 @@ vfio_handle vfio_handle::borrow(int device_fd, const sys_ops *sys) noexcept
 	return h;
 }
 
-result<void> vfio_handle::read_exact(void *buf, std::size_t len,
-				     std::uint64_t off) const noexcept
-{
-	auto *p = static_cast<unsigned char *>(buf);
-	std::size_t got = 0;
-	int eintr = 0;
-	while (got < len) {
-		ssize_t r = sys_->pread(device_.get(), p + got, len - got,
-					static_cast<off_t>(off + got));
-		if (r == -EINTR && ++eintr < MAX_EINTR)
-			continue;
-		if (r < 0)
-			return std::unexpected(neg_errno(r));
-		// A region read never ends early: a short one is an I/O error.
-		if (r == 0 || static_cast<std::size_t>(r) != len - got)
-			return std::unexpected(sys_error(EIO));
-		got += static_cast<std::size_t>(r);
-	}
-	return {};
-}
-
 result<void> vfio_handle::get_info(device_info &info) const noexcept
 {
 	info_buf buf;

@@ -49,10 +49,6 @@ public:
 	};
 	result<region> get_region(std::uint32_t index) const noexcept;
 
-	// pread of exactly len bytes (EINTR retried; short read: EIO).
-	result<void> read_exact(void *buf, std::size_t len,
-				std::uint64_t off) const noexcept;
-
 	const sys_ops &sys() const noexcept { return *sys_; }
 	int fd() const noexcept { return device_.get(); }
 	const std::string &access() const noexcept { return access_; }

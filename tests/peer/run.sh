@@ -46,7 +46,7 @@ rm -rf "$out"
 mkdir -p "$out"
 res=$vmdir/results/patched
 cp -r "$res"/peer/. "$out/" 2>/dev/null || true
-cp "$res/manifest.txt" "$res/console.log" "$out/" 2>/dev/null || true
+cp "$res/manifest.txt" "$res/console.log" "$res/clock.txt" "$out/" 2>/dev/null || true
 python3 "$here/report.py" "$out" || rc=1
 echo "peer-bench: $( [ $rc = 0 ] && echo PASS || echo FAIL ) in $(( $(date +%s) - t0 )) s; results in $out"
 exit $rc

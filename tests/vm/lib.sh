@@ -76,6 +76,12 @@ ctx["zpci_time_unit"] = "L0 guest instructions" if clock == "icount" else "ns"
 with open(path, "w") as f:
     json.dump(d, f, indent=1)
 PY
+	# the per-call cost figures (cost/* benchmarks), in the context as
+	# zpci_cost and in RESDIR/cost-summary.json
+	if grep -q '"cost/' "$1/bench.json"; then
+		python3 "$REPO/bench/cost_summary.py" "$1/bench.json" --write >/dev/null ||
+			log "bench.json: no cost summary"
+	fi
 }
 
 # kernel_reports_re: the kernel-report patterns of tests/vm/kernel-reports.ere

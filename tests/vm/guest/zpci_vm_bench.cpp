@@ -23,7 +23,8 @@
 // floors; raw_* are prebuilt requests, capi_* the same instructions
 // through libzpci's C API (zpci_pcistb/_guest/_pcistg/_pcilg on the fd,
 // as QEMU calls them), batch_* one request of many ops, bar_pwrite4 a
-// bare vfio BAR pwrite of 4 bytes; pinned_pages_single counts the pages
+// bare vfio BAR pwrite of 4 bytes, bar_pwrite_refused one that vfio-pci
+// refuses past the BAR (the region-write floor); pinned_pages_single counts the pages
 // the driver pinned (netlink ZPCI_NL_S_PINNED_PAGES) over its loop of
 // single-op requests.  bench/cost_summary.py turns them into the figures.
 //
@@ -314,6 +315,21 @@ void register_cost(double min_time)
 			cost_loop(s, [&] {
 				int err = 0;
 				return f.bar_pwrite(kDataBar, c.src.data(), 4, a, &err) == 4 ? 0 : err;
+			});
+		});
+		// a pwrite that vfio-pci refuses past the BAR's end: the floor of
+		// any region write (syscall, vfs, vfio and vfio-pci dispatch),
+		// what the doorbell of an mmap-ed ring would cost at least
+		reg("bar_pwrite_refused", [&f, &c](benchmark::State &s) {
+			RegionRange rr{};
+			if (f.region_range(kDataBar, &rr) != 0) {
+				fail(s, "no BAR region");
+				return;
+			}
+			cost_loop(s, [&] {
+				int err = 0;
+				return f.bar_pwrite(kDataBar, c.src.data(), 4, rr.size, &err) == -1 &&
+				       err == EINVAL ? 0 : EPROTO;
 			});
 		});
 		reg("raw_1op_128", [&f, a, &c](benchmark::State &s) {
