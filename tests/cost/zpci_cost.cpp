@@ -271,10 +271,23 @@ RawReq make_pcistg_req(std::uint64_t off, std::uint64_t value)
 int run_raw(const Args &a, std::vector<Written> &written)
 {
 	int failures = 0;
+	// one vfio device fd per function for the whole phase (a group is
+	// attached to one container at a time)
+	std::vector<std::pair<std::string, int>> devs;
+	auto dev_of = [&](const std::string &addr) {
+		for (auto &d : devs)
+			if (d.first == addr)
+				return d.second;
+		int fd = vfio_open(addr);
+		if (fd < 0)
+			std::fprintf(stderr, "zpci_cost: vfio open %s: %s\n", addr.c_str(), std::strerror(-fd));
+		else
+			devs.emplace_back(addr, fd);
+		return fd;
+	};
 	auto issue = [&](const char *what, int k, const std::string &addr, RawReq &r) {
-		int dev = vfio_open(addr);
+		int dev = dev_of(addr);
 		if (dev < 0) {
-			std::fprintf(stderr, "zpci_cost: vfio open %s: %s\n", addr.c_str(), std::strerror(-dev));
 			failures++;
 			return;
 		}
@@ -290,7 +303,6 @@ int run_raw(const Args &a, std::vector<Written> &written)
 				break;
 			}
 		}
-		close(dev);
 	};
 	alignas(4096) static std::uint8_t src[65536];
 	{
@@ -317,6 +329,8 @@ int run_raw(const Args &a, std::vector<Written> &written)
 		issue("1 x PCISTG 8", 12, a.strict, r);
 		written.push_back({"strict", off, 8, seed, "cost:raw_pcistg_8"});
 	}
+	for (auto &d : devs)
+		close(d.second);
 	return failures;
 }
 #endif
