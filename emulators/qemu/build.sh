@@ -230,6 +230,7 @@ exec 9>"$TOP/.lock-$tag"
 flock 9
 if [ -x "$BIN" ]; then
 	log "cached: $BIN"
+	touch "$OUT"	# used: the pruning below keeps it a while
 	ptime total "$t_start"
 	report
 	echo "$BIN"
@@ -374,10 +375,14 @@ fi
 rm -rf "$OUT"
 mv -T "$WORK/out" "$OUT"
 log "built $BIN ($(stat -c %s "$BIN") bytes, NEEDED: $(tr '\n' ' ' <"$OUT/NEEDED"))"
-# older builds of the same variant are of no use any more
+# older builds of the same variant are of no use to this clone; another
+# clone (other inputs) may be about to run one it just built or used, so
+# only those unused for 2 hours go, and never one whose lock is held
 for d in "$TOP"/*-"$variant"-*/; do
 	d=${d%/}
-	[ "$d" = "$OUT" ] || rm -rf "$d"
+	[ "$d" = "$OUT" ] && continue
+	[ -n "$(find "$d" -maxdepth 0 -mmin -120 2>/dev/null)" ] && continue
+	(flock -n 8 && rm -rf "$d") 8>"$TOP/.lock-$(basename "$d")" || true
 done
 ptime total "$t_start"
 report
