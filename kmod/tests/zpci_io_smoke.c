@@ -872,7 +872,12 @@ int main(int argc, char **argv)
 		int relaxed = !!(in.flags & ZPCI_IO_INFO_RELAXED);
 		int mem_bar = -1;
 
-		for (i = 0; i < 6; i++)
+		/*
+		 * The first large BAR that is not MSI-X: ivshmem's shared
+		 * memory (BAR 2); the ISM-like function's sparse 2 TiB MMIO
+		 * BAR 4 decodes nothing.
+		 */
+		for (i = 0; i < 6 && mem_bar < 0; i++)
 			if (in.bar_size[i] >= 65536 && in.msix_table_bar != i &&
 			    in.msix_pba_bar != i)
 				mem_bar = i;
