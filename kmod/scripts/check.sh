@@ -68,7 +68,12 @@ stage_build() {
 		return
 	fi
 	[ -s "$bdir/zpci_io.ko" ] || { fail build "no zpci_io.ko (pahole missing?)"; return; }
-	note "ok build: $bdir/zpci_io.ko ($ZPCI_KVER)"
+	# ABI 3: the driver pins no user page and maps none (zpci_abi.h)
+	local pins
+	pins=$(s390x-linux-gnu-nm -u "$bdir/zpci_io.ko" |
+		grep -E ' (pin_user_pages|unpin_user_page|get_user_pages|vmap$|vm_map_ram)' | awk '{print $2}' | paste -sd' ')
+	[ -z "$pins" ] || { fail build "the module imports $pins (ABI 3 pins nothing)"; return; }
+	note "ok build: $bdir/zpci_io.ko ($ZPCI_KVER), no pinning or user mapping imported"
 }
 
 stage_sparse() {
