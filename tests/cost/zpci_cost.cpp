@@ -491,38 +491,31 @@ int run_emu(const Args &a, std::vector<Written> &written)
 		}
 		written.push_back({"strict", off, 128, seed, "cost:pcistb128"});
 	}
-	// 3: PCISTB 4 KiB (ism: relaxed, maxstbl 4096) as QEMU issues it:
-	// zpci_pcistb_guest, the guest's source read into the library's buffer
-	{
-		const std::uint64_t off = 0x102000, seed = 0xc0572;
+	// 3 (ism: relaxed) and 5 (wide: strict alignment): PCISTB 4 KiB as
+	// QEMU issues it, zpci_pcistb_guest, the guest's source read into the
+	// library's buffer
+	const struct {
+		int k;
+		zpci_handle *h;
+		const char *func, *label;
+		std::uint64_t off, seed, guest;
+	} blocks[] = {
+		{3, ism, "ism", "cost:pcistb_guest4k", 0x102000, 0xc0572, 0x20000},
+		{5, wide, "wide", "cost:pcistb_guest4k_wide", 0x103000, 0xc0573, 0x30000},
+	};
+	for (const auto &b : blocks) {
 		static std::uint8_t src[4096];
-		zpci_vm::pattern_fill(src, sizeof(src), seed, off);
+		zpci_vm::pattern_fill(src, sizeof(src), b.seed, b.off);
 		Source s{src};
 		for (int r = 0; r < a.rounds; r++) {
 			zpci_status st = ZPCI_STATUS_INIT;
-			mark(3, true);
-			int rc = zpci_pcistb_guest(ism, kBar, off, 4096, 0x20000, read_source, &s, &st);
-			mark(3, false);
-			if (!check("pcistb_guest 4096", rc, st))
+			mark(b.k, true);
+			int rc = zpci_pcistb_guest(b.h, kBar, b.off, 4096, b.guest, read_source, &s, &st);
+			mark(b.k, false);
+			if (!check(b.label, rc, st))
 				break;
 		}
-		written.push_back({"ism", off, 4096, seed, "cost:pcistb_guest4k"});
-	}
-	// 5: PCISTB 4 KiB on wide (strict alignment, maxstbl 4096)
-	{
-		const std::uint64_t off = 0x103000, seed = 0xc0573;
-		static std::uint8_t src[4096];
-		zpci_vm::pattern_fill(src, sizeof(src), seed, off);
-		Source s{src};
-		for (int r = 0; r < a.rounds; r++) {
-			zpci_status st = ZPCI_STATUS_INIT;
-			mark(5, true);
-			int rc = zpci_pcistb_guest(wide, kBar, off, 4096, 0x30000, read_source, &s, &st);
-			mark(5, false);
-			if (!check("pcistb_guest 4096 (wide)", rc, st))
-				break;
-		}
-		written.push_back({"wide", off, 4096, seed, "cost:pcistb_guest4k_wide"});
+		written.push_back({b.func, b.off, 4096, b.seed, b.label});
 	}
 	// 4: the syscall floor: getppid
 	for (int r = 0; r < a.rounds; r++) {
