@@ -46,44 +46,12 @@ fail() {
 }
 kmsg() { echo "zpci-reload: $*" >/dev/kmsg 2>/dev/null; }
 
-driver_of() {
-	if [ -e "/sys/bus/pci/devices/$1/driver" ]; then
-		basename "$(readlink "/sys/bus/pci/devices/$1/driver")"
-	fi
-}
-
-pins_outstanding() {
-	echo 1 >/proc/sys/vm/stat_refresh 2>/dev/null
-	awk '/^nr_foll_pin_acquired /{a=$2} /^nr_foll_pin_released /{r=$2}
-	     END { if (a == "" || r == "") print "unknown"; else print a - r }' /proc/vmstat
-}
-
-# the patterns of every kernel-report scan (tests/vm/kernel-reports.ere)
-reports() {
-	dmesg | grep -E -f /zpci/kernel-reports.ere
-}
-
-bind() {
-	a=$1
-	d=/sys/bus/pci/devices/$a
-	cur=$(driver_of "$a")
-	if [ -n "$cur" ] && [ "$cur" != zpci_io ]; then
-		echo "$a" >"$d/driver/unbind" || return 1
-	fi
-	echo zpci_io >"$d/driver_override" || return 1
-	[ "$(driver_of "$a")" = zpci_io ] || echo "$a" >/sys/bus/pci/drivers_probe
-	[ "$(driver_of "$a")" = zpci_io ]
-}
-
-unbind() {
-	a=$1
-	d=/sys/bus/pci/devices/$a
-	if [ "$(driver_of "$a")" = zpci_io ]; then
-		echo "$a" >/sys/bus/pci/drivers/zpci_io/unbind || return 1
-	fi
-	echo >"$d/driver_override"
-	[ "$(driver_of "$a")" != zpci_io ]
-}
+# driver_of, bind_to, unbind_from, pins_outstanding, kernel_reports:
+# tests/vm/guest-lib.sh
+. /zpci/lib.sh
+reports() { kernel_reports; }
+bind() { bind_to zpci_io "$1"; }
+unbind() { unbind_from zpci_io "$1"; }
 
 # "fid batches" per function of a `zpci stats --json` reply
 stats_batches() {

@@ -14,21 +14,13 @@ mkdir -p "$P"
 MIN=${ZPCI_PEER_MIN_TIME:-0.5}
 rc=0
 say() { echo "peer: $*"; echo "$*" >>"$P/log.txt"; }
-driver_of() { basename "$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null; }
-bind() {
-	a=$1 drv=$2 d=/sys/bus/pci/devices/$1
-	cur=$(driver_of "$a")
-	[ -n "$cur" ] && [ "$cur" != "$drv" ] && echo "$a" >"$d/driver/unbind"
-	echo "$drv" >"$d/driver_override"
-	[ "$(driver_of "$a")" = "$drv" ] || echo "$a" >/sys/bus/pci/drivers_probe
-	[ "$(driver_of "$a")" = "$drv" ] || { say "FAIL: cannot bind $a to $drv (is '$(driver_of "$a")')"; return 1; }
-	say "bound $a to $drv"
+# driver_of, bind_to, unbind_from: tests/vm/guest-lib.sh
+. /zpci/lib.sh
+bind() {	# ADDR DRIVER
+	bind_to "$2" "$1" || { say "FAIL: cannot bind $1 to $2 (is '$(driver_of "$1")')"; return 1; }
+	say "bound $1 to $2"
 }
-unbind() {
-	a=$1 d=/sys/bus/pci/devices/$1
-	[ -n "$(driver_of "$a")" ] && echo "$a" >"$d/driver/unbind"
-	echo >"$d/driver_override"
-}
+unbind() { unbind_from "" "$1"; }
 bench() {	# NAME DEV FUNC PATH BASE SEED
 	say "bench $1: $4 on $2 at $5"
 	/zpci/peer_bench --dev "$2" --func "$3" --path "$4" --base "$5" --seed "$6" \

@@ -25,16 +25,18 @@ bind_to() {
 	[ "$(driver_of "$_a")" = "$_drv" ]
 }
 
-# unbind_from DRIVER ADDR: release ADDR from DRIVER and clear the
-# override; a device that is gone (hot-unplugged) counts as released
+# unbind_from DRIVER ADDR: release ADDR from DRIVER ("": from whatever
+# driver it has, if any) and clear the override; a device that is gone
+# (hot-unplugged) counts as released
 unbind_from() {
 	_drv=$1 _a=$2 _d=/sys/bus/pci/devices/$2
 	[ -e "$_d" ] || return 0
-	if [ "$(driver_of "$_a")" = "$_drv" ]; then
+	[ -n "$_drv" ] || _drv=$(driver_of "$_a")
+	if [ -n "$_drv" ] && [ "$(driver_of "$_a")" = "$_drv" ]; then
 		echo "$_a" >"/sys/bus/pci/drivers/$_drv/unbind" || return 1
 	fi
 	echo >"$_d/driver_override"
-	[ "$(driver_of "$_a")" != "$_drv" ]
+	[ -z "$_drv" ] || [ "$(driver_of "$_a")" != "$_drv" ]
 }
 
 # pins_outstanding: FOLL_PIN pages acquired and not released system-wide
