@@ -34,6 +34,14 @@ if [ "$ver" != "$cmake_ver" ]; then
 	echo "deb: debian/changelog says $ver, CMakeLists.txt project() says $cmake_ver" >&2
 	exit 1
 fi
+# the DKMS source tree's version is the package's
+for f in kmod/Makefile:'^VERSION := \(.*\)$' kmod/dkms.conf:'^PACKAGE_VERSION="\(.*\)"$'; do
+	v=$(sed -n "s/${f#*:}/\1/p" "${f%%:*}")
+	if [ "$v" != "$ver" ]; then
+		echo "deb: debian/changelog says $ver, ${f%%:*} says '$v'" >&2
+		exit 1
+	fi
+done
 
 # the source tree, as checked out
 copy_tree() {

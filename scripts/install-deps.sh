@@ -6,6 +6,7 @@
 set -euo pipefail
 
 pkgs_host=(cmake g++ make pkg-config libnl-3-dev libnl-genl-3-dev libboost-dev
+	nlohmann-json3-dev
 	libgtest-dev libgmock-dev googletest libbenchmark-dev python3-matplotlib)
 pkgs_kmod=(gcc-s390x-linux-gnu sparse dwarves xz-utils curl ca-certificates perl
 	bc flex bison kmod gpgv debian-archive-keyring gpg)
@@ -19,7 +20,7 @@ pkgs_vm=(gcc-s390x-linux-gnu g++-s390x-linux-gnu xz-utils curl ca-certificates
 pkgs_pkg=(debhelper dh-dkms dpkg-dev fakeroot lintian man-db groff-base ccache
 	debootstrap qemu-user-static xz-utils curl ca-certificates
 	gcc-s390x-linux-gnu g++-s390x-linux-gnu cmake g++ pkg-config
-	libboost-dev libnl-3-dev libnl-genl-3-dev libbenchmark-dev)
+	libboost-dev libnl-3-dev libnl-genl-3-dev libbenchmark-dev nlohmann-json3-dev)
 
 want=()
 [ $# -eq 0 ] && set -- host

@@ -19,20 +19,23 @@ secs() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 step "1. dpkg -i $(cd /tmp/zpci-debs && echo *.deb)"
 dpkg -i /tmp/zpci-debs/*.deb
 dkms status zpci-io | tee "$out/status-1"
-grep -q '^zpci-io/1.0: added' "$out/status-1" || fail "zpci-io/1.0 not added to DKMS"
+# the DKMS module version is the package's (kmod/Makefile, kmod/dkms.conf)
+dv=$(dpkg-query -W -f='${Version}' zpci-io-dkms)
+dv=${dv%%-*}
+grep -q "^zpci-io/$dv: added" "$out/status-1" || fail "zpci-io/$dv not added to DKMS"
 [ -z "$(ko)" ] || fail "a module was built before any headers were there"
-[ -f /usr/src/zpci-io-1.0/dkms.conf ] || fail "no /usr/src/zpci-io-1.0/dkms.conf"
+[ -f /usr/src/zpci-io-$dv/dkms.conf ] || fail "no /usr/src/zpci-io-$dv/dkms.conf"
 
 step "2. kernel headers $kver arrive: the DKMS hook builds the module"
 t=$(date +%s.%N)
 dpkg -i /var/cache/zpci-headers/*.deb
 echo "hook_build_install_s=$(secs "$t")" >>"$out/times"
 dkms status zpci-io | tee "$out/status-2"
-grep -q "^zpci-io/1.0, $kver, s390x: installed" "$out/status-2" ||
+grep -q "^zpci-io/$dv, $kver, s390x: installed" "$out/status-2" ||
 	fail "the headers' DKMS hook did not install zpci-io for $kver"
 m=$(ko)
 [ -n "$m" ] || fail "no zpci_io.ko under /lib/modules/$kver/updates"
-log=/var/lib/dkms/zpci-io/1.0/$kver/s390x/log/make.log
+log=/var/lib/dkms/zpci-io/$dv/$kver/s390x/log/make.log
 cp "$log" "$out/make.log"
 grep -q 'ARCH=' "$log" && { grep 'ARCH=' "$log"; fail "ARCH= on the native kbuild command line"; }
 grep -q '^zpci_io: conftest: have BASELINE$' "$log" ||
@@ -63,18 +66,18 @@ if ! dpkg -i /var/cache/zpci-headers-old/*.deb >"$out/old-headers.log" 2>&1; the
 fi
 grep -q 'Building module' "$out/old-headers.log" && fail "DKMS started a build for $old"
 dkms status zpci-io | tee "$out/status-2b"
-grep -q "^zpci-io/1.0, $old, s390x: installed" "$out/status-2b" &&
+grep -q "^zpci-io/$dv, $old, s390x: installed" "$out/status-2b" &&
 	fail "zpci-io installed for $old, which has no vfio-pci-core"
-grep -q "^zpci-io/1.0, $kver, s390x: installed" "$out/status-2b" ||
+grep -q "^zpci-io/$dv, $kver, s390x: installed" "$out/status-2b" ||
 	fail "zpci-io for $kver gone after installing the $old headers"
 [ -z "$(find "/lib/modules/$old" -name 'zpci_io.ko*' 2>/dev/null)" ] ||
 	fail "a zpci_io.ko for $old"
 
 step "3. dkms remove"
-dkms remove zpci-io/1.0 -k "$kver"
+dkms remove zpci-io/$dv -k "$kver"
 [ -z "$(ko)" ] || fail "zpci_io.ko still there after dkms remove"
 dkms status zpci-io | tee "$out/status-3"
-grep -q "^zpci-io/1.0, $kver, s390x: installed" "$out/status-3" &&
+grep -q "^zpci-io/$dv, $kver, s390x: installed" "$out/status-3" &&
 	fail "DKMS still lists zpci-io as installed for $kver"
 
 step "4. a C program through pkg-config (libzpci-dev)"
@@ -89,6 +92,6 @@ zpci plan write --offset 0x7f0 --len 300
 step "5. dpkg --purge zpci-io-dkms"
 dpkg --purge zpci-io-dkms
 [ -z "$(ko)" ] || fail "zpci_io.ko still there after purging the package"
-[ ! -e /usr/src/zpci-io-1.0 ] || fail "/usr/src/zpci-io-1.0 left behind"
+[ ! -e /usr/src/zpci-io-$dv ] || fail "/usr/src/zpci-io-$dv left behind"
 ! dkms status zpci-io | grep -q . || fail "DKMS still knows zpci-io"
 step "all checks passed"

@@ -9,6 +9,10 @@
 #include <vector>
 #include <unistd.h>
 
+#ifdef ZPCI_CLI_PATH
+#include <nlohmann/json.hpp>
+#endif
+
 namespace {
 
 std::string cli_path()
@@ -260,3 +264,41 @@ TEST_F(Cli, IoThroughSimulatedPaths)
 	EXPECT_EQ(run("io write --path sim:strict --offset 0 --len 8 --src-shift 8").code, 2);
 	EXPECT_EQ(run("io sideways --path sim:strict --offset 0 --len 8").code, 2);
 }
+
+#ifdef ZPCI_CLI_PATH
+// `zpci info --json` is one JSON object, whatever this machine has bound to
+// vfio: the driver's state and one object per function with its address,
+// driver and path decision.
+TEST_F(Cli, InfoJsonParses)
+{
+	auto r = run("info --json", false);
+	ASSERT_EQ(r.code, 0) << r.out;
+	auto j = nlohmann::json::parse(r.out, nullptr, false);
+	ASSERT_FALSE(j.is_discarded()) << r.out;
+	ASSERT_TRUE(j.is_object());
+	ASSERT_TRUE(j["driver_loaded"].is_boolean());
+	ASSERT_TRUE(j["functions"].is_array());
+	for (const auto &f : j["functions"]) {
+		EXPECT_TRUE(f["pci_addr"].is_string());
+		EXPECT_TRUE(f["driver"].is_string());
+		EXPECT_TRUE(f["path"].is_string());
+		EXPECT_TRUE(f["path_reason"].is_string());
+	}
+	EXPECT_EQ(r.out.back(), '\n');
+	EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << "one line";
+}
+
+// Without the driver, `zpci stats` fails with exit 1 and says why, on
+// stderr only: --json output is never half written.
+TEST_F(Cli, StatsWithoutDriver)
+{
+	if (::access("/sys/module/zpci_io", F_OK) == 0)
+		GTEST_SKIP() << "zpci_io is loaded here";
+	auto r = run("stats --json", false);
+	EXPECT_EQ(r.code, 1);
+	EXPECT_EQ(r.out, "");
+	r = run("stats");
+	EXPECT_EQ(r.code, 1);
+	EXPECT_NE(r.out.find("zpci_io driver not loaded"), std::string::npos) << r.out;
+}
+#endif

@@ -8,7 +8,8 @@ set -euo pipefail
 
 SUITE=${ZPCI_SYSROOT_SUITE:-bookworm}
 pkgs=(libnl-3-dev libnl-3-200 libnl-genl-3-dev libnl-genl-3-200
-	libgtest-dev libgmock-dev libbenchmark-dev libbenchmark1debian)
+	libgtest-dev libgmock-dev libbenchmark-dev libbenchmark1debian
+	nlohmann-json3-dev)
 
 debs=()
 for p in "${pkgs[@]}"; do

@@ -9,6 +9,7 @@
 
 #include "args.hpp"
 #include "commands.hpp"
+#include "format.hpp"
 
 using namespace zpci;
 using namespace zpci::cli;
@@ -48,13 +49,6 @@ bool get_pcias(args &a, unsigned max, unsigned &pcias, unsigned def = 0)
 	}
 	pcias = static_cast<unsigned>(v);
 	return true;
-}
-
-std::string hex(std::uint64_t v)
-{
-	char buf[32];
-	std::snprintf(buf, sizeof(buf), "0x%llx", static_cast<unsigned long long>(v));
-	return buf;
 }
 
 int invalid(const char *cmd, const std::error_code &ec)

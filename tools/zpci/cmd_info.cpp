@@ -1,18 +1,14 @@
 // SPDX-License-Identifier: MIT
 // `zpci info [--json] [<pci-addr>]`: functions bound to vfio / zpci_io, or
 // everything vfio and the driver report about one of them.
-// `zpci stats [--json] [--reset] [--fid N]`: the zpci_io driver's counters.
 // Exit: 0 ok, 1 failure (device or driver not there, permission), 2 usage.
-#include <cerrno>
 #include <linux/vfio.h>
 
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
-#include <cstring>
 #include <optional>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include <zpci/stats.hpp>
@@ -22,170 +18,12 @@
 
 #include "args.hpp"
 #include "commands.hpp"
+#include "format.hpp"
 
 using namespace zpci;
-using zpci::cli::exit_invalid;
-using zpci::cli::exit_ok;
-using zpci::cli::exit_usage;
+using namespace zpci::cli;
 
 namespace {
-
-// A small JSON writer: commas and string escaping, nothing else.
-class json {
-public:
-	json &obj(const char *k = nullptr) { return open(k, '{'); }
-	json &arr(const char *k = nullptr) { return open(k, '['); }
-	json &end()
-	{
-		char c = stack_.back() == '{' ? '}' : ']';
-		stack_.pop_back();
-		first_.pop_back();
-		out_ += c;
-		return *this;
-	}
-	json &num(const char *k, std::uint64_t v)
-	{
-		key(k);
-		out_ += std::to_string(v);
-		return *this;
-	}
-	json &boolean(const char *k, bool v)
-	{
-		key(k);
-		out_ += v ? "true" : "false";
-		return *this;
-	}
-	json &null(const char *k)
-	{
-		key(k);
-		out_ += "null";
-		return *this;
-	}
-	json &str(const char *k, const std::string &v)
-	{
-		key(k);
-		out_ += '"';
-		for (unsigned char c : v) {
-			if (c == '"' || c == '\\') {
-				out_ += '\\';
-				out_ += static_cast<char>(c);
-			} else if (c < 0x20) {
-				char b[8];
-				std::snprintf(b, sizeof(b), "\\u%04x", c);
-				out_ += b;
-			} else {
-				out_ += static_cast<char>(c);
-			}
-		}
-		out_ += '"';
-		return *this;
-	}
-	void print() const { std::printf("%s\n", out_.c_str()); }
-
-private:
-	json &open(const char *k, char c)
-	{
-		key(k);
-		out_ += c;
-		stack_.push_back(c);
-		first_.push_back(true);
-		return *this;
-	}
-	void key(const char *k)
-	{
-		if (!first_.empty()) {
-			if (!first_.back())
-				out_ += ',';
-			first_.back() = false;
-		}
-		if (k) {
-			out_ += '"';
-			out_ += k;
-			out_ += "\":";
-		}
-	}
-	std::string out_;
-	std::string stack_;
-	std::vector<bool> first_;
-};
-
-std::string hex(std::uint64_t v)
-{
-	char b[24];
-	std::snprintf(b, sizeof(b), "0x%" PRIx64, v);
-	return b;
-}
-
-std::string size_str(std::uint64_t v)
-{
-	char b[32];
-	if (v && !(v % (1ULL << 30)))
-		std::snprintf(b, sizeof(b), "%" PRIu64 "G", v >> 30);
-	else if (v && !(v % (1ULL << 20)))
-		std::snprintf(b, sizeof(b), "%" PRIu64 "M", v >> 20);
-	else if (v && !(v % 1024))
-		std::snprintf(b, sizeof(b), "%" PRIu64 "K", v >> 10);
-	else
-		std::snprintf(b, sizeof(b), "%" PRIu64, v);
-	return b;
-}
-
-// The errno names the driver's statistics can hold (strerrorname_np is
-// glibc-only); others print as numbers.
-std::string errno_name(std::uint32_t e)
-{
-	static const struct {
-		int no;
-		const char *name;
-	} names[] = {
-		{EPERM, "EPERM"}, {EINTR, "EINTR"}, {EIO, "EIO"}, {ENXIO, "ENXIO"},
-		{E2BIG, "E2BIG"}, {EAGAIN, "EAGAIN"}, {ENOMEM, "ENOMEM"},
-		{EACCES, "EACCES"}, {EFAULT, "EFAULT"}, {EBUSY, "EBUSY"},
-		{ENODEV, "ENODEV"}, {EINVAL, "EINVAL"}, {ENOSPC, "ENOSPC"},
-		{ENOTTY, "ENOTTY"}, {ERANGE, "ERANGE"}, {ENOSYS, "ENOSYS"},
-		{EPROTO, "EPROTO"}, {EOVERFLOW, "EOVERFLOW"},
-		{EOPNOTSUPP, "EOPNOTSUPP"}, {ETIMEDOUT, "ETIMEDOUT"},
-	};
-	for (const auto &n : names)
-		if (static_cast<std::uint32_t>(n.no) == e)
-			return n.name;
-	return std::to_string(e);
-}
-
-std::string hexbytes(const std::vector<std::uint8_t> &v)
-{
-	std::string s;
-	char b[4];
-	for (auto c : v) {
-		std::snprintf(b, sizeof(b), "%02x", c);
-		s += b;
-	}
-	return s;
-}
-
-// The driver bound to a PCI function, from sysfs ("" when none).
-std::string driver_of(const std::string &addr)
-{
-	std::string link = "/sys/bus/pci/devices/" + addr + "/driver";
-	char buf[512];
-	ssize_t n = ::readlink(link.c_str(), buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return "";
-	std::string s(buf, static_cast<std::size_t>(n));
-	return s.substr(s.rfind('/') + 1);
-}
-
-int fail(const char *cmd, const std::string &what, const std::error_code &ec)
-{
-	std::fprintf(stderr, "zpci %s: %s: %s\n", cmd, what.c_str(),
-		     ec.message().c_str());
-	return exit_invalid;
-}
-
-bool driver_missing(const std::error_code &ec)
-{
-	return ec == std::errc::no_such_file_or_directory;
-}
 
 // ---- the path decision (zpci_decide, docs/ARCHITECTURE.md) ----
 
@@ -231,6 +69,30 @@ zpci_decision decide_for(bool region, bool msix, bool relaxed, unsigned pft,
 
 // ---- zpci info (list) ----
 
+// The decision for a function the list shows: the driver's view of it
+// when zpci_io has it, else what sysfs says.
+zpci_decision decide_for_function(const std::string &addr, const stats::function *f)
+{
+	unsigned pft = f && f->pft ? *f->pft : 0;
+	return decide_for(driver_of(addr) == "zpci_io", has_msix_cap(addr),
+			  f && f->relaxed && *f->relaxed, pft, pft == ZPCI_PFT_ISM);
+}
+
+// The fields the driver reports for a function, optional ones when present
+// (shared by `zpci info --json` and `zpci stats --json`).
+void add_function_fields(json &j, const stats::function &f)
+{
+	j["fid"] = f.fid;
+	if (f.uid)
+		j["uid"] = *f.uid;
+	if (f.pft)
+		j["pft"] = *f.pft;
+	if (f.maxstbl)
+		j["maxstbl"] = *f.maxstbl;
+	if (f.relaxed)
+		j["relaxed"] = *f.relaxed;
+}
+
 int info_list(bool as_json)
 {
 	auto fns = vfio::list_vfio_functions();
@@ -262,48 +124,26 @@ int info_list(bool as_json)
 			addrs.push_back(f.pci_addr);
 
 	if (as_json) {
-		json j;
-		j.obj();
-		j.boolean("driver_loaded", loaded);
+		json j = {{"driver_loaded", loaded}};
 		if (nl_err && !driver_missing(nl_err))
-			j.str("driver_error", nl_err.message());
-		j.arr("functions");
+			j["driver_error"] = nl_err.message();
+		json fjs = json::array();
 		for (const auto &a : addrs) {
-			j.obj();
-			j.str("pci_addr", a);
-			j.str("driver", driver_of(a));
-			{
-				const auto *f = find(a);
-				unsigned pft = f && f->pft ? *f->pft : 0;
-				zpci_decision d = decide_for(driver_of(a) == "zpci_io",
-							     has_msix_cap(a),
-							     f && f->relaxed && *f->relaxed,
-							     pft, pft == ZPCI_PFT_ISM);
-				j.str("path", zpci_path_name(d.path));
-				j.str("path_reason", d.reason);
-			}
-			if (const auto *f = find(a)) {
-				j.num("fid", f->fid);
-				if (f->uid)
-					j.num("uid", *f->uid);
-				if (f->pft)
-					j.num("pft", *f->pft);
-				if (f->maxstbl)
-					j.num("maxstbl", *f->maxstbl);
-				if (f->relaxed)
-					j.boolean("relaxed", *f->relaxed);
+			const auto *f = find(a);
+			json fj = {{"pci_addr", a}, {"driver", driver_of(a)}};
+			zpci_decision d = decide_for_function(a, f);
+			fj["path"] = zpci_path_name(d.path);
+			fj["path_reason"] = d.reason;
+			if (f) {
+				add_function_fields(fj, *f);
 				if (f->bar_mask)
-					j.num("bar_mask", *f->bar_mask);
-				j.arr("bar_size");
-				for (auto s : f->bar_size)
-					j.num(nullptr, s);
-				j.end();
+					fj["bar_mask"] = *f->bar_mask;
+				fj["bar_size"] = f->bar_size;
 			}
-			j.end();
+			fjs.push_back(std::move(fj));
 		}
-		j.end();
-		j.end();
-		j.print();
+		j["functions"] = std::move(fjs);
+		print_json(j);
 		return exit_ok;
 	}
 	if (loaded)
@@ -327,10 +167,7 @@ int info_list(bool as_json)
 				if (f->bar_size[i])
 					bars += (bars.empty() ? "" : " ") + std::to_string(i) +
 						":" + size_str(f->bar_size[i]);
-		unsigned pft = f && f->pft ? *f->pft : 0;
-		zpci_decision d = decide_for(driver_of(a) == "zpci_io", has_msix_cap(a),
-					     f && f->relaxed && *f->relaxed, pft,
-					     pft == ZPCI_PFT_ISM);
+		zpci_decision d = decide_for_function(a, f);
 		std::printf("%-13s %-18s %-10s %-10s %-3s %-7s %-7s %-20s %s\n", a.c_str(),
 			    driver_of(a).c_str(), f ? hex(f->fid).c_str() : "-",
 			    f && f->uid ? hex(*f->uid).c_str() : "-",
@@ -349,19 +186,14 @@ int info_list(bool as_json)
 
 // ---- zpci info <addr> ----
 
-void caps_json(json &j, const char *k, const zpci_caps &c)
+json caps_json(const zpci_caps &c)
 {
-	j.obj(k);
-	j.num("maxstbl", c.maxstbl);
-	j.boolean("relaxed", c.flags & ZPCI_CAPS_RELAXED);
-	j.num("bar_mask", c.bar_mask);
-	j.num("pcistg_mask", c.pcistg_mask);
-	j.num("pft", c.pft);
-	j.arr("bar_size");
-	for (auto s : c.bar_size)
-		j.num(nullptr, s);
-	j.end();
-	j.end();
+	return {{"maxstbl", c.maxstbl},
+		{"relaxed", (c.flags & ZPCI_CAPS_RELAXED) != 0},
+		{"bar_mask", c.bar_mask},
+		{"pcistg_mask", c.pcistg_mask},
+		{"pft", c.pft},
+		{"bar_size", c.bar_size}};
 }
 
 void caps_text(const char *title, const zpci_caps &c)
@@ -383,6 +215,84 @@ std::string features_str(std::uint64_t f)
 	add(ZPCI_IO_FEAT_PCILG, "pcilg");
 	add(ZPCI_IO_FEAT_STATUS, "status");
 	return s.empty() ? "-" : s;
+}
+
+json zdev_json(const vfio::zdev_caps &z)
+{
+	json j = json::object();
+	if (z.has_base) {
+		json b = {{"version", z.base_version}, {"start_dma", z.start_dma},
+			  {"end_dma", z.end_dma}, {"pchid", z.pchid}, {"vfn", z.vfn},
+			  {"fmb_length", z.fmb_length}, {"pft", z.pft}, {"gid", z.gid}};
+		if (z.has_fh)
+			b["fh"] = z.fh;
+		j["base"] = std::move(b);
+	}
+	if (z.has_group) {
+		json g = {{"version", z.group_version}, {"dasm", z.dasm},
+			  {"msi_addr", z.msi_addr}, {"flags", z.group_flags},
+			  {"mui", z.mui}, {"noi", z.noi}, {"maxstbl", z.maxstbl},
+			  {"pci_version", z.pci_version}};
+		if (z.has_imaxstbl)
+			g["imaxstbl"] = z.imaxstbl;
+		j["group"] = std::move(g);
+	}
+	if (z.has_util)
+		j["util"] = hexbytes(z.util);
+	if (z.has_pfip)
+		j["pfip"] = hexbytes(z.pfip);
+	return j;
+}
+
+json io_feature_json(const vfio::device_info &d)
+{
+	if (!d.io_feature && !d.io_legacy_region)
+		return nullptr;
+	json j = {{"feature", ZPCI_IO_FEATURE}, {"legacy_region", d.io_legacy_region}};
+	if (d.io) {
+		const zpci_io_info &io = *d.io;
+		j.update(json{{"abi_version", io.abi_version},
+			      {"abi_min_compat", io.abi_min_compat},
+			      {"library_abi_version", ZPCI_IO_ABI_VERSION},
+			      {"features", io.features}, {"flags", io.flags},
+			      {"fid", io.fid}, {"uid", io.uid}, {"maxstbl", io.maxstbl},
+			      {"max_ops", io.max_ops}, {"max_req_size", io.max_req_size},
+			      {"req_hdr_size", io.req_hdr_size}, {"op_size", io.op_size},
+			      {"bar_mask", io.bar_mask}, {"pcistg_mask", io.pcistg_mask}});
+		if (io.flags & ZPCI_IO_INFO_MSIX)
+			j.update(json{{"msix_table_bar", io.msix_table_bar},
+				      {"msix_table_offset", io.msix_table_offset},
+				      {"msix_table_size", io.msix_table_size},
+				      {"msix_pba_bar", io.msix_pba_bar},
+				      {"msix_pba_offset", io.msix_pba_offset},
+				      {"msix_pba_size", io.msix_pba_size}});
+	}
+	j["usable"] = !d.io_error;
+	if (d.io_error)
+		j["error"] = d.io_error.message();
+	return j;
+}
+
+json device_json(const std::string &addr, const vfio::device_info &d,
+		 const zpci_caps &fb, const std::optional<zpci_caps> &rc,
+		 const zpci_decision &dec, bool msix)
+{
+	json bars = json::array();
+	for (unsigned i = 0; i < d.bars.size(); i++)
+		bars.push_back({{"index", i}, {"size", d.bars[i].size},
+				{"flags", d.bars[i].flags}});
+	json j = {{"pci_addr", d.pci_addr}, {"driver", driver_of(addr)},
+		  {"access", d.access}, {"num_regions", d.num_regions},
+		  {"num_irqs", d.num_irqs}, {"bars", std::move(bars)},
+		  {"zdev", zdev_json(d.zdev)}, {"io_feature", io_feature_json(d)},
+		  {"fallback_caps", caps_json(fb)}};
+	if (rc)
+		j["region_caps"] = caps_json(*rc);
+	j["decision"] = {{"path", zpci_path_name(dec.path)},
+			 {"reason", dec.reason},
+			 {"host_mio", zpci_host_has_mio() > 0},
+			 {"has_msix", msix}};
+	return j;
 }
 
 int info_device(const std::string &addr, bool as_json)
@@ -410,103 +320,7 @@ int info_device(const std::string &addr, bool as_json)
 			   (eff.bar_mask & ~eff.pcistg_mask) != 0);
 
 	if (as_json) {
-		json j;
-		j.obj();
-		j.str("pci_addr", d.pci_addr);
-		j.str("driver", driver_of(addr));
-		j.str("access", d.access);
-		j.num("num_regions", d.num_regions);
-		j.num("num_irqs", d.num_irqs);
-		j.arr("bars");
-		for (unsigned i = 0; i < d.bars.size(); i++) {
-			j.obj();
-			j.num("index", i);
-			j.num("size", d.bars[i].size);
-			j.num("flags", d.bars[i].flags);
-			j.end();
-		}
-		j.end();
-		j.obj("zdev");
-		if (z.has_base) {
-			j.obj("base");
-			j.num("version", z.base_version);
-			j.num("start_dma", z.start_dma);
-			j.num("end_dma", z.end_dma);
-			j.num("pchid", z.pchid);
-			j.num("vfn", z.vfn);
-			j.num("fmb_length", z.fmb_length);
-			j.num("pft", z.pft);
-			j.num("gid", z.gid);
-			if (z.has_fh)
-				j.num("fh", z.fh);
-			j.end();
-		}
-		if (z.has_group) {
-			j.obj("group");
-			j.num("version", z.group_version);
-			j.num("dasm", z.dasm);
-			j.num("msi_addr", z.msi_addr);
-			j.num("flags", z.group_flags);
-			j.num("mui", z.mui);
-			j.num("noi", z.noi);
-			j.num("maxstbl", z.maxstbl);
-			j.num("pci_version", z.pci_version);
-			if (z.has_imaxstbl)
-				j.num("imaxstbl", z.imaxstbl);
-			j.end();
-		}
-		if (z.has_util)
-			j.str("util", hexbytes(z.util));
-		if (z.has_pfip)
-			j.str("pfip", hexbytes(z.pfip));
-		j.end();
-		if (d.io_feature || d.io_legacy_region) {
-			j.obj("io_feature");
-			j.num("feature", ZPCI_IO_FEATURE);
-			j.boolean("legacy_region", d.io_legacy_region);
-			if (d.io) {
-				const zpci_io_info &io = *d.io;
-				j.num("abi_version", io.abi_version);
-				j.num("abi_min_compat", io.abi_min_compat);
-				j.num("library_abi_version", ZPCI_IO_ABI_VERSION);
-				j.num("features", io.features);
-				j.num("flags", io.flags);
-				j.num("fid", io.fid);
-				j.num("uid", io.uid);
-				j.num("maxstbl", io.maxstbl);
-				j.num("max_ops", io.max_ops);
-				j.num("max_req_size", io.max_req_size);
-				j.num("req_hdr_size", io.req_hdr_size);
-				j.num("op_size", io.op_size);
-				j.num("bar_mask", io.bar_mask);
-				j.num("pcistg_mask", io.pcistg_mask);
-				if (io.flags & ZPCI_IO_INFO_MSIX) {
-					j.num("msix_table_bar", io.msix_table_bar);
-					j.num("msix_table_offset", io.msix_table_offset);
-					j.num("msix_table_size", io.msix_table_size);
-					j.num("msix_pba_bar", io.msix_pba_bar);
-					j.num("msix_pba_offset", io.msix_pba_offset);
-					j.num("msix_pba_size", io.msix_pba_size);
-				}
-			}
-			j.boolean("usable", !d.io_error);
-			if (d.io_error)
-				j.str("error", d.io_error.message());
-			j.end();
-		} else {
-			j.null("io_feature");
-		}
-		caps_json(j, "fallback_caps", fb);
-		if (rc)
-			caps_json(j, "region_caps", *rc);
-		j.obj("decision");
-		j.str("path", zpci_path_name(dec.path));
-		j.str("reason", dec.reason);
-		j.boolean("host_mio", zpci_host_has_mio() > 0);
-		j.boolean("has_msix", msix);
-		j.end();
-		j.end();
-		j.print();
+		print_json(device_json(addr, d, fb, rc, dec, msix));
 		return exit_ok;
 	}
 
@@ -579,101 +393,6 @@ int info_device(const std::string &addr, bool as_json)
 	return exit_ok;
 }
 
-// ---- zpci stats ----
-
-void entries_json(json &j, const char *k, const std::vector<stats::entry> &es)
-{
-	j.arr(k);
-	for (const auto &e : es) {
-		j.obj();
-		j.num("key", e.key);
-		j.num("count", e.count);
-		j.end();
-	}
-	j.end();
-}
-
-void function_stats_json(json &j, const stats::function &f)
-{
-	j.obj();
-	j.num("fid", f.fid);
-	j.str("pci_addr", f.pci_addr);
-	if (f.uid)
-		j.num("uid", *f.uid);
-	if (f.pft)
-		j.num("pft", *f.pft);
-	if (f.maxstbl)
-		j.num("maxstbl", *f.maxstbl);
-	if (f.relaxed)
-		j.boolean("relaxed", *f.relaxed);
-	if (f.stats) {
-		const auto &c = *f.stats;
-		j.obj("stats");
-		j.num("pcistb_ops", c.pcistb_ops);
-		j.num("pcistb_bytes", c.pcistb_bytes);
-		j.num("pcistg_ops", c.pcistg_ops);
-		j.num("pcistg_bytes", c.pcistg_bytes);
-		j.num("pcilg_ops", c.pcilg_ops);
-		j.num("pcilg_bytes", c.pcilg_bytes);
-		j.num("batches", c.batches);
-		j.num("pinned_pages", c.pinned_pages);
-		j.num("pins_held", c.pins_held);
-		j.num("req_bytes", c.req_bytes);
-		j.num("req_allocs", c.req_allocs);
-		j.num("errors", c.errors);
-		entries_json(j, "by_errno", c.by_errno);
-		entries_json(j, "by_cc", c.by_cc);
-		entries_json(j, "by_status", c.by_status);
-		j.end();
-	}
-	j.end();
-}
-
-void function_stats_text(const stats::function &f)
-{
-	std::printf("fid %s  %s", hex(f.fid).c_str(),
-		    f.pci_addr.empty() ? "-" : f.pci_addr.c_str());
-	if (f.uid)
-		std::printf("  uid %s", hex(*f.uid).c_str());
-	if (f.pft)
-		std::printf("  pft %u", *f.pft);
-	if (f.maxstbl)
-		std::printf("  maxstbl %u", *f.maxstbl);
-	if (f.relaxed)
-		std::printf("  %s", *f.relaxed ? "relaxed" : "strict");
-	std::printf("\n");
-	if (!f.stats)
-		return;
-	const auto &c = *f.stats;
-	std::printf("  %-7s %12s %16s\n", "", "ops", "bytes");
-	std::printf("  %-7s %12" PRIu64 " %16" PRIu64 "\n", "PCISTB", c.pcistb_ops,
-		    c.pcistb_bytes);
-	std::printf("  %-7s %12" PRIu64 " %16" PRIu64 "\n", "PCISTG", c.pcistg_ops,
-		    c.pcistg_bytes);
-	std::printf("  %-7s %12" PRIu64 " %16" PRIu64 "\n", "PCILG", c.pcilg_ops,
-		    c.pcilg_bytes);
-	std::printf("  requests %" PRIu64 " (%" PRIu64 " bytes copied in, %" PRIu64
-		    " with a buffer of their own), failed %" PRIu64 "\n",
-		    c.batches, c.req_bytes, c.req_allocs, c.errors);
-	std::printf("  pinned pages %" PRIu64 " (held now %" PRIu64 ")\n",
-		    c.pinned_pages, c.pins_held);
-	auto list = [](const char *title, const std::vector<stats::entry> &es,
-		       bool is_errno) {
-		if (es.empty())
-			return;
-		std::printf("  %s:", title);
-		for (const auto &e : es)
-			std::printf(" %s=%" PRIu64,
-				    is_errno ? errno_name(e.key).c_str()
-					     : std::to_string(e.key).c_str(),
-				    e.count);
-		std::printf("\n");
-	};
-	list("by errno", c.by_errno, true);
-	list("by cc", c.by_cc, false);
-	list("by status", c.by_status, false);
-}
-
 } // namespace
 
 int zpci_cmd_info(int argc, char **argv)
@@ -698,94 +417,3 @@ int zpci_cmd_info(int argc, char **argv)
 	return info_device(pos[0], as_json);
 }
 
-int zpci_cmd_stats(int argc, char **argv)
-{
-	cli::args a;
-	if (!a.parse("stats", argc, argv, 1,
-		     {{"json", false}, {"reset", false}, {"fid", true}}))
-		return exit_usage;
-	if (!a.positional().empty()) {
-		a.usage_error("unexpected argument '" + a.positional()[0] +
-			      "' (usage: zpci stats [--json] [--reset] [--fid N])");
-		return exit_usage;
-	}
-	auto fid64 = a.number("fid");
-	if (a.failed())
-		return exit_usage;
-	if (fid64 && *fid64 > UINT32_MAX) {
-		a.usage_error("--fid must fit in 32 bits");
-		return exit_usage;
-	}
-	std::optional<std::uint32_t> fid;
-	if (fid64)
-		fid = static_cast<std::uint32_t>(*fid64);
-	bool as_json = a.flag("json");
-
-	auto c = stats::client::open();
-	if (!c) {
-		if (driver_missing(c.error()))
-			std::fprintf(stderr, "zpci stats: zpci_io driver not loaded "
-				     "(generic netlink family '%s' not registered)\n",
-				     ZPCI_NL_FAMILY);
-		else
-			fail("stats", "generic netlink", c.error());
-		return exit_invalid;
-	}
-	auto fid_error = [&](const std::error_code &ec) {
-		if (fid && ec == std::errc::no_such_device)
-			std::fprintf(stderr, "zpci stats: no function with fid %s is "
-				     "bound to zpci_io\n", hex(*fid).c_str());
-		else if (ec == std::errc::operation_not_permitted)
-			std::fprintf(stderr, "zpci stats: %s (resetting needs "
-				     "CAP_NET_ADMIN)\n", ec.message().c_str());
-		else
-			fail("stats", "generic netlink", ec);
-		return exit_invalid;
-	};
-	if (a.flag("reset")) {
-		if (auto r = c->reset(fid); !r)
-			return fid_error(r.error());
-		if (as_json) {
-			json j;
-			j.obj();
-			j.boolean("reset", true);
-			if (fid)
-				j.num("fid", *fid);
-			else
-				j.null("fid");
-			j.end();
-			j.print();
-		} else if (fid) {
-			std::printf("counters of fid %s reset\n", hex(*fid).c_str());
-		} else {
-			std::printf("counters of all functions reset\n");
-		}
-		return exit_ok;
-	}
-	std::vector<stats::function> fns;
-	if (fid) {
-		auto f = c->stats(*fid);
-		if (!f)
-			return fid_error(f.error());
-		fns.push_back(std::move(*f));
-	} else {
-		auto all = c->stats();
-		if (!all)
-			return fid_error(all.error());
-		fns = std::move(*all);
-	}
-	if (as_json) {
-		json j;
-		j.arr();
-		for (const auto &f : fns)
-			function_stats_json(j, f);
-		j.end();
-		j.print();
-		return exit_ok;
-	}
-	if (fns.empty())
-		std::printf("no function is bound to zpci_io\n");
-	for (const auto &f : fns)
-		function_stats_text(f);
-	return exit_ok;
-}

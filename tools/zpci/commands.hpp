@@ -9,6 +9,6 @@ int zpci_cmd_plan(int argc, char **argv);
 int zpci_cmd_ism_move(int argc, char **argv);
 int zpci_cmd_bench(int argc, char **argv);
 int zpci_cmd_io(int argc, char **argv);
-// tools/zpci/cmd_info.cpp (engineer "vfio").
+// tools/zpci/cmd_info.cpp and cmd_stats.cpp.
 int zpci_cmd_info(int argc, char **argv);
 int zpci_cmd_stats(int argc, char **argv);
