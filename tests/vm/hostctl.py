@@ -29,6 +29,11 @@ line per request:
                           enters the error state (Linux's error recovery)
   FAULT_STATUS <id>    -> OK <id> kind=.. left=N status=S recover=0|1 hits=H
                           recoveries=R fh=0x........ state=enabled|error|..
+  CHECK <id> <tag> <offset> <hex>
+                       -> OK <id> <len> <wrong>: compares the bytes (hex)
+                          with <id>'s RAM BAR file (--shm) at <offset>;
+                          <wrong> bytes differ; one JSON line per CHECK in
+                          --check-log (tests/soak); ERR <id> <why> otherwise
   ISM_STATS <tag>      -> OK <tag> / ERR <tag> <why>: the QOM property
                           "ism-stats" (JSON) of every ISM model function
                           given by --ism (device ids), written to
@@ -157,6 +162,10 @@ def main():
                     help="ID=DRIVER,K=V,...[;DRIVER,K=V,...] for DEVICE_ADD")
     ap.add_argument("--ism", action="append", default=[],
                     help="device id of an ISM model function (ISM_STATS)")
+    ap.add_argument("--shm", action="append", default=[],
+                    help="ID=FILE: the RAM BAR file of function ID (CHECK)")
+    ap.add_argument("--check-log", default=None,
+                    help="JSON lines, one per CHECK (tests/soak)")
     ap.add_argument("--stats-dir", default=".",
                     help="where ISM_STATS writes ism-stats-<tag>.json")
     a = ap.parse_args()
@@ -164,6 +173,9 @@ def main():
     for spec in a.plug:
         dev, _, rest = spec.partition("=")
         plugs[dev] = [parse_device(d) for d in rest.split(";") if d]
+
+    shm = dict(spec.partition("=")[::2] for spec in a.shm)
+    checks = open(a.check_log, "a", buffering=1) if a.check_log else None
 
     log = open(a.log, "a", buffering=1)
     t0 = time.monotonic()
@@ -204,7 +216,7 @@ def main():
                 req = raw.decode(errors="replace").strip()
                 if not req:
                     continue
-                note("<- " + req)
+                note("<- " + (req if len(req) <= 200 else req[:120] + "... (%d chars)" % len(req)))
                 parts = req.split()
                 if parts == ["PING"]:
                     answer("PONG")
@@ -232,6 +244,33 @@ def main():
                             err = rep["error"].get("desc", "error").replace("\n", " ")
                             break
                     answer("ERR %s %s" % (dev, err) if err else "OK " + dev)
+                elif len(parts) == 5 and parts[0] == "CHECK":
+                    dev, tag = parts[1], parts[2]
+                    if not set(dev) <= ID_OK or not set(tag) <= ID_OK:
+                        answer("ERR ? bad id")
+                        continue
+                    try:
+                        off = int(parts[3], 0)
+                        want = bytes.fromhex(parts[4])
+                        with open(shm[dev], "rb") as f:
+                            f.seek(off)
+                            got = f.read(len(want))
+                    except (KeyError, ValueError, OSError) as e:
+                        answer("ERR %s %s" % (dev, str(e).replace("\n", " ") or "no --shm"))
+                        continue
+                    if len(got) != len(want):
+                        answer("ERR %s range beyond the file" % dev)
+                        continue
+                    bad = [i for i in range(len(want)) if got[i] != want[i]]
+                    if checks:
+                        rec = {"id": dev, "tag": tag, "offset": off, "len": len(want),
+                               "wrong": len(bad)}
+                        if bad:
+                            rec["first_wrong"] = off + bad[0]
+                            rec["got"] = got[bad[0]]
+                            rec["want"] = want[bad[0]]
+                        checks.write(json.dumps(rec) + "\n")
+                    answer("OK %s %d %d" % (dev, len(want), len(bad)))
                 elif len(parts) == 2 and parts[0] == "ISM_STATS":
                     tag = parts[1]
                     if not set(tag) <= ID_OK:

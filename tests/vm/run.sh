@@ -154,7 +154,7 @@ do_cross() {
 		{ tail -30 "$run/cross-configure.log" >&2; return 1; }
 	cmake --build "$gb" -j"$JOBS" >"$run/cross-build.log" 2>&1 ||
 		{ grep -E 'error|Error' "$run/cross-build.log" | head -30 >&2; return 1; }
-	for b in zpci_vm_tests zpci_vm_bench zpci_vm_consumer; do
+	for b in zpci_vm_tests zpci_vm_bench zpci_vm_consumer zpci_soak; do
 		f=$(find "$gb" -type f -name "$b" -perm -u+x | head -n 1)
 		if [ -n "$f" ]; then
 			cp "$f" "$BIN/"
@@ -242,6 +242,10 @@ do_boot() {
 			qargs+=(-device "${spec%%;*}" -device "${spec#*;}")
 			plugs+=(--plug "$f=$spec")
 		done
+		# CHECK (tests/soak): the host compares the guest's view of a
+		# function's RAM BAR with these files, logged to host-checks.jsonl
+		plugs+=(--shm "strict=$shm_strict" --shm "ism=$shm_ism" --shm "wide=$shm_wide"
+			--check-log "$res/host-checks.jsonl")
 	else
 		dev_strict="zpci,id=zpci-strict,uid=1,fid=1,target=strict;virtio-rng-pci,id=strict"
 		qargs+=(-device "${dev_strict%%;*}" -device "${dev_strict#*;}")

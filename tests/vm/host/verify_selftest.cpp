@@ -145,6 +145,19 @@ int main()
 		expect("nothing written at all", s, 1);
 	}
 	{
+		// only image entries (make soak): the images are what was written
+		Scenario s = good();
+		s.manifest = "zpci-vm-manifest 1\nimage strict 0x8000 64 0 0 img.bin:T.c\n"
+			     "image ism 0x8000 64 0 0 img.bin:T.c\n";
+		s.strict = std::vector<std::uint8_t>(kBarSize, 0);
+		s.ism = std::vector<std::uint8_t>(kBarSize, 0);
+		std::copy(s.image.begin(), s.image.end(), s.strict.begin() + 0x8000);
+		std::copy(s.image.begin(), s.image.end(), s.ism.begin() + 0x8000);
+		expect("image entries only", s, 0);
+		s.ism[0x8000 + 3] ^= 1;
+		expect("image entries only, one byte wrong", s, 1);
+	}
+	{
 		Scenario s = good();
 		s.strict.resize(4096);
 		expect("short BAR file", s, 2);
