@@ -245,6 +245,8 @@ key_inputs() {
 	s390x-linux-gnu-gcc --version | head -1
 	echo "meson $meson_ver"
 	if [ $NATIVE = 1 ]; then
+		# bump when a change of the native steps changes what they give
+		echo "native recipe 1"
 		# the host's compilers and -dev packages instead of the sysroot
 		gcc --version | head -1
 		g++ --version | head -1
@@ -426,6 +428,19 @@ PY
 		{ cat "$WORK/meson-test.log" >&2; die "meson test ran no $QTEST"; }
 	cp "$WORK/meson-test.log" "$WORK/src/build/meson-logs/testlog.txt" "$WORK/out/" 2>/dev/null || true
 	ptime meson-test "$t0"
+
+	# QEMU's own checkpatch on every patch of the series: an error fails
+	# the build, warnings are kept in checkpatch.txt
+	t0=$(date +%s.%N)
+	cp_err=0
+	for p in "${patches[@]}"; do
+		echo "== $(basename "$p")"
+		"$WORK/src/scripts/checkpatch.pl" --no-signoff -q "$p" 2>&1 || cp_err=1
+	done >"$WORK/out/checkpatch.txt"
+	[ $cp_err = 0 ] ||
+		{ cat "$WORK/out/checkpatch.txt" >&2; die "QEMU's checkpatch.pl: errors in the series"; }
+	log "checkpatch: $(grep -c '^WARNING' "$WORK/out/checkpatch.txt" || true) warning(s), no error, ${#patches[@]} patches"
+	ptime checkpatch "$t0"
 
 	strip -o "$WORK/out/qemu-system-s390x" "$WORK/src/build/qemu-system-s390x"
 	strip -o "$WORK/out/$QTEST" "$WORK/src/build/tests/qtest/$QTEST"

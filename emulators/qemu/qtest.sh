@@ -4,7 +4,8 @@
 # (emulators/qemu/build.sh --native: cached by its inputs; a fresh build
 # runs the qtest once through QEMU's `meson test` before it is cached),
 # then run here with the cached binaries.  Prints each phase's time and the
-# qtest's TAP result; the log goes to $BUILD/qemu-qtest/qtest.log.
+# qtest's TAP result (the log goes to $BUILD/qemu-qtest/qtest.log), and
+# what QEMU's checkpatch.pl said on the series when it was built.
 #
 #   emulators/qemu/qtest.sh [--without-zpci] [--jobs N]
 #
@@ -40,6 +41,9 @@ log "phase build (cached or built): $t_build s"
 log "phase qtest: $t_run s"
 if [ -s "$OUT/meson-test.log" ]; then
 	log "at build time, QEMU's meson test: $(grep -E 'qtest-s390x/'"$QTEST" "$OUT/meson-test.log" | head -1 | sed 's/  */ /g')"
+fi
+if [ -s "$OUT/checkpatch.txt" ]; then
+	log "at build time, QEMU's checkpatch.pl on the $(grep -c '^== ' "$OUT/checkpatch.txt") patches: no error, $(grep -c '^WARNING' "$OUT/checkpatch.txt" || true) warning(s) ($OUT/checkpatch.txt)"
 fi
 [ -n "$plan" ] || die "$QTEST printed no TAP plan (exit $rc): see $LOGDIR/qtest.log"
 echo "qemu-qtest: $pass of $plan passed, $fail failed (exit $rc); log $LOGDIR/qtest.log"
