@@ -64,6 +64,16 @@ qemu-e2e-stock-build:
 	@scripts/install-deps.sh vm
 	@emulators/qemu/build.sh --without-zpci
 
+# The series' qtest (CLP data and plug decision, tests/qtest/s390x-zpci-test)
+# on QEMU 10.2 + the series built for this host (s390x-softmmu, libzpci),
+# cached by its inputs: emulators/qemu/qtest.sh.  Not part of `make check`
+# (its cold build would push a fresh make check past 60 min: see
+# emulators/qemu/README.md).
+.PHONY: qemu-qtest
+qemu-qtest:
+	@scripts/install-deps.sh vm
+	@emulators/qemu/qtest.sh
+
 vm-check:
 	scripts/install-deps.sh vm
 	tests/vm/run.sh

@@ -4,13 +4,19 @@
 # patch series in emulators/qemu/patches/, linked with libzpci (cross-built
 # from this checkout, found by meson through pkg-config).
 #
-#   emulators/qemu/build.sh [--without-zpci] [--sanitize] [--jobs N]
+#   emulators/qemu/build.sh [--without-zpci] [--sanitize] [--native] [--jobs N]
 #
 # --without-zpci builds the same patched source with libzpci absent
 # (-Dzpci=auto, nothing to find): proves the dependency is optional.
 # --sanitize adds AddressSanitizer and UndefinedBehaviorSanitizer
 # (--enable-asan --enable-ubsan; the runtimes come from Debian's s390x
 # cross toolchain and go into lib/ with the rest): make e2e-san-check.
+# --native builds the same source for this host instead (s390x-softmmu,
+# libzpci built for the host) with the series' qtest
+# (tests/qtest/s390x-zpci-test), runs that qtest once through QEMU's own
+# `meson test` before the result is cached, and keeps next to the binary
+# the qtest executable and lib/libzpci.so.1: make qemu-qtest
+# (emulators/qemu/qtest.sh).
 #
 # Prints the path of the binary on stdout; progress and phase times go to
 # stderr.  The result is cached in
@@ -36,17 +42,20 @@ die() { printf '[qemu-e2e] ERROR: %s\n' "$*" >&2; exit 1; }
 
 WITH_ZPCI=1
 WITH_SAN=0
+NATIVE=0
 JOBS=${ZPCI_JOBS:-2}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--without-zpci) WITH_ZPCI=0 ;;
 	--sanitize) WITH_SAN=1 ;;
+	--native) NATIVE=1 ;;
 	--jobs) JOBS=$2; shift ;;
-	-h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument: $1 (see --help)" ;;
 	esac
 	shift
 done
+[ $NATIVE = 1 ] && [ $WITH_SAN = 1 ] && die "--native and --sanitize: not together"
 
 # The series is written against this upstream release line; older sources
 # are not tried.
@@ -136,7 +145,8 @@ t0=$(date +%s.%N)
 sr_key=$( { printf '%s\n' "${sysroot_debs[@]##*/}"; echo usrmerge-1; } |
 	sha256sum | cut -c1-12)
 SYSROOT=$TOP/sysroot-$sr_key
-if [ ! -d "$SYSROOT" ]; then
+# the native build uses the host's own -dev packages
+if [ $NATIVE = 0 ] && [ ! -d "$SYSROOT" ]; then
 	tmp=$(mktemp -d "$SYSROOT.XXXXXX.part")
 	for d in "${sysroot_debs[@]}"; do
 		dpkg -x "$d" "$tmp"
@@ -196,6 +206,20 @@ if [ $WITH_SAN = 1 ]; then
 	CFG+=(--enable-asan --enable-ubsan)
 	variant=$variant-san
 fi
+QTEST=s390x-zpci-test
+if [ $NATIVE = 1 ]; then
+	# for this host: no cross prefix, and the stack protector check
+	# below reads s390x binaries only
+	cfg=()
+	for c in "${CFG[@]}"; do
+		case $c in
+		--cross-prefix=*|--enable-stack-protector) ;;
+		*) cfg+=("$c") ;;
+		esac
+	done
+	CFG=("${cfg[@]}")
+	variant=native-$variant
+fi
 zpci_src_hash() {
 	(cd "$REPO" && find CMakeLists.txt cmake include libzpci -type f \
 		\( -name '*.cpp' -o -name '*.hpp' -o -name '*.h' -o -name '*.txt' \
@@ -214,12 +238,22 @@ key_inputs() {
 	if [ $WITH_ZPCI = 1 ]; then
 		echo "libzpci $(zpci_src_hash)"
 		echo "cmake ${ZPCI_CMAKE_ARGS[*]}"
-		sha256sum "$REPO/tests/vm/s390x-toolchain.cmake" | cut -c1-16
+		[ $NATIVE = 1 ] ||
+			sha256sum "$REPO/tests/vm/s390x-toolchain.cmake" | cut -c1-16
 		s390x-linux-gnu-g++ --version | head -1
 	fi
 	s390x-linux-gnu-gcc --version | head -1
 	echo "meson $meson_ver"
-	echo "sysroot $sr_key"
+	if [ $NATIVE = 1 ]; then
+		# bump when a change of the native steps changes what they give
+		echo "native recipe 1"
+		# the host's compilers and -dev packages instead of the sysroot
+		gcc --version | head -1
+		g++ --version | head -1
+		echo "glib $(pkg-config --modversion glib-2.0)"
+	else
+		echo "sysroot $sr_key"
+	fi
 }
 key=$(key_inputs | sha256sum | cut -c1-16)
 tag=$(echo "${qver#*:}" | tr '~+:' '___')-$variant-$key
@@ -256,8 +290,26 @@ key_inputs >"$WORK/key-inputs.txt"
 # pkg-config (PKG_CONFIG_SYSROOT_DIR) finds glib and libzpci the same way.
 t0=$(date +%s.%N)
 WS=$WORK/sysroot
-cp -al "$SYSROOT" "$WS"
-if [ $WITH_ZPCI = 1 ]; then
+if [ $NATIVE = 1 ]; then
+	mkdir -p "$WS"
+else
+	cp -al "$SYSROOT" "$WS"
+fi
+if [ $WITH_ZPCI = 1 ] && [ $NATIVE = 1 ]; then
+	# for this host, installed under $WS (its zpci.pc names that prefix)
+	log "libzpci: building for this host from $REPO"
+	cmake -S "$REPO" -B "$WORK/zpci-build" -G Ninja \
+		-DCMAKE_INSTALL_PREFIX="$WS/usr" -DCMAKE_INSTALL_LIBDIR=lib \
+		"${ZPCI_CMAKE_ARGS[@]}" >"$WORK/zpci-cmake.log" 2>&1 ||
+		{ tail -30 "$WORK/zpci-cmake.log" >&2; die "libzpci cmake failed"; }
+	cmake --build "$WORK/zpci-build" -j"$JOBS" >"$WORK/zpci-build.log" 2>&1 ||
+		{ grep -m5 -A8 'error' "$WORK/zpci-build.log" >&2 ||
+		  tail -40 "$WORK/zpci-build.log" >&2; die "libzpci build failed"; }
+	cmake --install "$WORK/zpci-build" >"$WORK/zpci-install.log" 2>&1 ||
+		{ tail -20 "$WORK/zpci-install.log" >&2; die "libzpci install failed"; }
+	[ -s "$WS/usr/lib/pkgconfig/zpci.pc" ] || die "libzpci installed no zpci.pc"
+	ptime libzpci "$t0"
+elif [ $WITH_ZPCI = 1 ]; then
 	# the toolchain file wants libnl & co (tests/vm/fetch.sh) as long as
 	# this checkout's libzpci cannot be built without them
 	if grep -q "option(ZPCI_WITH_NETLINK\b" "$REPO/CMakeLists.txt"; then
@@ -305,33 +357,102 @@ ptime unpack "$t0"
 
 t0=$(date +%s.%N)
 export PKG_CONFIG=pkg-config
-export PKG_CONFIG_LIBDIR=$PKGDIRS
-export PKG_CONFIG_SYSROOT_DIR=$WS
-export PKG_CONFIG_PATH=
-libs=$WS/usr/lib/s390x-linux-gnu
 mkdir -p "$WORK/src/build"
-(cd "$WORK/src/build" && ../configure "${CFG[@]}" \
-	--extra-cflags="-isystem $WS/usr/include" \
-	--extra-ldflags="-L$libs -Wl,-rpath-link,$libs" \
-	>"$WORK/configure.log" 2>&1) ||
-	{ tail -40 "$WORK/configure.log" >&2; die "qemu configure failed"; }
+if [ $NATIVE = 1 ]; then
+	# the host's glib & co, and libzpci from $WS; no ccache (a cold
+	# build is a cold build, and its objects would fill ~/.cache)
+	export PKG_CONFIG_PATH=$WS/usr/lib/pkgconfig
+	export CCACHE_DISABLE=1
+	(cd "$WORK/src/build" && ../configure "${CFG[@]}" \
+		>"$WORK/configure.log" 2>&1) ||
+		{ tail -40 "$WORK/configure.log" >&2; die "qemu configure failed"; }
+else
+	export PKG_CONFIG_LIBDIR=$PKGDIRS
+	export PKG_CONFIG_SYSROOT_DIR=$WS
+	export PKG_CONFIG_PATH=
+	libs=$WS/usr/lib/s390x-linux-gnu
+	(cd "$WORK/src/build" && ../configure "${CFG[@]}" \
+		--extra-cflags="-isystem $WS/usr/include" \
+		--extra-ldflags="-L$libs -Wl,-rpath-link,$libs" \
+		>"$WORK/configure.log" 2>&1) ||
+		{ tail -40 "$WORK/configure.log" >&2; die "qemu configure failed"; }
+fi
 grep -F "zPCI I/O (libzpci)" "$WORK/configure.log" >&2 || true
 ptime configure "$t0"
 
 t0=$(date +%s.%N)
-log "qemu: building qemu-system-s390x (-j$JOBS)"
-(cd "$WORK/src/build" && ninja -j"$JOBS" qemu-system-s390x >"$WORK/build.log" 2>&1) ||
+targets=(qemu-system-s390x)
+[ $NATIVE = 1 ] && targets+=("tests/qtest/$QTEST")
+log "qemu: building ${targets[*]} (-j$JOBS)"
+(cd "$WORK/src/build" && ninja -j"$JOBS" "${targets[@]}" >"$WORK/build.log" 2>&1) ||
 	{ grep -B2 -A12 -m3 'error' "$WORK/build.log" >&2 || tail -40 "$WORK/build.log" >&2
 	  die "qemu build failed"; }
 ptime build "$t0"
 
+# meson writes "#define CONFIG_ZPCI_IO" or "#undef CONFIG_ZPCI_IO"
+if [ $WITH_ZPCI = 1 ]; then
+	grep -qE '^#define CONFIG_ZPCI_IO( |$)' "$WORK/src/build/config-host.h" ||
+		die "configure did not enable CONFIG_ZPCI_IO"
+else
+	grep -qE '^#undef CONFIG_ZPCI_IO( |$)' "$WORK/src/build/config-host.h" ||
+		die "the without-zpci build did not disable CONFIG_ZPCI_IO"
+fi
+
+mkdir -p "$WORK/out/lib"
+if [ $NATIVE = 1 ]; then
+	# the qtest's guest program: the committed header holds exactly what
+	# the committed source builds to (Debian's s390x cross gcc)
+	t0=$(date +%s.%N)
+	gdir=$WORK/src/tests/qtest/s390x-zpci
+	make -s -C "$gdir" CROSS_PREFIX=s390x-linux-gnu- zpci-clp.elf \
+		>"$WORK/guest.log" 2>&1 ||
+		{ cat "$WORK/guest.log" >&2; die "the qtest's guest program does not build"; }
+	python3 - "$gdir/zpci-clp.h" "$gdir/zpci-clp.elf" <<'PY' ||
+import re, sys
+h = open(sys.argv[1]).read()
+want = bytes(int(x, 16) for x in
+             re.findall(r'0x([0-9a-fA-F]{2})', h[h.index('{'):h.rindex('}')]))
+sys.exit(want != open(sys.argv[2], 'rb').read())
+PY
+		die "tests/qtest/s390x-zpci/zpci-clp.h is not what zpci-clp.c builds to"
+	ptime guest "$t0"
+
+	# the qtest through QEMU's own test runner, as it is registered
+	t0=$(date +%s.%N)
+	[ $WITH_ZPCI = 1 ] && cp -L "$WS/usr/lib/libzpci.so.1" "$WORK/out/lib/"
+	(cd "$WORK/src/build" && LD_LIBRARY_PATH=$WORK/out/lib \
+		meson test --no-rebuild --print-errorlogs "qtest-s390x/$QTEST" \
+		>"$WORK/meson-test.log" 2>&1) ||
+		{ tail -40 "$WORK/meson-test.log" >&2; die "meson test $QTEST failed"; }
+	grep -E '^ *Ok: +1 *$' "$WORK/meson-test.log" >/dev/null ||
+		{ cat "$WORK/meson-test.log" >&2; die "meson test ran no $QTEST"; }
+	cp "$WORK/meson-test.log" "$WORK/src/build/meson-logs/testlog.txt" "$WORK/out/" 2>/dev/null || true
+	ptime meson-test "$t0"
+
+	# QEMU's own checkpatch on every patch of the series: an error fails
+	# the build, warnings are kept in checkpatch.txt
+	t0=$(date +%s.%N)
+	cp_err=0
+	for p in "${patches[@]}"; do
+		echo "== $(basename "$p")"
+		"$WORK/src/scripts/checkpatch.pl" --no-signoff -q "$p" 2>&1 || cp_err=1
+	done >"$WORK/out/checkpatch.txt"
+	[ $cp_err = 0 ] ||
+		{ cat "$WORK/out/checkpatch.txt" >&2; die "QEMU's checkpatch.pl: errors in the series"; }
+	log "checkpatch: $(grep -c '^WARNING' "$WORK/out/checkpatch.txt" || true) warning(s), no error, ${#patches[@]} patches"
+	ptime checkpatch "$t0"
+
+	strip -o "$WORK/out/qemu-system-s390x" "$WORK/src/build/qemu-system-s390x"
+	strip -o "$WORK/out/$QTEST" "$WORK/src/build/tests/qtest/$QTEST"
+	readelf -d "$WORK/out/qemu-system-s390x" |
+		sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' >"$WORK/out/NEEDED"
+else
 # the stack protector is in (configure asked for it): its failure handler
 # is linked
 # (not `readelf | grep -q`: under pipefail, grep's early exit fails readelf)
 dynsyms=$(s390x-linux-gnu-readelf -W --dyn-syms "$WORK/src/build/qemu-system-s390x")
 [[ $dynsyms == *__stack_chk_fail* ]] ||
 	die "qemu-system-s390x was built without a stack protector"
-mkdir -p "$WORK/out"
 s390x-linux-gnu-strip -o "$WORK/out/qemu-system-s390x" "$WORK/src/build/qemu-system-s390x"
 needed() {
 	s390x-linux-gnu-readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'
@@ -339,7 +460,6 @@ needed() {
 needed "$WORK/out/qemu-system-s390x" >"$WORK/out/NEEDED"
 # every shared library it needs, recursively, with the loader: the guest
 # runs it as lib/ld64.so.1 --library-path lib qemu-system-s390x
-mkdir -p "$WORK/out/lib"
 todo=(ld64.so.1 $(cat "$WORK/out/NEEDED"))
 while [ ${#todo[@]} -gt 0 ]; do
 	l=${todo[0]}
@@ -353,13 +473,6 @@ while [ ${#todo[@]} -gt 0 ]; do
 	cp -L "$f" "$WORK/out/lib/$l"
 	[ "$l" = ld64.so.1 ] || todo+=($(needed "$WORK/out/lib/$l"))
 done
-# meson writes "#define CONFIG_ZPCI_IO" or "#undef CONFIG_ZPCI_IO"
-if [ $WITH_ZPCI = 1 ]; then
-	grep -qE '^#define CONFIG_ZPCI_IO( |$)' "$WORK/src/build/config-host.h" ||
-		die "configure did not enable CONFIG_ZPCI_IO"
-else
-	grep -qE '^#undef CONFIG_ZPCI_IO( |$)' "$WORK/src/build/config-host.h" ||
-		die "the without-zpci build did not disable CONFIG_ZPCI_IO"
 fi
 {
 	echo "variant: $variant"
@@ -378,9 +491,11 @@ log "built $BIN ($(stat -c %s "$BIN") bytes, NEEDED: $(tr '\n' ' ' <"$OUT/NEEDED
 # older builds of the same variant are of no use to this clone; another
 # clone (other inputs) may be about to run one it just built or used, so
 # only those unused for 2 hours go, and never one whose lock is held
+# (exactly this variant: <version>-zpci-<key> is not <version>-native-zpci-<key>)
 for d in "$TOP"/*-"$variant"-*/; do
 	d=${d%/}
 	[ "$d" = "$OUT" ] && continue
+	[[ $(basename "$d") =~ ^[0-9][^-]*-[^-]*-$variant-[0-9a-f]{16}$ ]] || continue
 	[ -n "$(find "$d" -maxdepth 0 -mmin -120 2>/dev/null)" ] && continue
 	(flock -n 8 && rm -rf "$d") 8>"$TOP/.lock-$(basename "$d")" || true
 done
