@@ -58,7 +58,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-L2_VMLINUZ= L2_KDIR= L2_MODDIR= L2_KVER=
+L2_VMLINUZ='' L2_KDIR='' L2_MODDIR='' L2_KVER=''
 do_fetch() {
 	vm_fetch || return 1
 	mkdir -p "$OUT/l2k"
@@ -130,7 +130,7 @@ do_build() {
 		>"$OUT/cli-configure.log" 2>&1 &&
 		cmake --build "$OUT/cli-build" -j"$JOBS" --target zpci_cli >"$OUT/cli-build.log" 2>&1 ||
 		{ tail -30 "$OUT/cli-configure.log" "$OUT/cli-build.log" >&2; return 1; }
-	rm -rf "$OUT/bin"
+	rm -rf "${OUT:?}/bin"
 	mkdir -p "$OUT/bin"
 	cp "$OUT/cli-build/tools/zpci" "$OUT/bin/zpci"
 }
