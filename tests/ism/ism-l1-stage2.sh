@@ -62,6 +62,27 @@ if [ -n "$FIRST" ]; then
 	note "stock probe: exit $(cat "$R/stock-probe.rc"): $(grep -o 'qemu-system-s390x: .*' "$R/stock-probe.log" | head -n 1)"
 fi
 
+# ------------------------- L1's own ISM function for the move across levels
+# fid 19 (A's fabric), free of overrides, goes to L1's ism.ko (the three
+# above have zpci_io by driver_override); zpci_ism_xl registers a DMB on
+# it and logs its token (tests/ism/ktest/zpci_ism_xl.c)
+XL_TOKEN=
+if xaddr=$(addr_of 19); then
+	if insmod /zpci/ism/ism.ko && insmod /zpci/zpci_ism_xl.ko fid=19; then
+		line=$(dmesg | grep 'zpci_ism_xl: ready' | tail -n 1)
+		XL_TOKEN=${line##*token }
+		XL_TOKEN=${XL_TOKEN%% *}
+		note "L1's fid 19: $xaddr bound to $(driver_of "$xaddr"); ${line#*zpci_ism_xl: }"
+	else
+		note "L1: insmod ism.ko / zpci_ism_xl.ko failed"
+		fail=1
+	fi
+else
+	note "fid 19 not found"
+	fail=1
+fi
+[ -n "$XL_TOKEN" ] || XL_TOKEN=0
+
 # ---------------------------------------------------------------- L2
 # The host's control port (tests/vm/hostctl.py): one request, one answer
 ctl() {
@@ -85,6 +106,18 @@ reader() {	# console file
 		line=${line%"$CR"}
 		echo "$line" >>"$1"
 		case "$line" in
+		*"ZISM-SYNC xl-back"*)
+			# L2 moved its pattern (seed 2) into L1's DMB
+			echo 2 >/sys/module/zpci_ism_xl/parameters/check
+			dmesg | grep 'zpci_ism_xl: ' >"$R/xl-l1.txt"
+			rmmod zpci_ism_xl || echo "rmmod zpci_ism_xl failed" >>"$R/xl-l1.txt"
+			echo go >/tmp/l2con.in
+			;;
+		*"ZISM-SYNC xl "*)
+			# L1's function moves seed 1 into L2's DMB; L2 gets L1's token
+			echo "${line##*ZISM-SYNC xl }:1" >/sys/module/zpci_ism_xl/parameters/move
+			echo "$XL_TOKEN" >/tmp/l2con.in
+			;;
 		*"ZISM-SYNC "*)
 			tag=${line##*ZISM-SYNC }
 			stats "$tag"
@@ -178,6 +211,7 @@ else
 		{ note "L2 did not end with status 0"; fail=1; }
 	cp "$R/l2-console-$attempt.log" "$R/l2-final-console.log"
 fi
+grep -q '^ism ' /proc/modules && { rmmod ism || { note "rmmod ism failed"; fail=1; }; }
 dmesg >"$R/l1-dmesg.txt"
 if kernel_reports >"$R/l1-reports.txt"; then
 	note "L1 kernel reports (l1-reports.txt)"

@@ -9,6 +9,8 @@
 #   pre-probe  the functions seen (CLP data: BAR 0 size)
 #   probe      modprobe ism: the driver binds to the three
 #   tested     insmod /ism/zpci_ism_test.ko (our client, with interrupts)
+#   (xl, xl-back: one move from L1's own function into a DMB here and one
+#   back, tests/ism/ktest/zpci_ism_xl.c; L1 answers xl with its token)
 #   smc        SMC-D: smc + smc_diag, smcd_xfer over 127.0.0.1, unloaded
 #   removed    rmmod ism
 # Everything L1's host needs is printed on the console: "ZISM-L2: key=value"
@@ -24,7 +26,7 @@ say() { echo "ZISM-L2: $*"; }
 kv() { echo "ZISM-L2: $1=$2"; }
 bad() { say "FAIL: $*"; fail=1; }
 cs() { awk '{ split($1, a, "."); print a[1] * 100 + a[2] }' /proc/uptime; }
-sync_l1() {
+sync_l1() {	# tag; L1's answer in $_ans
 	echo "ZISM-SYNC $1"
 	read -r _ans
 }
@@ -71,6 +73,23 @@ case "$(dmesg | grep 'zpci_ism_test: RESULT ')" in
 esac
 rmmod zpci_ism_test || bad "rmmod zpci_ism_test"
 sync_l1 tested
+
+# 2b. one move across levels: L1's own function (fid 19, L1's ism.ko,
+# the same fabric) into a DMB here, and back (tests/ism/ktest/zpci_ism_xl.c)
+if insmod /ism/zpci_ism_xl.ko fid=16; then
+	line=$(dmesg | grep 'zpci_ism_xl: ready' | tail -n 1)
+	tok=${line##*token }
+	tok=${tok%% *}
+	sync_l1 "xl $tok"
+	l1tok=$(echo "$_ans" | tr -dc '0-9a-fx')
+	echo 1 >/sys/module/zpci_ism_xl/parameters/check
+	echo "$l1tok:2" >/sys/module/zpci_ism_xl/parameters/move
+	dmesg | grep 'zpci_ism_xl: ' | sed 's/^/ZISM-XL: /'
+	sync_l1 xl-back
+	rmmod zpci_ism_xl || bad "rmmod zpci_ism_xl"
+else
+	bad "insmod zpci_ism_xl.ko"
+fi
 
 # 3. SMC-D
 SMC_BYTES=${SMC_BYTES:-1048576}

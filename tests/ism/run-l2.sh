@@ -5,7 +5,8 @@
 # libzpci (emulators/qemu, patches 0001-0009); our zpci_ism_test.ko runs
 # in L2 with interrupts, then SMC-D (smc.ko, smcd_xfer) in L2.
 #
-#   L0  test QEMU 7.2: zpci-ism fid 0x10, 0x11 (PCHID 0x04ed), 0x12 (0x0200)
+#   L0  test QEMU 7.2: zpci-ism fid 0x10, 0x11 (PCHID 0x04ed), 0x12 (0x0200),
+#       0x13 (0x04ed: L1's own, for one move across levels)
 #   L1  Debian 6.12 + zpci_io (tests/vm/init, /zpci/ism-l1-stage2.sh):
 #       binds them to zpci_io, tries QEMU 10.2 with zpci-io=off on one
 #       (stock_served), boots L2 with the three forwarded
@@ -107,6 +108,16 @@ do_qemu1() {
 	cp "$(dirname "$bin")/build-info.txt" "$OUT/l1qemu-build-info.txt" 2>/dev/null || true
 }
 
+# L1's own ism.ko and zpci_ism_xl.ko (tests/ism/build.sh, as stage 1)
+ISMMOD_DIR=
+do_ism_modules() {
+	local o
+	o=$("$here/build.sh" 2>"$OUT/ism-modules.log") ||
+		{ tail -30 "$OUT/ism-modules.log" >&2; return 1; }
+	ISMMOD_DIR=$(sed -n 's/^ZPCI_ISMMOD_DIR=//p' <<<"$o")
+	[ -f "$ISMMOD_DIR/zpci_ism_xl.ko" ] || { log "no zpci_ism_xl.ko for L1"; return 1; }
+}
+
 KO=
 do_build() {
 	make -C "$REPO/kmod" KDIR="$ZPCI_KDIR" ARCH=s390 BUILD="$OUT/kmod" \
@@ -116,7 +127,7 @@ do_build() {
 	# our client module, against the L2 kernel (its Module.symvers has ism's exports)
 	rm -rf "$OUT/ktest"
 	mkdir -p "$OUT/ktest"
-	cp "$here/ktest/Kbuild" "$here/ktest/zpci_ism_test.c" "$OUT/ktest/"
+	cp "$here/ktest/Kbuild" "$here/ktest/zpci_ism_test.c" "$here/ktest/zpci_ism_xl.c" "$OUT/ktest/"
 	make -C "$L2_KDIR" ARCH=s390 CROSS_COMPILE=s390x-linux-gnu- M="$OUT/ktest" modules \
 		>"$OUT/ktest-build.log" 2>&1 || { tail -30 "$OUT/ktest-build.log" >&2; return 1; }
 	! grep -q 'warning:' "$OUT/ktest-build.log" ||
@@ -152,7 +163,7 @@ do_initramfs() {
 		modules.builtin modules.order "$l2/lib/modules/$L2_KVER/" 2>/dev/null || true)
 	(cd "$L2_MODDIR" && find kernel -name '*.ko' -print0 |
 		xargs -0 cp --parents -t "$l2/lib/modules/$L2_KVER/")
-	cp "$OUT/ktest/zpci_ism_test.ko" "$OUT/smcd_xfer" "$l2/ism/"
+	cp "$OUT/ktest/zpci_ism_test.ko" "$OUT/ktest/zpci_ism_xl.ko" "$OUT/smcd_xfer" "$l2/ism/"
 	mkdir -p "$top/ism2"
 	(cd "$l2" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet -R 0:0) \
 		>"$top/ism2/initrd.cpio"
@@ -160,8 +171,8 @@ do_initramfs() {
 	cp -a "$L1Q" "$top/ism2/qemu"
 	echo "L2_TIMEOUT=$L2_TIMEOUT" >"$top/ism2/config"
 	"$VM_SRC/initramfs.sh" --out "$OUT/initrd-l1-base.cpio" --kver "$ZPCI_KVER" \
-		--moddir "$ZPCI_MODDIR" --ko "$KO" --bin "$OUT/bin" \
-		--extra "$here/ism-l1-stage2.sh" || return 1
+		--moddir "$ZPCI_MODDIR" --ko "$KO" --bin "$OUT/bin" --ism-dir "$ISMMOD_DIR" \
+		--extra "$here/ism-l1-stage2.sh" --extra "$ISMMOD_DIR/zpci_ism_xl.ko" || return 1
 	(cd "$top" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet -R 0:0) \
 		>"$OUT/initrd-l1-extra.cpio"
 	cat "$OUT/initrd-l1-base.cpio" "$OUT/initrd-l1-extra.cpio" >"$OUT/initrd-l1.cpio"
@@ -170,7 +181,9 @@ do_initramfs() {
 }
 
 # the model's functions: id, fid (= uid), PCHID (as tests/ism/run.sh)
-FUNCS=("isma 16 0x04ed" "ismb 17 0x04ed" "ismc 18 0x0200")
+# plus ismd (fid 0x13, A's fabric), kept by L1's own ism.ko for the move
+# across levels
+FUNCS=("isma 16 0x04ed" "ismb 17 0x04ed" "ismc 18 0x0200" "ismd 19 0x04ed")
 do_boot() {
 	local disk=$OUT/results.img qargs f id fid pchid rc=0 ism_ids=()
 	rm -rf "$res"
@@ -228,6 +241,7 @@ rc=0
 phase fetch do_fetch || exit 1
 phase "qemu L0" do_qemu0 || exit 1
 phase "qemu L1" do_qemu1 || exit 1
+phase "ism modules" do_ism_modules || exit 1
 phase build do_build || exit 1
 phase initramfs do_initramfs || exit 1
 phase "boot L1+L2" do_boot || rc=1

@@ -61,7 +61,7 @@ def model_checks(check, dev, probe, tested, smc, removed, reset, base=None):
     before the probe (stage 2: L1 had the functions first), else the
     probe's counts are absolute.  Returns (probe_ok, MSIs in the test,
     the probe's PCISTB and PCILG on BAR 2)."""
-    probe_ok = probe is not None and len(probe) == len(FIDS)
+    probe_ok = probe is not None and all(n in probe for n in FIDS)
     irqs_total = 0
     pcistb = pcilg = None
     for name, fid in FIDS.items():
@@ -275,6 +275,36 @@ def main_l2(a):
                 if r_pcistb is None or (d["pcistb_ops"], d["pcilg_ops"]) != (8, 30):
                     r_pcistb, r_pcilg = d["pcistb_ops"], d["pcilg_ops"]
 
+    # the move across levels: L1's own function (ismd, fid 0x13, L1's
+    # ism.ko) into a DMB of isma's in L2 (seed 1) and back (seed 2)
+    xl2 = [l.split("zpci_ism_xl: ", 1)[1] for l in con
+           if "ZISM-XL: " in l and "zpci_ism_xl: " in l]
+    xl1 = [l.split("zpci_ism_xl: ", 1)[1]
+           for l in read_text(os.path.join(l2, "xl-l1.txt")).splitlines()
+           if "zpci_ism_xl: " in l]
+    xl_ok = check(any(l.startswith("ok: move 4093 B of seed 1 ") for l in xl1) and
+                  any(l.startswith("ok: check seed 1:") for l in xl2) and
+                  any(l.startswith("ok: move 4093 B of seed 2 ") for l in xl2) and
+                  any(l.startswith("ok: check seed 2:") for l in xl1) and
+                  not any(l.startswith("FAIL") for l in xl1 + xl2),
+                  "across levels: L1's function moved 4093 B into L2's DMB and L2's "
+                  "back into L1's, each with its interrupt and every byte (%s | %s)"
+                  % ("; ".join(xl1[1:]), "; ".join(xl2[1:])))
+    t, sm = tested.get("ismd") if tested else None, smc.get("ismd") if smc else None
+    if t and sm:
+        # 4093 B at DMB offset 5: two PCISTBs (split at 4 KiB)
+        xl_ok &= check(delta(t, sm, "moves") == 2 and delta(t, sm, "move_bytes") == 4093 and
+                       delta(t, sm, "dmb_bytes") == 4093 and delta(t, sm, "irqs") == 1 and
+                       # L1 registered its DMB before L2 booted
+                       t["cmds"]["reg_dmb"] == 1 and len(t["dmbs"]) == 1 and
+                       sm["cmds"]["unreg_dmb"] - t["cmds"]["unreg_dmb"] == 1 and
+                       sm["dmbs"] == [] and
+                       sm["dma_errors"] == 0 and sm["irqs_lost"] == 0,
+                       "ismd (L1's) in the model: 4093 B moved out in 2 PCISTBs, 4093 B landed "
+                       "in its DMB, 1 MSI, its DMB registered before L2 and unregistered")
+    else:
+        xl_ok = check(False, "ismd's statistics (L1's function) missing")
+
     bars = {kv[k] for k in kv if k.endswith("_bar0")}
     bar0 = int(bars.pop()) if len(bars) == 1 else None
     check(bar0 == 1 << 48, "L2 sees BAR 0 of %s bytes (2^48 expected)" % bar0)
@@ -331,6 +361,7 @@ def main_l2(a):
         "smcd_mode_seen": smcd_mode,
         "smcd_l2_gid": smcd_gid,
         "smcd_l2_ms": int(kv["smcd_ms"]) if "smcd_ms" in kv else None,
+        "l1_l2_move_ok": bool(xl_ok),
         "stock_served": stock_served,
         "stock_refusal": stock_reason,
         "l2_bar0_size": bar0,
