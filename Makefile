@@ -110,6 +110,15 @@ ism-check:
 	@scripts/install-deps.sh kmod vm
 	@tests/ism/run.sh
 
+# Stage 2 of issue 16: the model's functions bound to zpci_io in L1 and
+# passed to an L2 guest by QEMU 10.2 with libzpci; L2's own ism.ko, our
+# client module with interrupts, SMC-D in L2; results in
+# build/vm/results/ism-l2/summary-l2.json (tests/ism/README.md)
+.PHONY: ism-l2-check
+ism-l2-check:
+	@scripts/install-deps.sh kmod vm
+	@tests/ism/run-l2.sh
+
 # The guest suite on an s390x debug kernel (lockdep, atomic-sleep and page
 # allocation checkers) built from Debian's linux-source-6.12 and cached by
 # config hash, after a self-test proving the console scan catches a report.

@@ -73,7 +73,8 @@ log "phase fetch: $(since "$t0") s (linux-source-6.12 $ver, kernel $ZPCI_KVER)"
 key=$( {
 	basename "$srcdeb"; echo "$ver"; echo "$ZPCI_KVER"
 	cat "$ZPCI_KROOT/../.complete" 2>/dev/null || true
-	cat "$0" "$here/Kbuild.ism" "$here/ktest/Kbuild" "$here/ktest/zpci_ism_test.c"
+	cat "$0" "$here/Kbuild.ism" "$here/ktest/Kbuild" "$here/ktest/zpci_ism_test.c" \
+		"$here/ktest/zpci_ism_xl.c"
 	s390x-linux-gnu-gcc --version | head -1; pahole --version
 	printf '%s\n' "${ISM_MAKE_CONFIG[@]}" "$ISM_CFLAGS"
 } | sha256sum | cut -c1-16)
@@ -83,7 +84,7 @@ exec 8>"$cache/ism-modules/.lock-$key"
 flock 8
 
 if [ -f "$out/smc_diag.ko" ] && [ -f "$out/smc.ko" ] && [ -f "$out/ism.ko" ] &&
-	[ -f "$out/zpci_ism_test.ko" ]; then
+	[ -f "$out/zpci_ism_test.ko" ] && [ -f "$out/zpci_ism_xl.ko" ]; then
 	log "cached: $out (key $key; cold build: $(tr '\n' ' ' <"$out/build-times.txt" 2>/dev/null))"
 else
 	log "building (key $key) into $out"
@@ -128,10 +129,11 @@ else
 	# zpci_ism_test.ko: our client of ism.ko's exports (tests/ism/ktest)
 	t=$(now)
 	mkdir -p "$tmp/ktest"
-	cp "$here/ktest/Kbuild" "$here/ktest/zpci_ism_test.c" "$tmp/ktest/"
+	cp "$here/ktest/Kbuild" "$here/ktest/zpci_ism_test.c" "$here/ktest/zpci_ism_xl.c" "$tmp/ktest/"
 	"${kmake[@]}" M="$tmp/ktest" KBUILD_EXTRA_SYMBOLS="$tmp/ism/Module.symvers" modules \
 		>"$tmp/ktest-build.log" 2>&1 || { tail -30 "$tmp/ktest-build.log" >&2; die "zpci_ism_test.ko build failed"; }
-	[ -f "$tmp/ktest/zpci_ism_test.ko" ] || { tail -30 "$tmp/ktest-build.log" >&2; die "no zpci_ism_test.ko"; }
+	[ -f "$tmp/ktest/zpci_ism_test.ko" ] && [ -f "$tmp/ktest/zpci_ism_xl.ko" ] ||
+		{ tail -30 "$tmp/ktest-build.log" >&2; die "no zpci_ism_test.ko or zpci_ism_xl.ko"; }
 	! grep -q 'warning:' "$tmp/ktest-build.log" ||
 		{ grep 'warning:' "$tmp/ktest-build.log" >&2; die "zpci_ism_test.ko: compiler warnings"; }
 	times+=("zpci_ism_test.ko $(since "$t") s")
@@ -156,7 +158,7 @@ else
 	}
 	want_vm=$(xz -dc "$ZPCI_MODDIR/kernel/net/smc/smc.ko.xz" >"$tmp/debian-smc.ko" &&
 		modinfo_of "$tmp/debian-smc.ko" vermagic)
-	for m in ism/ism.ko ktest/zpci_ism_test.ko "${src#"$tmp"/}/net/smc/smc.ko" "${src#"$tmp"/}/net/smc/smc_diag.ko"; do
+	for m in ism/ism.ko ktest/zpci_ism_test.ko ktest/zpci_ism_xl.ko "${src#"$tmp"/}/net/smc/smc.ko" "${src#"$tmp"/}/net/smc/smc_diag.ko"; do
 		vm=$(modinfo_of "$tmp/$m" vermagic)
 		[ "$vm" = "$want_vm" ] || die "$m: vermagic '$vm', the kernel's is '$want_vm'"
 	done
@@ -185,11 +187,12 @@ else
 	rm -rf "$out.new"
 	mkdir -p "$out.new"
 	cp "$tmp/ism/ism.ko" "$src/net/smc/smc.ko" "$src/net/smc/smc_diag.ko" \
-		"$tmp/ktest/zpci_ism_test.ko" "$tmp/ism-build.log" "$tmp/smc-build.log" \
+		"$tmp/ktest/zpci_ism_test.ko" "$tmp/ktest/zpci_ism_xl.ko" \
+		"$tmp/ism-build.log" "$tmp/smc-build.log" \
 		"$tmp/ktest-build.log" "$out.new/"
 	# as Debian installs its modules: no DWARF (smc.ko 12 MB -> <1 MB);
 	# .BTF and .modinfo stay
-	for m in ism smc smc_diag zpci_ism_test; do
+	for m in ism smc smc_diag zpci_ism_test zpci_ism_xl; do
 		s390x-linux-gnu-strip --strip-debug "$out.new/$m.ko"
 	done
 	printf '%s\n' "${times[@]}" "total $(since "$t0") s" >"$out.new/build-times.txt"
@@ -198,7 +201,7 @@ else
 		echo "config: Debian's (headers' auto.conf) + ${ISM_MAKE_CONFIG[*]} $ISM_CFLAGS"
 		echo "compiler: $(s390x-linux-gnu-gcc --version | head -1); pahole $(pahole --version)"
 		echo "smc.ko depends=$dep; smc_diag.ko depends=$ddep; vermagic $want_vm"
-		for m in ism smc smc_diag zpci_ism_test; do echo "$m.ko $(stat -c %s "$out.new/$m.ko") bytes"; done
+		for m in ism smc smc_diag zpci_ism_test zpci_ism_xl; do echo "$m.ko $(stat -c %s "$out.new/$m.ko") bytes"; done
 	} >"$out.new/info.txt"
 	rm -rf "$out"
 	mv "$out.new" "$out"
