@@ -11,8 +11,10 @@ mkdir -p "$LOGS"
 # e2e: the nested test (an L2 guest's writes through QEMU linked with
 # libzpci, tests/e2e/README.md); its cold builds (QEMU 10.2 for s390x, the
 # trimmed L2 kernel) are cached by their inputs.
-# ism: Linux's ism.ko on the test QEMU's ISM model (tests/ism/README.md).
-phases=(unit asan unit-s390x kmod vm vm-stock ism e2e pkg)
+# ism: Linux's ism.ko and SMC-D on the test QEMU's ISM model, in the guest
+# and in the nested L2 guest through zpci_io and QEMU 10.2 (after e2e, whose
+# QEMU 10.2 and L2 kernel builds it shares; tests/ism/README.md).
+phases=(unit asan unit-s390x kmod vm vm-stock e2e ism pkg)
 declare -A cmd=(
 	[unit]="make unit-check BUILD=$BUILD"
 	[asan]="make asan-check BUILD=$BUILD"
@@ -47,13 +49,17 @@ count_tests() {
 		[ -s "$x" ] || return 0
 		if grep -q '"skipped": true' "$x"; then echo "0 0 1"; fi ;;
 	ism)
-		# the host's checks of the model's statistics (verify.py)
+		# the host's checks (verify.py) of stage 1 and of stage 2 (L2)
 		x=$BUILD/vm/results/ism/summary.json
 		[ -s "$x" ] || return 0
-		python3 -c 'import json, sys
-d = json.load(open(sys.argv[1]))
-t, f = d.get("host_checks") or 0, d.get("host_checks_failed") or 0
-print(t - f, f, 0) if t else None' "$x" ;;
+		python3 -c 'import json, os, sys
+t = f = 0
+for p in sys.argv[1:]:
+    if os.path.exists(p):
+        d = json.load(open(p))
+        t += d.get("host_checks") or 0
+        f += d.get("host_checks_failed") or 0
+print(t - f, f, 0) if t else None' "$x" "$BUILD/vm/results/ism-l2/summary-l2.json" ;;
 	unit-s390x|vm|vm-stock)
 		dir=$BUILD/vm/results/patched
 		[ $phase = vm-stock ] && dir=$BUILD/vm/results/stock
@@ -78,7 +84,7 @@ for p in "${phases[@]}"; do
 	[ "$p" = vm ] && rm -rf "$BUILD/vm/results/patched"
 	[ "$p" = vm-stock ] && rm -rf "$BUILD/vm/results/stock"
 	[ "$p" = e2e ] && rm -rf "$BUILD/vm/results/e2e"
-	[ "$p" = ism ] && rm -rf "$BUILD/vm/results/ism"
+	[ "$p" = ism ] && rm -rf "$BUILD/vm/results/ism" "$BUILD/vm/results/ism-l2"
 	[ "$p" = unit-s390x ] && rm -f "$BUILD-s390x-unit/gtest.xml"
 	start=$(date +%s)
 	if ${cmd[$p]} 2>&1 | tee "$LOGS/$p.log"; then

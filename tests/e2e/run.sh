@@ -19,9 +19,12 @@
 #      ZPCI_E2E_L2_TIMEOUT L2 deadline in s (default 900)
 #      ZPCI_E2E_KSTART_TIMEOUT  L2 boots again (3 attempts at most) if its
 #                        kernel printed nothing after this many s (default 300)
-#      ZPCI_E2E_L2_KERNEL=trimmed (default: tests/e2e/l2.config built from
-#                        Debian's linux-source-6.12 by tests/debugkernel/build.sh,
-#                        cached by its key) or debian (L1's own Debian kernel)
+#      ZPCI_E2E_L2_KERNEL=trimmed (default: tests/e2e/l2.config plus
+#                        tests/ism/l2.config built from Debian's
+#                        linux-source-6.12 by tests/debugkernel/build.sh, cached
+#                        by its key, the same kernel as tests/ism's stage 2:
+#                        l2_kernel_build in tests/vm/lib.sh) or debian (L1's
+#                        own Debian kernel)
 #      ZPCI_VM_MEM (MiB, default 1536), ZPCI_VM_SMP (default 2; 1 with
 #      ZPCI_VM_ICOUNT=1), ZPCI_JOBS
 #      ZPCI_VM_ICOUNT=1  L0 runs with -icount shift=0,sleep=off: every L2
@@ -109,7 +112,7 @@ do_fetch() {
 		L2_VMLINUZ=$ZPCI_VMLINUZ L2_KDIR=$ZPCI_KDIR ;;
 	trimmed)
 		# a subshell: l2.env uses the same variable names as current.env
-		"$REPO/tests/debugkernel/build.sh" --config "$E2E_SRC/l2.config" --env e2e-l2 || return 1
+		l2_kernel_build "$OUT/l2k" e2e-l2 || return 1
 		{ read -r L2_VMLINUZ; read -r L2_KDIR; } < <(. "$ZPCI_CACHE/kernel/e2e-l2.env" &&
 			printf '%s\n%s\n' "$ZPCI_VMLINUZ" "$ZPCI_KDIR") ;;
 	*) die "ZPCI_E2E_L2_KERNEL must be trimmed or debian" ;;

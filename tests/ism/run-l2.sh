@@ -62,10 +62,8 @@ trap cleanup EXIT
 L2_VMLINUZ='' L2_KDIR='' L2_MODDIR='' L2_KVER=''
 do_fetch() {
 	vm_fetch || return 1
-	mkdir -p "$OUT/l2k"
-	# one fragment: the e2e L2 kernel's plus what ism and SMC-D need
-	cat "$here/../e2e/l2.config" "$here/l2.config" >"$OUT/l2k/l2-ism.config"
-	"$REPO/tests/debugkernel/build.sh" --config "$OUT/l2k/l2-ism.config" --env ism-l2 || return 1
+	# the nested e2e's L2 kernel (one build for both, tests/vm/lib.sh)
+	l2_kernel_build "$OUT/l2k" ism-l2 || return 1
 	# a subshell: the env file uses the names of the L1 kernel's
 	{ read -r L2_VMLINUZ; read -r L2_KDIR; read -r L2_MODDIR; read -r L2_KVER; } < <(
 		. "$ZPCI_CACHE/kernel/ism-l2.env" &&

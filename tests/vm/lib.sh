@@ -174,6 +174,19 @@ vm_fetch() {
 	deb_fetch bookworm s390x busybox-static >/dev/null || return 1
 }
 
+# l2_kernel_build DIR ENV: the trimmed L2 kernel of the nested rigs
+# (tests/e2e and stage 2 of tests/ism), built by tests/debugkernel/build.sh
+# from one fragment, tests/e2e/l2.config followed by tests/ism/l2.config
+# (what Linux's ism and SMC-D need, as modules: nothing more at boot), so
+# both rigs share one cached build.  The fragment is written to DIR; ENV
+# names the $ZPCI_CACHE/kernel/ENV.env that build.sh writes.
+l2_kernel_build() {
+	local dir=$1 env=$2
+	mkdir -p "$dir"
+	cat "$REPO/tests/e2e/l2.config" "$REPO/tests/ism/l2.config" >"$dir/l2.config"
+	"$REPO/tests/debugkernel/build.sh" --config "$dir/l2.config" --env "$env"
+}
+
 # vm_wait_qemu PID CONSOLE TIMEOUT: wait for the QEMU process PID (a child
 # of this shell) with a deadline of TIMEOUT s; once CONSOLE has the guest's
 # "ZPCI-VM: status" line the guest has 60 s to power off.  Kills QEMU
