@@ -538,6 +538,7 @@ static int zpci_io_run(struct zpci_io_device *zio, struct zpci_io_work *w,
 		       struct zpci_io_status *st)
 {
 	struct vfio_pci_core_device *core = &zio->core;
+	const u32 nr_ops = w->nr_ops, op_size = w->op_size;
 	u8 *raw = w->buf + w->hdr_size;
 	struct zpci_io_tally tally = { };
 	u32 i, issued = 0, loads = 0;
@@ -549,8 +550,8 @@ static int zpci_io_run(struct zpci_io_device *zio, struct zpci_io_work *w,
 	/* decode and power state cannot change under memory_lock */
 	if (unlikely(!zpci_io_memory_enabled(core)))
 		err = zpci_io_decode_off(zio, w, st);
-	for (i = 0; !err && i < w->nr_ops; i++, raw += w->op_size) {
-		const struct zpci_io_op *op = zpci_io_op_norm(raw, w->op_size,
+	for (i = 0; !err && i < nr_ops; i++, raw += op_size) {
+		const struct zpci_io_op *op = zpci_io_op_norm(raw, op_size,
 							      &tmp);
 		const void *src;
 		u64 val = op->data;
