@@ -81,6 +81,7 @@ struct zpci_io_stats {
 	atomic64_t req_allocs;		/* buffers allocated for requests */
 	atomic64_t errors;
 	atomic64_t by_errno[ZPCI_IO_NR_ERRNO];
+	/* cc 0 is not counted here: netlink reports it as the sum of ops */
 	atomic64_t by_cc[ZPCI_IO_NR_CC];
 	atomic64_t by_status[ZPCI_IO_NR_STATUS];
 };

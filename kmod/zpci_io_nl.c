@@ -65,9 +65,12 @@ static int zpci_io_nl_put_func(struct sk_buff *skb, struct zpci_io_device *zio,
 	return 0;
 }
 
-/* A nest of (key, count) entries for the non-zero slots. */
+/*
+ * A nest of (key, count) entries for the non-zero slots; extra0 is added
+ * to slot 0 (by_cc's cc 0: the ops that succeeded, not counted twice).
+ */
 static int zpci_io_nl_put_table(struct sk_buff *skb, int type,
-				atomic64_t *slots, unsigned int nr)
+				atomic64_t *slots, unsigned int nr, u64 extra0)
 {
 	struct nlattr *nest, *entry;
 	unsigned int i;
@@ -77,7 +80,7 @@ static int zpci_io_nl_put_table(struct sk_buff *skb, int type,
 	if (!nest)
 		return -EMSGSIZE;
 	for (i = 0; i < nr; i++) {
-		v = atomic64_read(&slots[i]);
+		v = atomic64_read(&slots[i]) + (i ? 0 : extra0);
 		if (!v)
 			continue;
 		entry = nla_nest_start(skb, ZPCI_NL_S_ENTRY);
@@ -100,7 +103,11 @@ static int zpci_io_nl_put_stats(struct sk_buff *skb, struct zpci_io_device *zio)
 {
 	struct zpci_io_stats *s = &zio->stats;
 	struct nlattr *nest;
+	u64 cc0;
 
+	/* every op that succeeded ended with cc 0 (zpci_io_tally_flush()) */
+	cc0 = atomic64_read(&s->ops[0]) + atomic64_read(&s->ops[1]) +
+	      atomic64_read(&s->ops[2]);
 	nest = nla_nest_start(skb, ZPCI_NL_A_STATS);
 	if (!nest)
 		return -EMSGSIZE;
@@ -124,11 +131,11 @@ static int zpci_io_nl_put_stats(struct sk_buff *skb, struct zpci_io_device *zio)
 	    zpci_io_nl_put_u64(skb, ZPCI_NL_S_REQ_BYTES, &s->req_bytes) ||
 	    zpci_io_nl_put_u64(skb, ZPCI_NL_S_REQ_ALLOCS, &s->req_allocs) ||
 	    zpci_io_nl_put_table(skb, ZPCI_NL_S_BY_ERRNO, s->by_errno,
-				 ZPCI_IO_NR_ERRNO) ||
+				 ZPCI_IO_NR_ERRNO, 0) ||
 	    zpci_io_nl_put_table(skb, ZPCI_NL_S_BY_CC, s->by_cc,
-				 ZPCI_IO_NR_CC) ||
+				 ZPCI_IO_NR_CC, cc0) ||
 	    zpci_io_nl_put_table(skb, ZPCI_NL_S_BY_STATUS, s->by_status,
-				 ZPCI_IO_NR_STATUS))
+				 ZPCI_IO_NR_STATUS, 0))
 		return -EMSGSIZE;
 	nla_nest_end(skb, nest);
 	return 0;
