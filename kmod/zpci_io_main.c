@@ -246,13 +246,6 @@ static int zpci_io_device_feature(struct vfio_device *vdev, u32 flags,
 			ZPCI_IO_INFO_GET_MIN;
 	int ret;
 
-	/*
-	 * A request (SET alone, the path QEMU takes per instruction) first:
-	 * what vfio_check_feature() would answer for it, without its steps.
-	 */
-	if (likely(flags == (VFIO_DEVICE_FEATURE_SET | ZPCI_IO_FEATURE) &&
-		   argsz >= ZPCI_IO_REQ_MIN_SIZE))
-		return zpci_io_submit(zio, arg, argsz);
 	if ((flags & VFIO_DEVICE_FEATURE_MASK) != ZPCI_IO_FEATURE)
 		return vfio_pci_core_ioctl_feature(vdev, flags, arg, argsz);
 	ret = vfio_check_feature(flags, argsz, VFIO_DEVICE_FEATURE_GET |
