@@ -437,21 +437,6 @@ static void zpci_io_fail_status(struct zpci_io_status *st, u32 i,
 		st->flags |= ZPCI_IO_STATUS_DECODE_OFF;
 }
 
-/*
- * memory_lock (read) for one request.  Uncontended, down_read_trylock()
- * takes it without down_read()'s voluntary preemption point (measured:
- * ~30 instructions of a ~1,000-instruction request; the syscall's return
- * reschedules anyway); when a writer holds it or waits for it (reset,
- * decode change), the trylock fails and down_read() queues behind it
- * as before.  Either way the request then holds the lock exactly as
- * vfio-pci's own BAR accesses do.
- */
-static __always_inline void zpci_io_lock(struct vfio_pci_core_device *core)
-{
-	if (unlikely(!down_read_trylock(&core->memory_lock)))
-		down_read(&core->memory_lock);
-}
-
 /* Memory decode off (or D3): refuse the request at its first op. */
 static int zpci_io_decode_off(struct zpci_io_device *zio,
 			      const struct zpci_io_work *w,
@@ -546,7 +531,7 @@ static int zpci_io_run(struct zpci_io_device *zio, struct zpci_io_work *w,
 	struct zpci_io_op tmp;
 	int err = 0;
 
-	zpci_io_lock(core);
+	down_read(&core->memory_lock);
 	/* decode and power state cannot change under memory_lock */
 	if (unlikely(!zpci_io_memory_enabled(core)))
 		err = zpci_io_decode_off(zio, w, st);
@@ -610,7 +595,7 @@ static int zpci_io_run_one(struct zpci_io_device *zio, struct zpci_io_work *w,
 	insn = op->insn;
 	len = op->len;
 	val = op->data;
-	zpci_io_lock(core);
+	down_read(&core->memory_lock);
 	/* decode and power state cannot change under memory_lock */
 	if (unlikely(!zpci_io_memory_enabled(core))) {
 		err = zpci_io_decode_off(zio, w, st);
