@@ -78,21 +78,6 @@ zpci_decision decide_for_function(const std::string &addr, const stats::function
 			  f && f->relaxed && *f->relaxed, pft, pft == ZPCI_PFT_ISM);
 }
 
-// The fields the driver reports for a function, optional ones when present
-// (shared by `zpci info --json` and `zpci stats --json`).
-void add_function_fields(json &j, const stats::function &f)
-{
-	j["fid"] = f.fid;
-	if (f.uid)
-		j["uid"] = *f.uid;
-	if (f.pft)
-		j["pft"] = *f.pft;
-	if (f.maxstbl)
-		j["maxstbl"] = *f.maxstbl;
-	if (f.relaxed)
-		j["relaxed"] = *f.relaxed;
-}
-
 int info_list(bool as_json)
 {
 	auto fns = vfio::list_vfio_functions();

@@ -33,14 +33,7 @@ json entries_json(const std::vector<stats::entry> &es)
 json function_stats_json(const stats::function &f)
 {
 	json j = {{"fid", f.fid}, {"pci_addr", f.pci_addr}};
-	if (f.uid)
-		j["uid"] = *f.uid;
-	if (f.pft)
-		j["pft"] = *f.pft;
-	if (f.maxstbl)
-		j["maxstbl"] = *f.maxstbl;
-	if (f.relaxed)
-		j["relaxed"] = *f.relaxed;
+	add_function_fields(j, f);	// fid stays first
 	if (f.stats) {
 		const auto &c = *f.stats;
 		j["stats"] = {{"pcistb_ops", c.pcistb_ops}, {"pcistb_bytes", c.pcistb_bytes},

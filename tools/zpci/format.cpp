@@ -90,4 +90,17 @@ void print_json(const json &j)
 	std::printf("%s\n", s.c_str());
 }
 
+void add_function_fields(json &j, const stats::function &f)
+{
+	j["fid"] = f.fid;
+	if (f.uid)
+		j["uid"] = *f.uid;
+	if (f.pft)
+		j["pft"] = *f.pft;
+	if (f.maxstbl)
+		j["maxstbl"] = *f.maxstbl;
+	if (f.relaxed)
+		j["relaxed"] = *f.relaxed;
+}
+
 } // namespace zpci::cli

@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <zpci/stats.hpp>
+
 namespace zpci::cli {
 
 using json = nlohmann::ordered_json;
@@ -30,5 +32,9 @@ bool driver_missing(const std::error_code &ec);
 // One line of compact JSON on stdout; invalid UTF-8 (a sysfs name, say) is
 // replaced, never thrown about.
 void print_json(const json &j);
+// The fields the driver reports for a function (fid, then uid, pft,
+// maxstbl, relaxed when present), for `zpci info --json` and `zpci stats
+// --json` alike.
+void add_function_fields(json &j, const stats::function &f);
 
 } // namespace zpci::cli
