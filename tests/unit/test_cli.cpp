@@ -289,7 +289,9 @@ TEST_F(Cli, InfoJsonParses)
 }
 
 // Without the driver, `zpci stats` fails with exit 1 and says why, on
-// stderr only: --json output is never half written.
+// stderr only: --json output is never half written.  (Why depends on the
+// host: "driver not loaded" where generic netlink works, the socket's
+// error under qemu-user, which has no netlink.)
 TEST_F(Cli, StatsWithoutDriver)
 {
 	if (::access("/sys/module/zpci_io", F_OK) == 0)
@@ -299,6 +301,7 @@ TEST_F(Cli, StatsWithoutDriver)
 	EXPECT_EQ(r.out, "");
 	r = run("stats");
 	EXPECT_EQ(r.code, 1);
-	EXPECT_NE(r.out.find("zpci_io driver not loaded"), std::string::npos) << r.out;
+	EXPECT_EQ(r.out.rfind("zpci stats: ", 0), 0u) << r.out;
+	EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << "one line: " << r.out;
 }
 #endif
