@@ -31,6 +31,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../vm/lib.sh"
+. "$here/lib.sh"
 
 case "${1:-}" in
 -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;
@@ -183,46 +184,8 @@ do_initramfs() {
 # across levels
 FUNCS=("isma 16 0x04ed" "ismb 17 0x04ed" "ismc 18 0x0200" "ismd 19 0x04ed")
 do_boot() {
-	local disk=$OUT/results.img qargs f id fid pchid rc=0 ism_ids=()
-	rm -rf "$res"
-	mkdir -p "$res"
-	rm -f "$disk" "$OUT/qmp.sock" "$OUT/ctl.sock"
-	truncate -s 256M "$disk"
-	qargs=(-M s390-ccw-virtio -cpu max -accel tcg,thread=single $(vm_clock_args) -smp "$SMP" -m "$MEM"
-		-L /usr/share/qemu -display none -monitor none -no-reboot
-		-serial "file:$res/console.log"
-		-kernel "$ZPCI_VMLINUZ" -initrd "$INITRD"
-		-append "console=ttysclp0 panic=-1 zpci.mode=ism zpci.script=/zpci/ism-l1-stage2.sh"
-		-qmp "unix:$OUT/qmp.sock,server=on,wait=off"
-		-drive "file=$disk,format=raw,if=none,id=results"
-		-device virtio-blk-ccw,drive=results,serial=zpci-results
-		-chardev "socket,id=ctl,path=$OUT/ctl.sock,server=on,wait=off"
-		-device virtio-serial-ccw -device virtserialport,chardev=ctl,name=zpci.ctl)
-	for f in "${FUNCS[@]}"; do
-		read -r id fid pchid <<<"$f"
-		qargs+=(-device "zpci,id=zpci-$id,uid=$fid,fid=$fid,target=$id,pft=5,relaxed-align=on,maxstbl=4096"
-			-device "zpci-ism,id=$id,pchid=$pchid")
-		ism_ids+=(--ism "$id")
-	done
-	printf '%q ' "$QEMU0" "${qargs[@]}" >"$OUT/qemu-cmdline.txt"
-	echo >>"$OUT/qemu-cmdline.txt"
-	"$QEMU0" "${qargs[@]}" </dev/null >"$OUT/qemu-stdout.log" 2>&1 &
-	qemu_pid=$!
-	python3 "$VM_SRC/hostctl.py" --qmp "$OUT/qmp.sock" --ctl "$OUT/ctl.sock" \
-		--log "$res/hostctl.log" --stats-dir "$res" "${ism_ids[@]}" \
-		>"$OUT/hostctl.out" 2>&1 &
-	ctl_pid=$!
-	vm_wait_qemu "$qemu_pid" "$res/console.log" "$TIMEOUT" || rc=$?
-	qemu_pid=
-	sleep 0.2
-	kill "$ctl_pid" 2>/dev/null || true
-	wait "$ctl_pid" 2>/dev/null || true
-	ctl_pid=
-	cp "$OUT/qemu-stdout.log" "$res/qemu-stdout.log"
-	tar -xf "$disk" -C "$res" 2>/dev/null || log "boot: no results archive on the disk"
-	vm_mark_clock "$res"
-	rm -f "$disk"
-	return $rc
+	ism_l0_boot "$QEMU0" "$OUT" 256M \
+		"console=ttysclp0 panic=-1 zpci.mode=ism zpci.script=/zpci/ism-l1-stage2.sh"
 }
 
 do_verify() {

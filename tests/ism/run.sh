@@ -19,6 +19,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../vm/lib.sh"
+. "$here/lib.sh"
 
 case "${1:-}" in
 -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;
@@ -76,47 +77,11 @@ do_initramfs() {
 # the model's functions: id, fid (= uid), PCHID
 FUNCS=("isma 16 0x04ed" "ismb 17 0x04ed" "ismc 18 0x0200")
 do_boot() {
-	local disk=$run/results.img qargs f id fid pchid rc=0 ism_ids=()
-	rm -rf "$res"
-	mkdir -p "$res"
-	rm -f "$disk" "$run/qmp.sock" "$run/ctl.sock" "$run/hostctl.out"
-	truncate -s 64M "$disk"
-	qargs=(-M s390-ccw-virtio -cpu max -accel tcg,thread=single $(vm_clock_args) -smp "$SMP" -m "$MEM"
-		-L /usr/share/qemu -display none -monitor none -no-reboot
-		-serial "file:$res/console.log"
-		-kernel "$ZPCI_VMLINUZ" -initrd "$INITRD"
-		-append "console=ttysclp0 panic=-1 zpci.mode=ism zpci.optional-ko=1 zpci.script=/zpci/guest-stage1.sh"
-		-qmp "unix:$run/qmp.sock,server=on,wait=off"
-		-drive "file=$disk,format=raw,if=none,id=results"
-		-device virtio-blk-ccw,drive=results,serial=zpci-results
-		-chardev "socket,id=ctl,path=$run/ctl.sock,server=on,wait=off"
-		-device virtio-serial-ccw -device virtserialport,chardev=ctl,name=zpci.ctl)
-	# pft 5, relaxed alignment, maxstbl 4096: the group of a real ISM
-	for f in "${FUNCS[@]}"; do
-		read -r id fid pchid <<<"$f"
-		qargs+=(-device "zpci,id=zpci-$id,uid=$fid,fid=$fid,target=$id,pft=5,relaxed-align=on,maxstbl=4096"
-			-device "zpci-ism,id=$id,pchid=$pchid")
-		ism_ids+=(--ism "$id")
-	done
-	printf '%q ' "$QEMU" "${qargs[@]}" >"$run/qemu-cmdline.txt"
-	echo >>"$run/qemu-cmdline.txt"
-	"$QEMU" "${qargs[@]}" </dev/null >"$run/qemu-stdout.log" 2>&1 &
-	qemu_pid=$!
-	python3 "$VM_SRC/hostctl.py" --qmp "$run/qmp.sock" --ctl "$run/ctl.sock" \
-		--log "$res/hostctl.log" --stats-dir "$res" "${ism_ids[@]}" \
-		>>"$run/hostctl.out" 2>&1 &
-	ctl_pid=$!
-	vm_wait_qemu "$qemu_pid" "$res/console.log" "$TIMEOUT" || rc=$?
-	qemu_pid=
-	sleep 0.2
-	kill "$ctl_pid" 2>/dev/null || true
-	wait "$ctl_pid" 2>/dev/null || true
-	ctl_pid=
-	cp "$run/qemu-stdout.log" "$res/qemu-stdout.log"
-	tar -xf "$disk" -C "$res" 2>/dev/null || log "boot: no results archive on the disk"
+	local rc=0
+	ism_l0_boot "$QEMU" "$run" 64M \
+		"console=ttysclp0 panic=-1 zpci.mode=ism zpci.optional-ko=1 zpci.script=/zpci/guest-stage1.sh" ||
+		rc=$?
 	cat "$ISMMOD_DIR/info.txt" "$ISMMOD_DIR/build-times.txt" >"$res/ism-modules-build.txt" 2>/dev/null || true
-	vm_mark_clock "$res"
-	rm -f "$disk"
 	return $rc
 }
 
