@@ -211,6 +211,13 @@ struct Tenant {
 			o.off = win_off + rnd(win_len);
 			o.len = 1 + rnd(8 - (o.off & 7));
 		}
+		fill_bytes(o);
+		return o;
+	}
+
+	// A store's bytes at random; a load's buffer zeroed.
+	void fill_bytes(Op &o)
+	{
 		if (o.insn != ZPCI_IO_OP_PCILG) {
 			o.bytes.resize(o.len);
 			for (auto &b : o.bytes)
@@ -218,7 +225,6 @@ struct Tenant {
 		} else {
 			o.bytes.assign(o.len, 0);
 		}
-		return o;
 	}
 
 	// An op the driver must refuse (the rules, or its policy).
@@ -274,13 +280,7 @@ struct Tenant {
 			o.len = 8;
 			break;
 		}
-		if (o.insn != ZPCI_IO_OP_PCILG) {
-			o.bytes.resize(o.len);
-			for (auto &b : o.bytes)
-				b = static_cast<std::uint8_t>(rng());
-		} else {
-			o.bytes.assign(o.len, 0);
-		}
+		fill_bytes(o);
 		return o;
 	}
 
