@@ -30,6 +30,11 @@ unbind_all() {
 }
 
 say "mode $mode, kernel $(uname -r)"
+# the kernel's crypto self-tests must not share the vCPU with the
+# measurement (quiet.sh)
+. /zpci/quiet.sh
+q=$(wait_quiet 120) || { q="FAIL: $q"; rc=1; }
+say "$q"
 case $mode in
 main)
 	/zpci/cost-selftest >>"$out/cost.txt" 2>&1 || { say "FAIL: cost-selftest"; rc=1; }

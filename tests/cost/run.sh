@@ -50,7 +50,7 @@ do_boot() {
 	MAKEFLAGS="ZPCI_COST=y" \
 	ZPCI_VM_ICOUNT=1 ZPCI_VM_QEMU_PLUGINS=1 ZPCI_VM_RESULTS=cost \
 		ZPCI_VM_PLUGIN="$B/insn_window.so,out=$B/markers.log" \
-		ZPCI_VM_EXTRA="$B/build/zpci_cost:$B/build/cost-selftest:$REPO/tests/cost/cost.sh" \
+		ZPCI_VM_EXTRA="$B/build/zpci_cost:$B/build/cost-selftest:$REPO/tests/cost/cost.sh:$REPO/tests/cost/quiet.sh" \
 		ZPCI_VM_APPEND="zpci.script=/zpci/cost.sh" \
 		"$VM_SRC/run.sh" --no-bench
 }
@@ -72,7 +72,7 @@ do_peer() {
 		export MAKEFLAGS="MODPOST=$ZPCI_MODPOST KCFLAGS=-fno-stack-protector CONFIG_DEBUG_INFO_BTF_MODULES= ZPCI_COST=y"
 		ZPCI_VM_ICOUNT=1 ZPCI_VM_QEMU_PLUGINS=1 ZPCI_VM_RESULTS=cost-peer \
 			ZPCI_VM_PLUGIN="$B/insn_window.so,out=$B/markers-peer.log" \
-			ZPCI_VM_EXTRA="$B/build/zpci_cost:$B/build/cost-selftest:$ZPCI_ISM_KO:$REPO/tests/cost/cost.sh" \
+			ZPCI_VM_EXTRA="$B/build/zpci_cost:$B/build/cost-selftest:$ZPCI_ISM_KO:$REPO/tests/cost/cost.sh:$REPO/tests/cost/quiet.sh" \
 			ZPCI_VM_APPEND="zpci.script=/zpci/cost.sh zpci.cost=peer" \
 			"$VM_SRC/run.sh" --no-bench
 	) || return 1
