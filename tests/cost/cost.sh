@@ -4,7 +4,9 @@
 # TCG plugin counts; their own output goes to /results.
 #   zpci.cost=main (default): the plugin's calibration, then zpci_cost
 #     through libzpci and zpci_io (strict, ism, wide bound to zpci_io)
-#   zpci.cost=peer (7.x kernel): zpci_cost --peer, upstream's
+#   zpci.cost=peer (7.x kernel): the calibration, zpci_cost's raw
+#     requests through zpci_io (strict, ism, wide bound to zpci_io: the
+#     same-kernel comparison), then zpci_cost --peer, upstream's
 #     ism-vfio-pci on ism, vfio-pci on strict and wide
 set -u
 . /zpci/lib.sh
@@ -28,6 +30,11 @@ unbind_all() {
 }
 
 say "mode $mode, kernel $(uname -r)"
+# the kernel's crypto self-tests must not share the vCPU with the
+# measurement (quiet.sh)
+. /zpci/quiet.sh
+q=$(wait_quiet 120) || { q="FAIL: $q"; rc=1; }
+say "$q"
 case $mode in
 main)
 	/zpci/cost-selftest >>"$out/cost.txt" 2>&1 || { say "FAIL: cost-selftest"; rc=1; }
@@ -45,6 +52,13 @@ main)
 	unbind_all
 	;;
 peer)
+	# zpci_io on this kernel first, so that its requests and the peers'
+	# pwrite()s are counted in one boot on one kernel
+	/zpci/cost-selftest >>"$out/cost.txt" 2>&1 || { say "FAIL: cost-selftest"; rc=1; }
+	bind_all zpci_io zpci_io zpci_io
+	/zpci/zpci_cost --phase raw --strict "$ZPCI_STRICT" --ism "$ZPCI_ISM" --wide "$ZPCI_WIDE" \
+		--manifest "$out/manifest.txt" >>"$out/cost.txt" 2>&1 || { say "FAIL: zpci_cost --phase raw"; rc=1; }
+	unbind_all
 	# the pci_driver of ism-vfio-pci.ko is named KBUILD_MODNAME
 	insmod /zpci/ism-vfio-pci.ko || { say "FAIL: insmod ism-vfio-pci.ko"; rc=1; }
 	bind_all vfio-pci ism_vfio_pci vfio-pci

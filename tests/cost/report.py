@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
-"""make cost's report: the plugin's marker log -> summary.json.
+"""make cost's report: the plugins' marker logs -> summary.json.
 
-Fails (exit 1) when the plugin's calibration is off (two adjacent markers
-must be 1 instruction apart; the known loop exactly 2002), when a measured
-call has fewer than 101 samples, or when an expected window is missing.
-Figures are medians of the samples (instructions of the L1 guest,
-counted exactly by tests/cost/insn_window.c).
+The main boot (Debian 6.12) gives the top-level figures; the peer boot
+(Debian sid's 7.x), with --peer, gives the peers' ism_vfio_pci_* and the
+object same_kernel_7x: zpci_io's raw requests and the peers counted on
+one kernel in one boot.  Fails (exit 1) when a boot's calibration is off
+(two adjacent markers must be 1 instruction apart; the known loop exactly
+2002), when a measured call has fewer than 101 samples or is missing, or
+when a figure of same_kernel_7x is missing: a missing figure is an error
+and null, never estimated.  Figures are medians of the samples
+(instructions of the L1 guest, counted exactly by
+tests/cost/insn_window.c).
 """
 import argparse
 import json
@@ -17,25 +22,30 @@ import hops  # noqa: E402
 
 CAL = {"adjacent": (0x7a5a1001, 0x7a5a1002, 1), "loop2002": (0x7a5a1010, 0x7a5a1011, 2002)}
 # zpci_cost.cpp's measurements: marker 0x7a5a1100 + k .. 0x7a5a1180 + k
-CALLS = {
+# --phase emu (6.12 boot): libzpci's C API, and getppid
+EMU_CALLS = {
     0: "emu_pcistg_8",
     1: "emu_pcilg_8",
     2: "emu_pcistb_128",
     3: "emu_pcistb_guest_4k",
     4: "getppid",
     5: "emu_pcistb_guest_4k_wide",
+}
+# --phase raw (both boots): zpci_io's requests and the ioctl floor
+RAW_CALLS = {
     10: "raw_1op_4k",
     11: "batch_64k",
     12: "raw_pcistg_8",
+    13: "feature_probe",
 }
-# calls that only exist from ABI 3 on (the device feature)
-OPTIONAL = {"raw_1op_4k", "batch_64k", "raw_pcistg_8"}
-# zpci_cost.cpp --peer (7.x kernel)
+CALLS = {**EMU_CALLS, **RAW_CALLS}
+# --peer (7.x boot): upstream's ism-vfio-pci and vfio-pci
 PEER_CALLS = {
     6: "ism_vfio_pci_4k",
     7: "ism_vfio_pci_64k",
     8: "vfio_pci_pwrite_4",
     9: "vfio_pci_pwrite_8",
+    14: "ism_vfio_pci_pwrite_0",
 }
 MIN_SAMPLES = 101
 NAMES = {
@@ -54,74 +64,150 @@ def name_of(mid):
     return NAMES.get(mid, "%08x" % mid)
 
 
+def calibrate(rows, where, bad):
+    """The plugin's calibration (cost-selftest) in one boot's log."""
+    cal = {}
+    h = hops.hops(rows)
+    for name, (x, y, want) in CAL.items():
+        v = h.get((x, y), [])
+        if len(v) < MIN_SAMPLES:
+            bad.append("%s calibration %s: %d samples" % (where, name, len(v)))
+            continue
+        med = statistics.median(v)
+        cal[name] = {"want": want, "median": med, "min": min(v), "n": len(v)}
+        if med != want or min(v) != want:
+            bad.append("%s calibration %s: median %g min %d, want %d" % (where, name, med, min(v), want))
+    return cal
+
+
+def measure(rows, table, where, bad):
+    """{name: stats} of every call in table; a call with fewer than
+    MIN_SAMPLES windows is an error (never a figure)."""
+    calls = {}
+    pairs = {name: (0x7a5a1100 + k, 0x7a5a1180 + k) for k, name in table.items()}
+    for name, v in hops.windows(rows, pairs).items():
+        if len(v) < MIN_SAMPLES:
+            bad.append("%s %s: %d samples (want >= %d)" % (where, name, len(v), MIN_SAMPLES))
+            continue
+        q = statistics.quantiles(v, n=4)
+        calls[name] = {"median": statistics.median(v), "min": min(v), "max": max(v),
+                       "n": len(v), "iqr_pct": round(100.0 * (q[2] - q[0]) / statistics.median(v), 2)}
+    return calls
+
+
+def hops_of(rows, table):
+    """Where the instructions of a call go: the markers of libzpci and
+    zpci_io inside its window (built with ZPCI_COST_MARKERS)."""
+    out = {}
+    for k, name in table.items():
+        bd, n = hops.breakdown(rows, 0x7a5a1100 + k, 0x7a5a1180 + k)
+        if n >= MIN_SAMPLES and len(bd) > 1:
+            out[name] = {"samples": n, "hops": [
+                {"from": name_of(a), "to": name_of(b), "median": statistics.median(v)}
+                for a, b, v in bd]}
+    return out
+
+
+def kernel_of(path, where, bad):
+    """The guest kernel, from cost.sh's first line ("mode M, kernel K")."""
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith("mode ") and ", kernel " in line:
+                    return line.split(", kernel ", 1)[1].strip()
+    except OSError as e:
+        bad.append("%s: %s" % (where, e))
+        return None
+    bad.append("%s: no kernel line in %s" % (where, path))
+    return None
+
+
+def getppid_of(rows, where, bad):
+    v = hops.windows(rows, {"getppid": (0x7a5a1020, 0x7a5a1021)})["getppid"]
+    if len(v) < MIN_SAMPLES:
+        bad.append("%s getppid (cost-selftest): %d samples" % (where, len(v)))
+        return None
+    return hops.stat(v)
+
+
+def median_of(calls, name):
+    c = calls.get(name)
+    return c["median"] if c else None
+
+
+def same_kernel(rows, text, bad):
+    """zpci_io's requests and the peers in the one 7.x boot."""
+    where = "peer boot"
+    cal = calibrate(rows, where, bad)
+    calls = measure(rows, {**RAW_CALLS, **PEER_CALLS}, where, bad)
+    gp = getppid_of(rows, where, bad)
+    sk = {
+        "kernel": kernel_of(text, where, bad) if text else None,
+        "calibration": cal,
+        "calls": calls,
+        "hops": hops_of(rows, RAW_CALLS),
+        "getppid": gp["median"] if gp else None,
+        "getppid_selftest": gp,
+        "spread_pct": max((c["iqr_pct"] for c in calls.values()), default=None),
+    }
+    if not text:
+        bad.append("%s: no cost.txt given (--peer-text): kernel unknown" % where)
+    for name in list(RAW_CALLS.values()) + list(PEER_CALLS.values()):
+        sk[name] = median_of(calls, name)
+    if sk["raw_1op_4k"] and sk["ism_vfio_pci_4k"]:
+        sk["raw_1op_4k_per_ism_vfio_pci_4k"] = round(sk["raw_1op_4k"] / sk["ism_vfio_pci_4k"], 3)
+    if sk["batch_64k"] and sk["ism_vfio_pci_64k"]:
+        sk["batch_64k_x3_per_ism_vfio_pci_64k"] = round(3 * sk["batch_64k"] / sk["ism_vfio_pci_64k"], 3)
+    missing = sorted(k for k, v in sk.items() if v is None)
+    if missing:
+        bad.append("%s: figures missing: %s" % (where, ", ".join(missing)))
+    return sk, calls
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("log")
-    ap.add_argument("--peer", help="marker log of the peers' boot")
+    ap.add_argument("--text", help="cost.txt of the main boot (its kernel)")
+    ap.add_argument("--peer", help="marker log of the peers' boot (7.x)")
+    ap.add_argument("--peer-text", help="cost.txt of the peers' boot (its kernel)")
     ap.add_argument("--e2e", help="summary.json of the nested e2e run under icount")
     ap.add_argument("--stats", help="`zpci stats --json` after the C API calls")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     rows = hops.load(a.log)
     bad = []
-    cal = {}
-    h = hops.hops(rows)
-    for name, (x, y, want) in CAL.items():
-        v = h.get((x, y), [])
-        if len(v) < MIN_SAMPLES:
-            bad.append("calibration %s: %d samples" % (name, len(v)))
-            continue
-        med = statistics.median(v)
-        cal[name] = {"want": want, "median": med, "min": min(v), "n": len(v)}
-        if med != want or min(v) != want:
-            bad.append("calibration %s: median %g min %d, want %d" % (name, med, min(v), want))
+    cal = calibrate(rows, "main boot", bad)
     sc = hops.windows(rows, {"getppid": (0x7a5a1020, 0x7a5a1021)})
-    calls = {}
-
-    def measure(rows, table):
-        pairs = {name: (0x7a5a1100 + k, 0x7a5a1180 + k) for k, name in table.items()}
-        for name, v in hops.windows(rows, pairs).items():
-            if not v and name in OPTIONAL:
-                continue
-            if len(v) < MIN_SAMPLES:
-                bad.append("%s: %d samples (want >= %d)" % (name, len(v), MIN_SAMPLES))
-                continue
-            q = statistics.quantiles(v, n=4)
-            calls[name] = {"median": statistics.median(v), "min": min(v), "max": max(v),
-                           "n": len(v), "iqr_pct": round(100.0 * (q[2] - q[0]) / statistics.median(v), 2)}
-
-    measure(rows, CALLS)
-    # where the instructions of a call go: the markers of libzpci and
-    # zpci_io inside its window (built with ZPCI_COST_MARKERS)
-    hops_of = {}
-    for k, name in CALLS.items():
-        bd, n = hops.breakdown(rows, 0x7a5a1100 + k, 0x7a5a1180 + k)
-        if n >= MIN_SAMPLES and len(bd) > 1:
-            hops_of[name] = {"samples": n, "hops": [
-                {"from": name_of(a), "to": name_of(b), "median": statistics.median(v)}
-                for a, b, v in bd]}
+    calls = measure(rows, CALLS, "main boot", bad)
+    sk = None
     if a.peer:
         try:
-            measure(hops.load(a.peer), PEER_CALLS)
+            sk, peer_calls = same_kernel(hops.load(a.peer), a.peer_text, bad)
+            # the peers' own calls, as before, next to the 6.12 ones
+            calls.update({k: v for k, v in peer_calls.items() if k in PEER_CALLS.values()})
         except OSError as e:
             bad.append("peer marker log: %s" % e)
     summary = {
         "unit": "L1 guest instructions (TCG plugin count, exact)",
+        "kernel": kernel_of(a.text, "main boot", bad) if a.text else None,
         "calibration": cal,
         "calls": calls,
-        "hops": hops_of,
+        "hops": hops_of(rows, CALLS),
         "getppid_selftest": hops.stat(sc["getppid"]) if sc["getppid"] else None,
-        # the issue's names; null = not measured by this run
-        "emu_single_insn": calls.get("emu_pcistg_8", {}).get("median"),
-        "raw_1op_4k": calls.get("raw_1op_4k", {}).get("median"),
-        "ism_vfio_pci_4k": calls.get("ism_vfio_pci_4k", {}).get("median"),
+        # the issue's names (the main boot's kernel, 6.12, except the
+        # peers' ism_vfio_pci_*: 7.x); null = not measured by this run
+        "emu_single_insn": median_of(calls, "emu_pcistg_8"),
+        "raw_1op_4k": median_of(calls, "raw_1op_4k"),
+        "ism_vfio_pci_4k": median_of(calls, "ism_vfio_pci_4k"),
         "batch_marginal_4k": None,
-        "batch_64k": calls.get("batch_64k", {}).get("median"),
-        "ism_vfio_pci_64k": calls.get("ism_vfio_pci_64k", {}).get("median"),
+        "batch_64k": median_of(calls, "batch_64k"),
+        "ism_vfio_pci_64k": median_of(calls, "ism_vfio_pci_64k"),
         "pinned_pages_single": None,
         "e2e_strict_insn_ratio": None,
         "e2e_wide_insn_ratio": None,
         "e2e_ratio_rounds": None,
+        # zpci_io and the peers on one kernel in one boot (7.x)
+        "same_kernel_7x": sk,
         "spread_pct": max((c["iqr_pct"] for c in calls.values()), default=None),
         "not_measured": [],
         "errors": bad,
@@ -155,12 +241,24 @@ def main():
         bad.append("zpci stats counted no request of the C API calls")
     with open(a.out, "w") as f:
         json.dump(summary, f, indent=1, sort_keys=True)
+    print("cost: main boot, kernel %s" % summary["kernel"])
     for k, c in sorted(calls.items()):
         print("cost: %-22s median %7g  min %7d  max %7d  n %d  iqr %.2f%%" % (k, c["median"], c["min"], c["max"], c["n"], c["iqr_pct"]))
-    for name, h in sorted(hops_of.items()):
+    for name, h in sorted(summary["hops"].items()):
         print("cost: %s, hop by hop (median of %d):" % (name, h["samples"]))
         for x in h["hops"]:
             print("cost:   %-20s -> %-20s %7g" % (x["from"], x["to"], x["median"]))
+    if sk:
+        print("cost: same kernel, one boot: %s" % sk["kernel"])
+        for k, c in sorted(sk["calls"].items()):
+            print("cost: 7x %-19s median %7g  min %7d  max %7d  n %d  iqr %.2f%%" % (k, c["median"], c["min"], c["max"], c["n"], c["iqr_pct"]))
+        print("cost: 7x getppid             median %7s" % sk["getppid"])
+        for name, h in sorted(sk["hops"].items()):
+            print("cost: 7x %s, hop by hop (median of %d):" % (name, h["samples"]))
+            for x in h["hops"]:
+                print("cost:   %-20s -> %-20s %7g" % (x["from"], x["to"], x["median"]))
+        for k in ("raw_1op_4k_per_ism_vfio_pci_4k", "batch_64k_x3_per_ism_vfio_pci_64k"):
+            print("cost: 7x %s %s" % (k, sk.get(k)))
     for b in bad:
         print("cost: ERROR " + b, file=sys.stderr)
     return 1 if bad else 0

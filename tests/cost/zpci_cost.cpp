@@ -12,8 +12,13 @@
 //        zpci_cost --peer --strict ADDR --ism ADDR --wide ADDR --manifest FILE
 // The second form measures the peers with the same markers: upstream's
 // ism-vfio-pci (bound to the ism function): one pwrite() per PCISTB of
-// 4 KiB, 16 of them for 64 KiB; and vfio-pci's plain BAR pwrite() of 4 and
-// 8 bytes (strict and wide bound to vfio-pci), the floor of a vfio call.
+// 4 KiB, 16 of them for 64 KiB, and a pwrite() of 0 bytes (the floor of
+// its write path: syscall, vfs, vfio, its region switch, nothing else);
+// and vfio-pci's plain BAR pwrite() of 4 and 8 bytes (strict and wide
+// bound to vfio-pci).  The raw phase (--phase raw, zpci_io bound) ends
+// with the floor of the ioctl path: a VFIO_DEVICE_FEATURE PROBE of
+// ZPCI_IO_FEATURE (syscall, vfio's feature dispatch, zpci_io's
+// vfio_check_feature(), nothing else).
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -66,7 +71,7 @@ void mark(int k, bool begin)
 	MARK_PAIR(0); MARK_PAIR(1); MARK_PAIR(2); MARK_PAIR(3);
 	MARK_PAIR(4); MARK_PAIR(5); MARK_PAIR(6); MARK_PAIR(7);
 	MARK_PAIR(8); MARK_PAIR(9); MARK_PAIR(10); MARK_PAIR(11);
-	MARK_PAIR(12);
+	MARK_PAIR(12); MARK_PAIR(13); MARK_PAIR(14);
 	default:
 		std::abort();
 	}
@@ -166,6 +171,17 @@ int run_peer(const Args &a, std::vector<Written> &written)
 			mark(7, false);
 		}
 		written.push_back({"ism", off, sizeof(src), seed, "cost:ism_vfio_pci_64k"});
+	}
+	// 14: a pwrite() of 0 bytes: ism-vfio-pci returns before any work
+	// (count 0), so this is the floor of its write path
+	for (int r = 0; r < a.rounds && !failures; r++) {
+		mark(14, true);
+		ssize_t n = pwrite(dev, src, 0, ri.offset + 0x104000);
+		mark(14, false);
+		if (n != 0) {
+			std::fprintf(stderr, "zpci_cost: ism-vfio-pci pwrite 0: %zd %s\n", n, std::strerror(errno));
+			failures++;
+		}
 	}
 	close(dev);
 	// 8, 9: vfio-pci BAR 2 pwrite() of 4 bytes (strict) and 8 bytes (wide)
@@ -267,7 +283,8 @@ RawReq make_pcistg_req(std::uint64_t off, std::uint64_t value)
 
 // The ABI's own requests, no libzpci: 10 one PCISTB of 4 KiB (ism),
 // 11 sixteen of them in one request (64 KiB), 12 one PCISTG of 8 bytes
-// inline (strict).  The request is built once; each ioctl copies it in.
+// inline (strict); 13 a PROBE of the feature (ism), the ioctl path's
+// floor.  The request is built once; each ioctl copies it in.
 int run_raw(const Args &a, std::vector<Written> &written)
 {
 	int failures = 0;
@@ -328,6 +345,26 @@ int run_raw(const Args &a, std::vector<Written> &written)
 		RawReq r = make_pcistg_req(off, v);
 		issue("1 x PCISTG 8", 12, a.strict, r);
 		written.push_back({"strict", off, 8, seed, "cost:raw_pcistg_8"});
+	}
+	{
+		// PROBE: vfio core's feature dispatch and zpci_io's
+		// vfio_check_feature() answer 0; no request is read
+		vfio_device_feature probe{};
+		probe.argsz = sizeof(probe);
+		probe.flags = VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_SET | ZPCI_IO_FEATURE;
+		int dev = dev_of(a.ism);
+		for (int i = 0; dev >= 0 && i < a.rounds; i++) {
+			mark(13, true);
+			int rc = ioctl(dev, VFIO_DEVICE_FEATURE, &probe);
+			mark(13, false);
+			if (rc) {
+				std::fprintf(stderr, "zpci_cost: feature PROBE: %s\n", std::strerror(errno));
+				failures++;
+				break;
+			}
+		}
+		if (dev < 0)
+			failures++;
 	}
 	for (auto &d : devs)
 		close(d.second);

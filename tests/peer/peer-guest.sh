@@ -34,6 +34,10 @@ probe() {	# DEV FUNC PATH BASE [KIND]: probes write the 12 KiB at BASE+1 MiB+192
 }
 echo "zpci-vm-manifest 1" >"$R/manifest.txt"
 uname -r >"$P/kernel.txt"
+# the kernel's crypto self-tests must not share the vCPU with the bench
+# (tests/cost/quiet.sh)
+. /zpci/quiet.sh
+if q=$(wait_quiet 120); then say "$q"; else say "FAIL: $q"; rc=1; fi
 for f in maxstbl pft; do say "ism $f: $(cat /sys/bus/pci/devices/$ZPCI_ISM/$f 2>/dev/null)"; done
 ISM=$ZPCI_ISM
 

@@ -38,7 +38,7 @@ echo "peer: built kloop module, peer_bench, ism-vfio-pci ($ZPCI_ISM_KO) in $(( $
 export ZPCI_VM_KENV=$ZPCI_PEER_KENV ZPCI_VM_DIR=$vmdir
 export KCC=$repo/kmod/scripts/s390x-gcc-compat
 export MAKEFLAGS="MODPOST=$ZPCI_MODPOST KCFLAGS=-fno-stack-protector CONFIG_DEBUG_INFO_BTF_MODULES="
-export ZPCI_VM_EXTRA="$work/peer_bench:$work/kloop/zpci_peer_kloop.ko:$ZPCI_ISM_KO:$here/peer-guest.sh"
+export ZPCI_VM_EXTRA="$work/peer_bench:$work/kloop/zpci_peer_kloop.ko:$ZPCI_ISM_KO:$here/peer-guest.sh:$repo/tests/cost/quiet.sh"
 export ZPCI_VM_APPEND="zpci.script=/zpci/peer-guest.sh ZPCI_PEER_MIN_TIME=${ZPCI_PEER_MIN_TIME:-0.5} ${ZPCI_VM_APPEND:-}"
 rc=0
 "$repo/tests/vm/run.sh" "$@" || rc=$?
