@@ -22,6 +22,9 @@
  *                         stock copy: a change of the host's speed hits
  *                         both alike, so their ratio holds still)
  *   msix <fid>            allocate and free one MSI-X vector
+ *   cost <fid> <n>        n PCISTBs of 128 bytes, back to back, cycling
+ *                         over 4 KiB at 1 MiB (make cost-e2e: L0 counts
+ *                         their instructions hop by hop); then read back
  *   floor <fid>           the cost of an intercepted instruction that
  *                         reaches nothing: PCISTBs with the handle's
  *                         enable bit cleared, answered cc 3 by QEMU
@@ -55,6 +58,8 @@
  *     the read-back that follows it (both inside one pair of sync lines)
  *   X <fid> msix ok|fail|none <nvec or rc>              MSI-X set up
  *   N <fid> <insns> <ns>                               the floor
+ *   C <fid> <name> <mode> <n> <ns>                     a cost row: n
+ *     128-byte PCISTBs in ns (L0 instructions under icount)
  *   O <fid> table|pba <bar> <offset> <lens> <ok> <ok_max> <pgm> <pgm_min>
  *     <other> <first_other_len> <first_other_rc>        an overflow sweep:
  *     how many lengths stored (rc 0, the longest), ended in a program
@@ -530,6 +535,41 @@ static int ze2e_bench(struct ze2e_fn **fs, unsigned int nf, size_t size)
 		f->insns = 0;
 		rc = rc ?: err;
 	}
+	return rc;
+}
+
+/*
+ * make cost-e2e's workload: n PCISTBs of 128 bytes as Linux issues them
+ * (__zpci_store_block), back to back, over the 4 KiB at 1 MiB (the 128-B
+ * bench row's area; cost mode runs no bench), so that L0's marker log
+ * has n samples of every hop of one PCISTB.  Announced and read back as
+ * every other write, so the host checks its bytes.
+ */
+#define ZE2E_COST_MAX	100000
+
+static int ze2e_cost(struct ze2e_fn *f, size_t n)
+{
+	u64 off = ze2e_bench_off(128), seed = ze2e_seed(f, 200), req, t0, ns;
+	size_t i, len = min_t(size_t, n, 32) * 128;
+	int rc = 0;
+
+	if (!n || n > ZE2E_COST_MAX || ze2e_maxstbl(f) < 128)
+		return -EINVAL;
+	ze2e_fill(srcbuf, SZ_4K, seed, off);
+	req = ze2e_req(f, 128);
+	t0 = ktime_get_ns();
+	for (i = 0; i < n && !rc; i++)
+		rc = __zpci_store_block((const u64 *)(srcbuf + (i % 32) * 128),
+					req, off + (i % 32) * 128);
+	ns = ktime_get_ns() - t0;
+	f->insns += i;
+	if (rc) {
+		pr_err("ZE2E: E %u cost store %zu rc %d\n", f->fid, i - 1, rc);
+		return rc;
+	}
+	ze2e_manifest(f, off, len, seed, off, "cost");
+	rc = ze2e_readback(f, off, len, seed, off, "cost");
+	pr_info("ZE2E: C %u %s %s %zu %llu\n", f->fid, f->name, f->mode, n, ns);
 	return rc;
 }
 
@@ -1187,6 +1227,8 @@ static ssize_t ze2e_write(struct file *file, const char __user *ubuf,
 		rc = ze2e_msix(f);
 	else if (!strcmp(op, "floor"))
 		rc = ze2e_floor(f);
+	else if (!strcmp(op, "cost") && n == 3)
+		rc = ze2e_cost(f, size);
 	else if (!strcmp(op, "overflow"))
 		rc = ze2e_overflow(f);
 	else if (!strcmp(op, "fault") && n == 3)
