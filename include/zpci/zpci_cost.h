@@ -32,6 +32,7 @@
 /* make cost-e2e: L1 (tests/cost/mark.c) around one of L2's cost rows */
 #define ZPCI_COST_E2E_FWD	0x7a5a1201U	/* a forwarded row starts */
 #define ZPCI_COST_E2E_STOCK	0x7a5a1202U	/* a stock copy's row starts */
+#define ZPCI_COST_E2E_FLOOR	0x7a5a1203U	/* the cc 3 floor's row starts */
 #define ZPCI_COST_E2E_END	0x7a5a12ffU	/* the row ended */
 /* libzpci: the request's one ioctl */
 #define ZPCI_COST_LIB_CALL	0x7a5a2001U	/* before VFIO_DEVICE_FEATURE */

@@ -30,7 +30,8 @@ import sys
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 import hops  # noqa: E402
 
-ROW_FWD, ROW_STOCK, ROW_END = 0x7a5a1201, 0x7a5a1202, 0x7a5a12ff
+ROW_FWD, ROW_STOCK, ROW_FLOOR, ROW_END = 0x7a5a1201, 0x7a5a1202, 0x7a5a1203, 0x7a5a12ff
+ROWS = {ROW_FWD: "forwarded", ROW_STOCK: "stock", ROW_FLOOR: "floor"}
 H_ENTRY = 0x7a5a4001
 MIN_SAMPLES = 101
 NAMES = {
@@ -41,7 +42,8 @@ NAMES = {
     0x7a5a4005: "qemu: claimed, before s390_pci_zpci_pcistb",
     0x7a5a4006: "qemu: s390_pci_zpci_pcistb returned",
     0x7a5a4007: "qemu: stock path",
-    0x7a5a400a: "qemu: stock rules and source read done",
+    0x7a5a400d: "qemu: stock rules and access checks done",
+    0x7a5a400a: "qemu: stock source read done",
     0x7a5a400b: "qemu: before memory_region_dispatch_write",
     0x7a5a400c: "qemu: memory_region_dispatch_write returned",
     0x7a5a4008: "qemu: pcistb_service_call returned",
@@ -82,11 +84,13 @@ HOP_TEXT = {
     (0x7a5a4008, 0x7a5a4009): "bql_unlock()",
     (0x7a5a4009, H_ENTRY): "TCG: back to L2, L2's loop, next PCISTB to the helper",
     (0x7a5a4004, 0x7a5a4007): "s390_pci_zpci_claims() (not claimed)",
-    (0x7a5a4007, 0x7a5a400a): "stock rules, access checks, source read",
+    (0x7a5a4007, 0x7a5a400d): "stock rules, 16 memory_region_access_valid",
+    (0x7a5a400d, 0x7a5a400a): "guest source read (s390_cpu_virt_mem_read)",
     (0x7a5a400a, 0x7a5a400b): "to the first write",
     (0x7a5a400b, 0x7a5a400c): "memory_region_dispatch_write (vfio pwrite, 8 B)",
     (0x7a5a400c, 0x7a5a400b): "loop to the next write",
     (0x7a5a400c, 0x7a5a4008): "counter, cc, return from pcistb_service_call",
+    (0x7a5a4003, 0x7a5a4008): "service call: disabled handle, cc 3",
 }
 
 
@@ -98,8 +102,8 @@ def rows_of(log):
     """[(kind, [(id, counter), ...])] for every marked cost row."""
     out, cur, kind = [], None, None
     for mid, cnt in log:
-        if mid in (ROW_FWD, ROW_STOCK):
-            cur, kind = [], "forwarded" if mid == ROW_FWD else "stock"
+        if mid in ROWS:
+            cur, kind = [], ROWS[mid]
         elif mid == ROW_END:
             if cur is not None:
                 out.append((kind, cur))
@@ -136,6 +140,9 @@ def analyse(kind, row):
     if kind == "forwarded" and not (0x7a5a4005 in key and 0x7a5a4006 in key):
         errs.append("forwarded row: the dominant cycle was not served by s390_pci_zpci_pcistb "
                     "(%s)" % " ".join("%x" % m for m in key))
+    if kind == "floor" and 0x7a5a4004 in key:
+        errs.append("floor row: the dominant cycle went past the handle check (%s)" %
+                    " ".join("%x" % m for m in key))
     if kind == "stock" and 0x7a5a4007 not in key:
         errs.append("stock row: the dominant cycle did not take the stock path (%s)" %
                     " ".join("%x" % m for m in key))
@@ -178,17 +185,22 @@ def analyse(kind, row):
 
 
 def l2_rows(console):
-    """ZE2E: C <fid> <name> <mode> <n> <ns> lines of the L2 console."""
+    """ZE2E: C <fid> <name> <mode> <n> <ns> lines (cost rows) and ZE2E: N
+    <fid> <n> <ns> lines (the floor) of the L2 console."""
     out = []
-    pat = re.compile(r"ZE2E: C (\d+) (\S+) (\S+) (\d+) (\d+)")
     try:
         text = open(console, errors="replace").read()
     except OSError:
         return out
-    for m in pat.finditer(text):
+    for m in re.finditer(r"ZE2E: C (\d+) (\S+) (\S+) (\d+) (\d+)", text):
         fid, nm, mode, n, ns = m.groups()
         out.append({"fid": int(fid), "function": nm, "mode": mode, "n": int(n), "ns": int(ns),
                     "per_pcistb": int(ns) / int(n)})
+    for m in re.finditer(r"ZE2E: N (\d+) (\d+) (\d+)", text):
+        fid, n, ns = m.groups()
+        if int(n):
+            out.append({"fid": int(fid), "function": "floor", "mode": "floor", "n": int(n),
+                        "ns": int(ns), "per_pcistb": int(ns) / int(n)})
     return out
 
 
@@ -212,7 +224,7 @@ def main():
         errs += e
         if res:
             got[kind] = res
-    for kind in ("forwarded", "stock"):
+    for kind in ("forwarded", "stock", "floor"):
         if kind not in got:
             errs.append("no %s cost row in the marker log" % kind)
     summary.update(got)
@@ -221,16 +233,24 @@ def main():
     for kind in ("forwarded", "stock"):
         if not any(r["mode"] == kind and r["function"] == "strict" and r["n"] == a.n for r in l2):
             errs.append("no L2 line 'ZE2E: C ... strict %s %d ...'" % (kind, a.n))
+    if not any(r["mode"] == "floor" and r["n"] >= a.n for r in l2):
+        errs.append("no L2 line 'ZE2E: N <fid> <n >= %d> ...' (the floor row)" % a.n)
     if a.clock and open(a.clock).read().strip() != "icount":
         errs.append("the e2e run's clock is not icount (%s)" % a.clock)
     if "forwarded" in got and "stock" in got:
         f, s = got["forwarded"]["total"]["median"], got["stock"]["total"]["median"]
         summary["ratio_stock_over_forwarded"] = s / f if f else None
         summary["forwarded_target_8x"] = s / 8
+    # what L2's own code adds between two PCISTBs over the floor's raw
+    # asm loop (Linux's __zpci_store_block and ze2e's loop, as translated
+    # by the L1 QEMU), and the helper's share of the floor
+    if "forwarded" in got and "floor" in got and "outside_helper" in got["floor"]:
+        summary["l2_store_block_over_raw_loop"] = (
+            got["forwarded"]["outside_helper"]["median"] - got["floor"]["outside_helper"]["median"])
     summary["failures"] = errs
     with open(a.out, "w") as fo:
         json.dump(summary, fo, indent=1)
-    for kind in ("forwarded", "stock"):
+    for kind in ("forwarded", "stock", "floor"):
         r = got.get(kind)
         if not r:
             continue
@@ -251,6 +271,9 @@ def main():
     for r in l2:
         print("L2 row fid %d %s %s: %d PCISTBs, %.0f per PCISTB (L2 ktime)" % (
             r["fid"], r["function"], r["mode"], r["n"], r["per_pcistb"]))
+    if "l2_store_block_over_raw_loop" in summary:
+        print("L2's __zpci_store_block + loop over the floor's raw loop: %g" % (
+            summary["l2_store_block_over_raw_loop"]))
     if "ratio_stock_over_forwarded" in summary:
         print("stock/forwarded = %.2fx (8x needs forwarded <= %.0f)" % (
             summary["ratio_stock_over_forwarded"], summary["forwarded_target_8x"]))

@@ -22,7 +22,8 @@
  * With ze2e.cost=N (make cost-e2e, which needs ze2e.sync=1) the timed
  * rounds are replaced by cost rows: "cost <fid> N" (N back-to-back
  * 128-byte PCISTBs) on every forwarded strict function and then on its
- * stock copy, each between "ZE2E-SYNC cost fwd|stock <fid>" and
+ * stock copy, then "floor <fid> N" (about N PCISTBs that QEMU answers cc 3
+ * at once), each between "ZE2E-SYNC cost fwd|stock|floor <fid>" and
  * "ZE2E-SYNC cost end <fid>", at which L1 runs a cost marker that the L0
  * plugin logs; everything else runs as without it.
  */
@@ -211,33 +212,30 @@ int main(int argc, char **argv)
 		}
 	}
 	/*
-	 * Rounds, and every function at one size before the next size, a
-	 * forwarded function and its stock copy in turn within one row: a
-	 * load change on the host then hits forwarded and stock alike, and
-	 * the host takes the median of the rounds.
-	 */
-	/*
 	 * make cost-e2e: cost rows instead of the timed rounds, the
-	 * forwarded strict function first, then its stock copy; L1 marks
-	 * each row's start and end for the L0 plugin
+	 * forwarded strict function first, then its stock copy, then the
+	 * cc 3 floor; L1 marks each row's start and end for the L0 plugin
 	 */
 	for (i = 0; i < nfid && cost; i++) {
-		int k, row[2];
+		static const char *const kind[] = { "fwd", "stock", "floor" };
+		int k, row[3];
 
 		if (strcmp(modes[i], "forwarded") || strcmp(names[i], "strict") || mate[i] < 0)
 			continue;
 		row[0] = i;
 		row[1] = mate[i];
-		for (k = 0; k < 2; k++) {
+		row[2] = i;
+		for (k = 0; k < 3; k++) {
 			if (!do_sync) {
 				say("cost rows need ze2e.sync=1");
 				status = 1;
 				break;
 			}
-			say("ZE2E-SYNC cost %s %u", k ? "stock" : "fwd", fids[row[k]]);
+			say("ZE2E-SYNC cost %s %u", kind[k], fids[row[k]]);
 			if (wait_go())
 				do_sync = 0;
-			snprintf(cmd, sizeof(cmd), "cost %u %lu", fids[row[k]], cost);
+			snprintf(cmd, sizeof(cmd), "%s %u %lu", k == 2 ? "floor" : "cost",
+				 fids[row[k]], cost);
 			if (command(dev, cmd))
 				status = 1;
 			say("ZE2E-SYNC cost end %u", fids[row[k]]);
@@ -245,6 +243,12 @@ int main(int argc, char **argv)
 				do_sync = 0;
 		}
 	}
+	/*
+	 * Rounds, and every function at one size before the next size, a
+	 * forwarded function and its stock copy in turn within one row: a
+	 * load change on the host then hits forwarded and stock alike, and
+	 * the host takes the median of the rounds.
+	 */
 	for (r = 0; r < BENCH_ROUNDS && !cost; r++) {
 		/* the intercept's floor, once per round (any function) */
 		snprintf(cmd, sizeof(cmd), "floor %u", fids[0]);

@@ -25,9 +25,10 @@
  *   cost <fid> <n>        n PCISTBs of 128 bytes, back to back, cycling
  *                         over 4 KiB at 1 MiB (make cost-e2e: L0 counts
  *                         their instructions hop by hop); then read back
- *   floor <fid>           the cost of an intercepted instruction that
+ *   floor <fid> [<n>]     the cost of an intercepted instruction that
  *                         reaches nothing: PCISTBs with the handle's
  *                         enable bit cleared, answered cc 3 by QEMU
+ *                         (for 0.5 s, or about n of them: make cost-e2e)
  *   diff <fid> <fid2> <n> <seed>  n random PCISTB/PCISTG/PCILG, each on
  *                         a forwarded function and then its stock copy,
  *                         outcomes compared (issue 17)
@@ -598,7 +599,7 @@ static int ze2e_pcistb_raw(const u64 *data, u64 req, u64 offset)
  */
 #define ZE2E_FH_ENABLED	0x80000000U
 
-static int ze2e_floor(struct ze2e_fn *f)
+static int ze2e_floor(struct ze2e_fn *f, u64 max)
 {
 	/* (Linux's ZPCI_CREATE_REQ does not parenthesize its handle) */
 	u32 fh = READ_ONCE(to_zpci(f->pdev)->fh) & ~ZE2E_FH_ENABLED;
@@ -613,7 +614,7 @@ static int ze2e_floor(struct ze2e_fn *f)
 			cc = ze2e_pcistb_raw((const u64 *)srcbuf, req,
 					     off + 128 * i);
 		ns += ktime_get_ns() - t0;
-	} while (cc == 3 && ns < ZE2E_BENCH_NS / 2 && n < 3200000);
+	} while (cc == 3 && ns < ZE2E_BENCH_NS / 2 && n < max);
 	if (cc != 3) {
 		pr_err("ZE2E: E %u floor cc %d instead of 3\n", f->fid, cc);
 		return -EIO;
@@ -1226,7 +1227,7 @@ static ssize_t ze2e_write(struct file *file, const char __user *ubuf,
 	else if (!strcmp(op, "msix"))
 		rc = ze2e_msix(f);
 	else if (!strcmp(op, "floor"))
-		rc = ze2e_floor(f);
+		rc = ze2e_floor(f, n == 3 && size && size < 3200000 ? size : 3200000);
 	else if (!strcmp(op, "cost") && n == 3)
 		rc = ze2e_cost(f, size);
 	else if (!strcmp(op, "overflow"))
