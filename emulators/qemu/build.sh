@@ -17,7 +17,7 @@
 # `meson test` before the result is cached, and keeps next to the binary
 # the qtest executable and lib/libzpci.so.1: make qemu-qtest
 # (emulators/qemu/qtest.sh).
-# --cost is make cost-e2e's L1 QEMU (tests/cost/run-e2e.sh): libzpci
+# --cost is make cost-e2e's L1 QEMU (tests/cost/run.sh --e2e): libzpci
 # compiled with -DZPCI_COST_MARKERS and tests/cost/qemu-markers.patch
 # applied after the series (markers in QEMU's PCISTB path; the series
 # itself is unchanged), cached as its own variant (zpci-cost).

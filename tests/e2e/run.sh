@@ -75,6 +75,7 @@ fi
 
 OUT=$ZPCI_VM_DIR/e2e
 RES=$ZPCI_VM_DIR/results/${ZPCI_VM_RESULTS:-e2e}
+case "${ZPCI_VM_RESULTS:-e2e}" in *[!A-Za-z0-9._/-]*|*..*|/*) die "bad ZPCI_VM_RESULTS" ;; esac
 mkdir -p "$OUT"
 # the L0 functions: name fid zpci-options
 # fenced: as wide, but after each enable (Linux resets the function at vfio
