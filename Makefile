@@ -137,6 +137,14 @@ cost:
 	scripts/install-deps.sh vm
 	tests/cost/run.sh
 
+# One L2 PCISTB of the nested e2e, hop by hop, in L0 instructions: L2 ->
+# QEMU 10.2 + libzpci in L1 -> zpci_io -> L0 (tests/cost/README.md,
+# "make cost-e2e").  Outside make check.
+.PHONY: cost-e2e
+cost-e2e:
+	scripts/install-deps.sh vm
+	tests/cost/run.sh --e2e
+
 # A multi-tenant soak of zpci_io in the s390x test guest: tenants on the
 # strict, ism and wide functions, netlink readers, unbind/rebind,
 # hot-unplug/replug, busy/cc3/error-event faults, the host checking every

@@ -4,6 +4,7 @@
 #include <zpci/path.hpp>
 #include <zpci/rules.hpp>
 #include <zpci/zpci.h>
+#include <zpci/zpci_cost.h>
 
 #include "capi_internal.hpp"
 #include "vfio/vfio.hpp"
@@ -417,6 +418,7 @@ int zpci_pcistb_guest(zpci_handle *h, unsigned int pcias, uint64_t offset,
 		      uint32_t len, uint64_t guest_addr, zpci_source_fn read,
 		      void *opaque, zpci_status *st)
 {
+	ZPCI_COST_MARK(ZPCI_COST_LIB_GUEST_ENTRY);
 	if (!h || !read)
 		return bad_argument(st);
 	std::lock_guard g(h->lock);
@@ -431,12 +433,18 @@ int zpci_pcistb_guest(zpci_handle *h, unsigned int pcias, uint64_t offset,
 		void *buf = h->fast->stage_block(len);
 		if (!buf)
 			return bad_argument(st);
-		if (read(opaque, buf, len) != 0)
+		ZPCI_COST_MARK(ZPCI_COST_LIB_SOURCE);
+		const int rr = read(opaque, buf, len);
+		ZPCI_COST_MARK(ZPCI_COST_LIB_SOURCE_DONE);
+		if (rr != 0)
 			return source_fault(st);
 		return fast_one(h, ZPCI_IO_OP_PCISTB, pcias, offset, len, 0, nullptr, st);
 	}
 	if (void *buf = h->path->block_buffer(len)) {
-		if (read(opaque, buf, len) != 0)
+		ZPCI_COST_MARK(ZPCI_COST_LIB_SOURCE);
+		const int rr = read(opaque, buf, len);
+		ZPCI_COST_MARK(ZPCI_COST_LIB_SOURCE_DONE);
+		if (rr != 0)
 			return source_fault(st);
 		zpci::exec_status es;
 		auto r = h->path->execute_block(pcias, offset, len, &es);
@@ -450,7 +458,10 @@ int zpci_pcistb_guest(zpci_handle *h, unsigned int pcias, uint64_t offset,
 		h->source.reset(static_cast<unsigned char *>(p));
 	}
 	// len <= maxstbl <= ZPCI_MAXSTBL_LIMIT here (the precheck's verdict).
-	if (read(opaque, h->source.get(), len) != 0)
+	ZPCI_COST_MARK(ZPCI_COST_LIB_SOURCE);
+	const int rr = read(opaque, h->source.get(), len);
+	ZPCI_COST_MARK(ZPCI_COST_LIB_SOURCE_DONE);
+	if (rr != 0)
 		return source_fault(st);
 	zpci::op o{zpci::insn::pcistb, static_cast<std::uint8_t>(pcias), 0, len, offset,
 		   reinterpret_cast<std::uintptr_t>(h->source.get())};

@@ -4,7 +4,7 @@
 # patch series in emulators/qemu/patches/, linked with libzpci (cross-built
 # from this checkout, found by meson through pkg-config).
 #
-#   emulators/qemu/build.sh [--without-zpci] [--sanitize] [--native] [--jobs N]
+#   emulators/qemu/build.sh [--without-zpci] [--sanitize] [--native] [--cost] [--jobs N]
 #
 # --without-zpci builds the same patched source with libzpci absent
 # (-Dzpci=auto, nothing to find): proves the dependency is optional.
@@ -17,6 +17,10 @@
 # `meson test` before the result is cached, and keeps next to the binary
 # the qtest executable and lib/libzpci.so.1: make qemu-qtest
 # (emulators/qemu/qtest.sh).
+# --cost is make cost-e2e's L1 QEMU (tests/cost/run.sh --e2e): libzpci
+# compiled with -DZPCI_COST_MARKERS and tests/cost/qemu-markers.patch
+# applied after the series (markers in QEMU's PCISTB path; the series
+# itself is unchanged), cached as its own variant (zpci-cost).
 #
 # Prints the path of the binary on stdout; progress and phase times go to
 # stderr.  The result is cached in
@@ -43,19 +47,25 @@ die() { printf '[qemu-e2e] ERROR: %s\n' "$*" >&2; exit 1; }
 WITH_ZPCI=1
 WITH_SAN=0
 NATIVE=0
+WITH_COST=0
 JOBS=${ZPCI_JOBS:-2}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--without-zpci) WITH_ZPCI=0 ;;
 	--sanitize) WITH_SAN=1 ;;
 	--native) NATIVE=1 ;;
+	--cost) WITH_COST=1 ;;
 	--jobs) JOBS=$2; shift ;;
-	-h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument: $1 (see --help)" ;;
 	esac
 	shift
 done
 [ $NATIVE = 1 ] && [ $WITH_SAN = 1 ] && die "--native and --sanitize: not together"
+if [ $WITH_COST = 1 ] && { [ $WITH_ZPCI = 0 ] || [ $NATIVE = 1 ] || [ $WITH_SAN = 1 ]; }; then
+	die "--cost: not with --without-zpci, --native or --sanitize"
+fi
+COST_PATCH=$REPO/tests/cost/qemu-markers.patch
 
 # The series is written against this upstream release line; older sources
 # are not tried.
@@ -179,6 +189,12 @@ src_patches=("$HERE"/patches/*.patch)
 [ ${#src_patches[@]} -gt 0 ] || die "no patches in $HERE/patches"
 cp "${src_patches[@]}" "$SNAP/"
 patches=("$SNAP"/*.patch)
+if [ $WITH_COST = 1 ]; then
+	# after the series, outside it (its snapshot is not in $SNAP/*.patch)
+	mkdir "$SNAP/cost"
+	cp "$COST_PATCH" "$SNAP/cost/"
+	patches+=("$SNAP/cost/$(basename "$COST_PATCH")")
+fi
 ZPCI_CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=Release -DZPCI_BUILD_TESTS=OFF
 	-DZPCI_BUILD_BENCH=OFF -DZPCI_BUILD_TOOLS=OFF -DZPCI_BUILD_EXAMPLES=OFF)
 # options that exist in this checkout's CMakeLists.txt only (h3's static
@@ -201,6 +217,9 @@ if [ $WITH_ZPCI = 1 ]; then
 else
 	CFG+=(-Dzpci=auto)
 	variant=stock
+fi
+if [ $WITH_COST = 1 ]; then
+	variant=$variant-cost
 fi
 if [ $WITH_SAN = 1 ]; then
 	CFG+=(--enable-asan --enable-ubsan)
@@ -234,6 +253,8 @@ key_inputs() {
 	echo "debian patches ${DEBIAN_PATCHES[*]}"
 	echo "variant $variant"
 	(cd "$SNAP" && sha256sum -- *.patch)
+	[ $WITH_COST = 0 ] || (cd "$SNAP/cost" && echo "cost markers: libzpci -DZPCI_COST_MARKERS" &&
+		sha256sum -- *.patch)
 	echo "cfg ${CFG[*]}"
 	if [ $WITH_ZPCI = 1 ]; then
 		echo "libzpci $(zpci_src_hash)"
@@ -319,6 +340,11 @@ elif [ $WITH_ZPCI = 1 ]; then
 		export ZPCI_SYSROOT
 	fi
 	log "libzpci: cross-building from $REPO"
+	# --cost: the markers of include/zpci/zpci_cost.h (CXXFLAGS goes in
+	# before the toolchain file's CMAKE_CXX_FLAGS_INIT)
+	cost_flags=
+	[ $WITH_COST = 0 ] || cost_flags=-DZPCI_COST_MARKERS
+	CXXFLAGS="${CXXFLAGS:-} $cost_flags" CFLAGS="${CFLAGS:-} $cost_flags" \
 	cmake -S "$REPO" -B "$WORK/zpci-build" -G Ninja \
 		-DCMAKE_TOOLCHAIN_FILE="$REPO/tests/vm/s390x-toolchain.cmake" \
 		-DCMAKE_INSTALL_PREFIX=/usr "${ZPCI_CMAKE_ARGS[@]}" \

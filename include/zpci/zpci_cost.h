@@ -22,15 +22,25 @@
  * high half means +4 GiB, which no real `brcl 0` uses (s390 jump labels
  * are `brcl 0,<label>` while off), so the plugin ignores every `brcl 0`
  * with another high half.  Layers: 0x10 tests/cost's programs, 0x20
- * libzpci, 0x30 zpci_io.
+ * libzpci, 0x30 zpci_io, 0x40 the L1 QEMU of `make cost-e2e` (its markers
+ * come from tests/cost/qemu-markers.patch, not from this header).
  */
 #define ZPCI_COST_APP_BEGIN	0x7a5a1000U	/* before the measured call */
 #define ZPCI_COST_APP_END	0x7a5a10ffU	/* after it returned */
 #define ZPCI_COST_APP_CAL0	0x7a5a1001U	/* calibration pair */
 #define ZPCI_COST_APP_CAL1	0x7a5a1002U
+/* make cost-e2e: L1 (tests/cost/mark.c) around one of L2's cost rows */
+#define ZPCI_COST_E2E_FWD	0x7a5a1201U	/* a forwarded row starts */
+#define ZPCI_COST_E2E_STOCK	0x7a5a1202U	/* a stock copy's row starts */
+#define ZPCI_COST_E2E_FLOOR	0x7a5a1203U	/* the cc 3 floor's row starts */
+#define ZPCI_COST_E2E_END	0x7a5a12ffU	/* the row ended */
 /* libzpci: the request's one ioctl */
 #define ZPCI_COST_LIB_CALL	0x7a5a2001U	/* before VFIO_DEVICE_FEATURE */
 #define ZPCI_COST_LIB_RETURNED	0x7a5a2002U	/* after it */
+/* zpci_pcistb_guest(): the emulator's guest-source callback as a hop */
+#define ZPCI_COST_LIB_GUEST_ENTRY 0x7a5a2010U	/* entered */
+#define ZPCI_COST_LIB_SOURCE	0x7a5a2011U	/* rules passed, before read() */
+#define ZPCI_COST_LIB_SOURCE_DONE 0x7a5a2012U	/* read() returned */
 /* zpci_io_submit(): the request path of the device feature */
 #define ZPCI_COST_KMOD_ENTRY	0x7a5a3001U	/* entered */
 #define ZPCI_COST_KMOD_COPIED	0x7a5a3002U	/* request copied in */

@@ -50,6 +50,8 @@ PEER_CALLS = {
 MIN_SAMPLES = 101
 NAMES = {
     0x7a5a2001: "lib: ioctl", 0x7a5a2002: "lib: ioctl returned",
+    0x7a5a2010: "lib: pcistb_guest", 0x7a5a2011: "lib: source read",
+    0x7a5a2012: "lib: source done",
     0x7a5a3001: "kmod: entry", 0x7a5a3002: "kmod: copied in",
     0x7a5a3003: "kmod: checked", 0x7a5a3004: "kmod: insn", 0x7a5a3005: "kmod: insn done",
     0x7a5a3006: "kmod: ran", 0x7a5a3007: "kmod: exit",

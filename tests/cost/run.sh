@@ -17,11 +17,27 @@
 # checks the plugin against the calibration program (exact counts), takes
 # medians per hop and per call, and writes
 # build/vm/results/cost/summary.json.  See tests/cost/README.md.
+#
+# tests/cost/run.sh --e2e (make cost-e2e): one L2 PCISTB of the nested
+# e2e, hop by hop, in L0 instructions instead: the same QEMU and plugin,
+# then tests/e2e/run.sh in cost mode (ZPCI_E2E_COST: the L1 QEMU built
+# with tests/cost/qemu-markers.patch and libzpci's markers, zpci_io with
+# its markers, L2 running ZPCI_COST_E2E_N (default 1001) 128-byte
+# PCISTBs on the forwarded strict function and as many on its stock
+# copy instead of the timed rounds), then e2e_hops.py:
+# build/vm/results/cost-e2e/summary.json.
 set -euo pipefail
 . "$(dirname "$0")/../vm/lib.sh"
 
+E2E_HOPS=0
+case "${1:-}" in
+'') ;;
+--e2e) E2E_HOPS=1 ;;
+*) echo "tests/cost/run.sh: unknown argument '$1' (only --e2e)" >&2; exit 2 ;;
+esac
 B=$ZPCI_VM_DIR/cost
 res=$ZPCI_VM_DIR/results/cost
+[ $E2E_HOPS = 0 ] || res=$ZPCI_VM_DIR/results/cost-e2e
 mkdir -p "$B"
 
 do_qemu() {
@@ -103,9 +119,38 @@ do_report() {
 		--out "$res/summary.json"
 }
 
+# make cost-e2e: the nested e2e in cost mode under the plugin
+E2E_N=${ZPCI_COST_E2E_N:-1001}
+do_e2e_hops() {
+	rm -f "$B/markers-e2e.log"
+	rm -rf "$res"
+	mkdir -p "$res"
+	ZPCI_VM_ICOUNT=1 ZPCI_VM_QEMU_PLUGINS=1 ZPCI_E2E_COST=$E2E_N \
+		ZPCI_VM_RESULTS=cost-e2e/e2e \
+		ZPCI_VM_PLUGIN="$B/insn_window.so,out=$B/markers-e2e.log" \
+		"$REPO/tests/e2e/run.sh"
+}
+
+do_e2e_report() {
+	local con=$res/e2e/e2e/l2-console.log
+	[ -s "$B/markers-e2e.log" ] || { log "no marker log ($B/markers-e2e.log)"; return 1; }
+	gzip -c "$B/markers-e2e.log" >"$res/markers.log.gz"
+	python3 "$REPO/tests/cost/e2e_hops.py" "$B/markers-e2e.log" --console "$con" \
+		--n "$E2E_N" --clock "$res/e2e/clock.txt" --out "$res/summary.json"
+}
+
 rc=0
+case "$E2E_N" in ''|*[!0-9]*) die "ZPCI_COST_E2E_N must be a number" ;; esac
 phase "qemu (plugins)" do_qemu || exit 1
 phase plugin do_plugin || exit 1
+if [ $E2E_HOPS = 1 ]; then
+	phase "e2e (cost mode)" do_e2e_hops || rc=1
+	phase report do_e2e_report || rc=1
+	printf '%s\n' "${PHASE_LOG[@]}"
+	[ $rc -eq 0 ] && echo "cost-e2e: PASS, $res/summary.json" ||
+		echo "cost-e2e: FAIL (results in $res)"
+	exit $rc
+fi
 phase "cross build" do_cross || exit 1
 phase "boot (tests/vm)" do_boot || rc=1
 # ZPCI_COST_PEER=0 leaves the 7.x peer boot out (the peers' figures are

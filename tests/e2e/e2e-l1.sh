@@ -231,6 +231,16 @@ reader() {	# attempt
 			echo go >/tmp/l2con.in
 			set -- "$1"
 			;;
+		*"ZE2E-SYNC cost "*)
+			# make cost-e2e: a marker for the L0 plugin's log where
+			# an L2 cost row starts (fwd|stock) or ends (end)
+			# shellcheck disable=SC2086
+			set -- "$1" ${line##*ZE2E-SYNC cost }
+			echo "$2 $3" >>"$R/cost-rows.txt"
+			"$BIN/cost-mark" "$2" || note "cost-mark $2 (fid $3) failed"
+			echo go >/tmp/l2con.in
+			set -- "$1"
+			;;
 		*"ZE2E-SYNC "*)
 			# shellcheck disable=SC2086
 			set -- "$1" ${line##*ZE2E-SYNC }

@@ -18,6 +18,14 @@
  * answered by a line from L1 on the console's input (any text), so that
  * L1 can read zpci_io's counters around exactly one row. Console lines of this program start with "ZE2E-INIT: "; the last
  * one is "ZE2E-INIT: done status N".
+ *
+ * With ze2e.cost=N (make cost-e2e, which needs ze2e.sync=1) the timed
+ * rounds are replaced by cost rows: "cost <fid> N" (N back-to-back
+ * 128-byte PCISTBs) on every forwarded strict function and then on its
+ * stock copy, then "floor <fid> N" (about N PCISTBs that QEMU answers cc 3
+ * at once), each between "ZE2E-SYNC cost fwd|stock|floor <fid>" and
+ * "ZE2E-SYNC cost end <fid>", at which L1 runs a cost marker that the L0
+ * plugin logs; everything else runs as without it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -100,6 +108,7 @@ int main(int argc, char **argv)
 	char names[16][8], modes[16][12];
 	int mate[16];	/* the stock copy timed with a forwarded function */
 	int nfid = 0, do_sync = 0, status = 0, fd, dev = -1, i, j, s, r;
+	unsigned long cost = 0;
 	static const unsigned int sizes[] = { 128, 4096, 65536 };
 	struct termios t;
 	struct timespec ts;
@@ -127,6 +136,8 @@ int main(int argc, char **argv)
 			snprintf(roles, sizeof(roles), "%s", tok + 11);
 		else if (!strcmp(tok, "ze2e.sync=1"))
 			do_sync = 1;
+		else if (!strncmp(tok, "ze2e.cost=", 10))
+			cost = strtoul(tok + 10, NULL, 10);
 	}
 	for (p = roles; *p && nfid < 16;) {
 		names[nfid][0] = modes[nfid][0] = 0;
@@ -201,12 +212,44 @@ int main(int argc, char **argv)
 		}
 	}
 	/*
+	 * make cost-e2e: cost rows instead of the timed rounds, the
+	 * forwarded strict function first, then its stock copy, then the
+	 * cc 3 floor; L1 marks each row's start and end for the L0 plugin
+	 */
+	for (i = 0; i < nfid && cost; i++) {
+		static const char *const kind[] = { "fwd", "stock", "floor" };
+		int k, row[3];
+
+		if (strcmp(modes[i], "forwarded") || strcmp(names[i], "strict") || mate[i] < 0)
+			continue;
+		row[0] = i;
+		row[1] = mate[i];
+		row[2] = i;
+		for (k = 0; k < 3; k++) {
+			if (!do_sync) {
+				say("cost rows need ze2e.sync=1");
+				status = 1;
+				break;
+			}
+			say("ZE2E-SYNC cost %s %u", kind[k], fids[row[k]]);
+			if (wait_go())
+				do_sync = 0;
+			snprintf(cmd, sizeof(cmd), "%s %u %lu", k == 2 ? "floor" : "cost",
+				 fids[row[k]], cost);
+			if (command(dev, cmd))
+				status = 1;
+			say("ZE2E-SYNC cost end %u", fids[row[k]]);
+			if (wait_go())
+				do_sync = 0;
+		}
+	}
+	/*
 	 * Rounds, and every function at one size before the next size, a
 	 * forwarded function and its stock copy in turn within one row: a
 	 * load change on the host then hits forwarded and stock alike, and
 	 * the host takes the median of the rounds.
 	 */
-	for (r = 0; r < BENCH_ROUNDS; r++) {
+	for (r = 0; r < BENCH_ROUNDS && !cost; r++) {
 		/* the intercept's floor, once per round (any function) */
 		snprintf(cmd, sizeof(cmd), "floor %u", fids[0]);
 		if (command(dev, cmd))

@@ -30,6 +30,15 @@
 #      ZPCI_VM_ICOUNT=1  L0 runs with -icount shift=0,sleep=off: every L2
 #                        timing (ns fields, rates) counts L0 guest
 #                        instructions; summary.json "clock" says which
+#      ZPCI_E2E_COST=N   make cost-e2e (tests/cost/run.sh --e2e): the L1
+#                        QEMU with cost markers (emulators/qemu/build.sh
+#                        --cost), zpci_io with ZPCI_COST=y, L1's cost-mark
+#                        (tests/cost/mark.c), and L2 runs cost rows of N
+#                        128-byte PCISTBs instead of the timed rounds
+#                        (ze2e.cost=N); with ZPCI_VM_QEMU_PLUGINS=1 and
+#                        ZPCI_VM_PLUGIN (L0's -plugin argument) from there
+#      ZPCI_VM_RESULTS   results directory under $ZPCI_VM_DIR/results
+#                        (default e2e)
 # Results: $ZPCI_VM_DIR/results/e2e (summary.json, bench.json, bench.png,
 # logs). Exit 0 only if verify.py passes.
 set -euo pipefail
@@ -52,8 +61,9 @@ CLOCK=$(vm_clock) || exit 1
 SMP=${ZPCI_VM_SMP:-$(vm_default_smp)}
 MEM=${ZPCI_VM_MEM:-1536}
 JOBS=${ZPCI_JOBS:-2}
-for v in "$TIMEOUT" "$L2_TIMEOUT" "$KSTART_TIMEOUT" "$SMP" "$MEM" "$JOBS"; do
-	case "$v" in ''|*[!0-9]*) die "e2e: timeouts, ZPCI_VM_SMP/MEM and ZPCI_JOBS must be numbers" ;; esac
+COST=${ZPCI_E2E_COST:-0}
+for v in "$TIMEOUT" "$L2_TIMEOUT" "$KSTART_TIMEOUT" "$SMP" "$MEM" "$JOBS" "$COST"; do
+	case "$v" in ''|*[!0-9]*) die "e2e: timeouts, ZPCI_VM_SMP/MEM, ZPCI_JOBS and ZPCI_E2E_COST must be numbers" ;; esac
 done
 
 mkdir -p "$ZPCI_VM_DIR"
@@ -64,7 +74,8 @@ if ! flock -n 9; then
 fi
 
 OUT=$ZPCI_VM_DIR/e2e
-RES=$ZPCI_VM_DIR/results/e2e
+RES=$ZPCI_VM_DIR/results/${ZPCI_VM_RESULTS:-e2e}
+case "${ZPCI_VM_RESULTS:-e2e}" in *[!A-Za-z0-9._/-]*|*..*|/*) die "bad ZPCI_VM_RESULTS" ;; esac
 mkdir -p "$OUT"
 # the L0 functions: name fid zpci-options
 # fenced: as wide, but after each enable (Linux resets the function at vfio
@@ -118,6 +129,7 @@ do_fetch() {
 	*) die "ZPCI_E2E_L2_KERNEL must be trimmed or debian" ;;
 	esac
 	[ -f "$L2_VMLINUZ" ] && [ -f "$L2_KDIR/Makefile" ] || die "L2 kernel image/tree missing"
+	[ "$COST" = 0 ] || L2_APPEND="${L2_APPEND:+$L2_APPEND }ze2e.cost=$COST"
 	log "fetch: L2 kernel $L2_VMLINUZ"
 	ZPCI_SYSROOT=$("$VM_SRC/fetch.sh") || return 1
 	export ZPCI_SYSROOT
@@ -142,7 +154,11 @@ do_qemu1() {
 		# the QEMU linked with libzpci (make qemu-e2e-build), forwarding
 		# off per function with the zpci device's zpci-io=off
 		# ZPCI_E2E_SANITIZE=1: the same QEMU with ASan and UBSan
-		bin=$("$REPO/emulators/qemu/build.sh" ${ZPCI_E2E_SANITIZE:+--sanitize} | tail -n 1) ||
+		# ZPCI_E2E_COST: with the cost markers (make cost-e2e)
+		local opt=()
+		[ -z "${ZPCI_E2E_SANITIZE:-}" ] || opt+=(--sanitize)
+		[ "$COST" = 0 ] || opt+=(--cost)
+		bin=$("$REPO/emulators/qemu/build.sh" "${opt[@]}" | tail -n 1) ||
 			return 1
 		[ -x "$bin" ] && [ -e "$(dirname "$bin")/lib/ld64.so.1" ] ||
 			{ log "qemu1: emulators/qemu/build.sh gave no binary with lib/ld64.so.1 ($bin)"; return 1; }
@@ -174,8 +190,11 @@ do_qemu1() {
 
 KO=
 do_build() {
+	local cost=()
+	# make cost-e2e: zpci_io's cost markers (kmod/Kbuild)
+	[ "$COST" = 0 ] || cost=(ZPCI_COST=y)
 	make -C "$REPO/kmod" KDIR="$ZPCI_KDIR" ARCH=s390 BUILD="$OUT/kmod" \
-		CROSS_COMPILE=s390x-linux-gnu- -j"$JOBS" >"$OUT/kmod-build.log" 2>&1 ||
+		CROSS_COMPILE=s390x-linux-gnu- "${cost[@]}" -j"$JOBS" >"$OUT/kmod-build.log" 2>&1 ||
 		{ tail -30 "$OUT/kmod-build.log" >&2; return 1; }
 	KO=$OUT/kmod/zpci_io.ko
 	make -C "$E2E_SRC/l2mod" KDIR="$L2_KDIR" BUILD="$OUT/l2mod" >"$OUT/l2mod-build.log" 2>&1 ||
@@ -192,6 +211,10 @@ do_build() {
 	rm -rf "$OUT/bin"
 	mkdir -p "$OUT/bin"
 	cp "$OUT/cli-build/tools/zpci" "$OUT/bin/zpci"
+	if [ "$COST" != 0 ]; then
+		s390x-linux-gnu-gcc -O2 -Wall -Wextra -static -I"$REPO/include" \
+			-o "$OUT/bin/cost-mark" "$REPO/tests/cost/mark.c" || return 1
+	fi
 }
 
 INITRD=
@@ -283,6 +306,9 @@ do_boot() {
 		-qmp "unix:$OUT/qmp.sock,server=on,wait=off"
 		-chardev "socket,id=ctl,path=$OUT/ctl.sock,server=on,wait=off"
 		-device virtio-serial-ccw -device virtserialport,chardev=ctl,name=zpci.ctl)
+	# a TCG plugin (make cost-e2e: needs the QEMU built with
+	# ZPCI_VM_QEMU_PLUGINS=1)
+	[ -z "${ZPCI_VM_PLUGIN:-}" ] || qargs+=(-plugin "$ZPCI_VM_PLUGIN")
 	printf '%q ' "$QEMU0" "${qargs[@]}" >"$OUT/qemu-cmdline.txt"
 	echo >>"$OUT/qemu-cmdline.txt"
 	rm -f "$OUT/qmp.sock" "$OUT/ctl.sock"

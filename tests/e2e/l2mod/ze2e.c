@@ -22,9 +22,13 @@
  *                         stock copy: a change of the host's speed hits
  *                         both alike, so their ratio holds still)
  *   msix <fid>            allocate and free one MSI-X vector
- *   floor <fid>           the cost of an intercepted instruction that
+ *   cost <fid> <n>        n PCISTBs of 128 bytes, back to back, cycling
+ *                         over 4 KiB at 1 MiB (make cost-e2e: L0 counts
+ *                         their instructions hop by hop); then read back
+ *   floor <fid> [<n>]     the cost of an intercepted instruction that
  *                         reaches nothing: PCISTBs with the handle's
  *                         enable bit cleared, answered cc 3 by QEMU
+ *                         (for 0.5 s, or about n of them: make cost-e2e)
  *   diff <fid> <fid2> <n> <seed>  n random PCISTB/PCISTG/PCILG, each on
  *                         a forwarded function and then its stock copy,
  *                         outcomes compared (issue 17)
@@ -55,6 +59,8 @@
  *     the read-back that follows it (both inside one pair of sync lines)
  *   X <fid> msix ok|fail|none <nvec or rc>              MSI-X set up
  *   N <fid> <insns> <ns>                               the floor
+ *   C <fid> <name> <mode> <n> <ns>                     a cost row: n
+ *     128-byte PCISTBs in ns (L0 instructions under icount)
  *   O <fid> table|pba <bar> <offset> <lens> <ok> <ok_max> <pgm> <pgm_min>
  *     <other> <first_other_len> <first_other_rc>        an overflow sweep:
  *     how many lengths stored (rc 0, the longest), ended in a program
@@ -533,6 +539,41 @@ static int ze2e_bench(struct ze2e_fn **fs, unsigned int nf, size_t size)
 	return rc;
 }
 
+/*
+ * make cost-e2e's workload: n PCISTBs of 128 bytes as Linux issues them
+ * (__zpci_store_block), back to back, over the 4 KiB at 1 MiB (the 128-B
+ * bench row's area; cost mode runs no bench), so that L0's marker log
+ * has n samples of every hop of one PCISTB.  Announced and read back as
+ * every other write, so the host checks its bytes.
+ */
+#define ZE2E_COST_MAX	100000
+
+static int ze2e_cost(struct ze2e_fn *f, size_t n)
+{
+	u64 off = ze2e_bench_off(128), seed = ze2e_seed(f, 200), req, t0, ns;
+	size_t i, len = min_t(size_t, n, 32) * 128;
+	int rc = 0;
+
+	if (!n || n > ZE2E_COST_MAX || ze2e_maxstbl(f) < 128)
+		return -EINVAL;
+	ze2e_fill(srcbuf, SZ_4K, seed, off);
+	req = ze2e_req(f, 128);
+	t0 = ktime_get_ns();
+	for (i = 0; i < n && !rc; i++)
+		rc = __zpci_store_block((const u64 *)(srcbuf + (i % 32) * 128),
+					req, off + (i % 32) * 128);
+	ns = ktime_get_ns() - t0;
+	f->insns += i;
+	if (rc) {
+		pr_err("ZE2E: E %u cost store %zu rc %d\n", f->fid, i - 1, rc);
+		return rc;
+	}
+	ze2e_manifest(f, off, len, seed, off, "cost");
+	rc = ze2e_readback(f, off, len, seed, off, "cost");
+	pr_info("ZE2E: C %u %s %s %zu %llu\n", f->fid, f->name, f->mode, n, ns);
+	return rc;
+}
+
 /* PCISTB as Linux's ____pcistb issues it; returns the condition code */
 static int ze2e_pcistb_raw(const u64 *data, u64 req, u64 offset)
 {
@@ -558,7 +599,7 @@ static int ze2e_pcistb_raw(const u64 *data, u64 req, u64 offset)
  */
 #define ZE2E_FH_ENABLED	0x80000000U
 
-static int ze2e_floor(struct ze2e_fn *f)
+static int ze2e_floor(struct ze2e_fn *f, u64 max)
 {
 	/* (Linux's ZPCI_CREATE_REQ does not parenthesize its handle) */
 	u32 fh = READ_ONCE(to_zpci(f->pdev)->fh) & ~ZE2E_FH_ENABLED;
@@ -573,7 +614,7 @@ static int ze2e_floor(struct ze2e_fn *f)
 			cc = ze2e_pcistb_raw((const u64 *)srcbuf, req,
 					     off + 128 * i);
 		ns += ktime_get_ns() - t0;
-	} while (cc == 3 && ns < ZE2E_BENCH_NS / 2 && n < 3200000);
+	} while (cc == 3 && ns < ZE2E_BENCH_NS / 2 && n < max);
 	if (cc != 3) {
 		pr_err("ZE2E: E %u floor cc %d instead of 3\n", f->fid, cc);
 		return -EIO;
@@ -1186,7 +1227,9 @@ static ssize_t ze2e_write(struct file *file, const char __user *ubuf,
 	else if (!strcmp(op, "msix"))
 		rc = ze2e_msix(f);
 	else if (!strcmp(op, "floor"))
-		rc = ze2e_floor(f);
+		rc = ze2e_floor(f, n == 3 && size && size < 3200000 ? size : 3200000);
+	else if (!strcmp(op, "cost") && n == 3)
+		rc = ze2e_cost(f, size);
 	else if (!strcmp(op, "overflow"))
 		rc = ze2e_overflow(f);
 	else if (!strcmp(op, "fault") && n == 3)
