@@ -53,3 +53,18 @@ ism_l0_boot() {
 	rm -f "$disk"
 	return $rc
 }
+
+# ism_report SCRIPT NAME RC SUMMARY: the end of a stage's run: each
+# phase's wall time, the summary JSON if there is one, and "NAME: PASS"
+# or "NAME: FAIL" with the results directory.  Returns RC.
+ism_report() {
+	local script=$1 name=$2 rc=$3 summary=$4 verdict=PASS
+	echo "---- $script wall time per phase"
+	printf '  %s\n' "${PHASE_LOG[@]}"
+	if [ -s "$summary" ]; then
+		sed 's/^/  /' "$summary"
+	fi
+	[ "$rc" -eq 0 ] || verdict=FAIL
+	echo "$name: $verdict results in $res"
+	return "$rc"
+}

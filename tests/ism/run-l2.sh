@@ -207,12 +207,4 @@ phase build do_build || exit 1
 phase initramfs do_initramfs || exit 1
 phase "boot L1+L2" do_boot || rc=1
 phase verify do_verify || rc=1
-echo "---- tests/ism/run-l2.sh wall time per phase"
-printf '  %s\n' "${PHASE_LOG[@]}"
-[ -s "$res/summary-l2.json" ] && sed 's/^/  /' "$res/summary-l2.json"
-if [ $rc -eq 0 ]; then
-	echo "ism-l2: PASS results in $res"
-else
-	echo "ism-l2: FAIL results in $res"
-fi
-exit $rc
+ism_report tests/ism/run-l2.sh ism-l2 $rc "$res/summary-l2.json"

@@ -116,12 +116,4 @@ phase "ism modules" do_ism_modules || exit 1
 phase initramfs do_initramfs || exit 1
 phase "boot+tests" do_boot || rc=1
 phase verify do_verify || rc=1
-echo "---- tests/ism/run.sh wall time per phase"
-printf '  %s\n' "${PHASE_LOG[@]}"
-[ -s "$res/summary.json" ] && sed 's/^/  /' "$res/summary.json"
-if [ $rc -eq 0 ]; then
-	echo "ism: PASS results in $res"
-else
-	echo "ism: FAIL results in $res"
-fi
-exit $rc
+ism_report tests/ism/run.sh ism $rc "$res/summary.json"
