@@ -68,3 +68,15 @@ ism_report() {
 	echo "$name: $verdict results in $res"
 	return "$rc"
 }
+
+# ism_args SCRIPT [ARG]: a stage takes no arguments; --help prints its
+# head comment (SCRIPT's lines up to the first one that is no comment).
+ism_args() {
+	local script=$1
+	shift
+	case "${1:-}" in
+	-h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$script"; exit 0 ;;
+	'') ;;
+	*) echo "tests/ism/$(basename "$script"): no arguments (see --help)" >&2; exit 2 ;;
+	esac
+}

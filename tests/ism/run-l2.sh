@@ -33,11 +33,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../vm/lib.sh"
 . "$here/lib.sh"
 
-case "${1:-}" in
--h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;
-'') ;;
-*) echo "tests/ism/run-l2.sh: no arguments (see --help)" >&2; exit 2 ;;
-esac
+ism_args "$0" "$@"
 TIMEOUT=${ZPCI_VM_TIMEOUT:-2400}
 L2_TIMEOUT=${ZPCI_ISM_L2_TIMEOUT:-1500}
 SMP=${ZPCI_VM_SMP:-$(vm_default_smp)}

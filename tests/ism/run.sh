@@ -21,11 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../vm/lib.sh"
 . "$here/lib.sh"
 
-case "${1:-}" in
--h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;
-'') ;;
-*) echo "tests/ism/run.sh: no arguments (see --help)" >&2; exit 2 ;;
-esac
+ism_args "$0" "$@"
 TIMEOUT=${ZPCI_VM_TIMEOUT:-900}
 SMP=${ZPCI_VM_SMP:-$(vm_default_smp)}
 MEM=${ZPCI_VM_MEM:-1024}
