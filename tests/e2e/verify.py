@@ -615,18 +615,26 @@ def main():
 
     # ---- benchmark: BENCH rounds, each with every function at each size;
     # a row's rate is the median of its rounds
+    # Every repetition is timed alone, so each holds one empty window's
+    # worth of the clock's own cost (<cal>, measured by L2 per row): a
+    # row's time is its raw time less reps x cal; both are kept.
     rounds = {}
-    for fid, name, mode, size, reps, ns, stores, loads in ze2e_lines(l2con, "B"):
+    for fid, name, mode, size, reps, ns, stores, loads, *rest in ze2e_lines(l2con, "B"):
         key = (int(fid), name, mode, int(size))
-        rounds.setdefault(key, []).append((int(reps), int(ns), int(stores), int(loads)))
+        cal = int(rest[0]) if rest else 0
+        rounds.setdefault(key, []).append((int(reps), int(ns), int(stores), int(loads), cal))
     bench = []
     for (fid, name, mode, size), runs in sorted(rounds.items()):
-        rates = [size * reps / (ns / 1e9) if ns else 0.0 for reps, ns, _, _ in runs]
+        net = [max(ns - reps * cal, 1) if ns else 0 for reps, ns, _, _, cal in runs]
+        rates = [size * r[0] / (n / 1e9) if n else 0.0 for r, n in zip(runs, net)]
+        raw_rates = [size * reps / (ns / 1e9) if ns else 0.0 for reps, ns, _, _, _ in runs]
         row = {"function": name, "size": size, "mode": mode,
                "bytes_per_s": statistics.median(rates),
                "region_calls_per_insn": None, "fid": fid,
                "rounds_bytes_per_s": rates,
-               "reps": [r[0] for r in runs], "ns": [r[1] for r in runs],
+               "rounds_bytes_per_s_raw": raw_rates,
+               "reps": [r[0] for r in runs], "ns": net,
+               "ns_raw": [r[1] for r in runs], "timer_cal_ns": [r[4] for r in runs],
                "l2_stores": sum(r[2] for r in runs), "l2_loads": sum(r[3] for r in runs),
                "maxstbl": funcs.get(fid, {}).get("maxstbl")}
         stores, loads = row["l2_stores"], row["l2_loads"]
@@ -669,22 +677,28 @@ def main():
     # L2 times a forwarded function and its stock copy in turn within a
     # round (ze2e "pair"): the speedup is the median of the rounds' own
     # ratios, each taken over the same stretch of host time
-    speedup, speedup_rounds = {}, {}
+    speedup, speedup_rounds, speedup_raw = {}, {}, {}
     for name, target in TARGETS.items():
         fw, sk = row_of(name, "forwarded", 4096), row_of(name, "stock", 4096)
         if not (fw and sk and fw["bytes_per_s"] and sk["bytes_per_s"]):
             continue
         pairs = [a / b for a, b in zip(fw["rounds_bytes_per_s"], sk["rounds_bytes_per_s"]) if b]
+        raw = [a / b for a, b in zip(fw["rounds_bytes_per_s_raw"], sk["rounds_bytes_per_s_raw"]) if b]
         if len(pairs) == len(fw["rounds_bytes_per_s"]) == len(sk["rounds_bytes_per_s"]):
             speedup[name] = statistics.median(pairs)
             speedup_rounds[name] = pairs
         else:
             speedup[name] = fw["bytes_per_s"] / sk["bytes_per_s"]
+        if raw:
+            speedup_raw[name] = statistics.median(raw)
         # a figure, not a pass/fail criterion: nested TCG timing varies
         # with the host's load (summary.json keeps it with its target)
-        c.note("%s 4 KiB forwarded/stock = %.1fx (rounds %s; issue target >= %.0fx: %s)" % (
-            name, speedup[name], " ".join("%.1f" % x for x in speedup_rounds.get(name, [])) or "-",
-            target, "met" if speedup[name] >= target else "MISSED"))
+        c.note("%s 4 KiB forwarded/stock = %.2fx (rounds %s; with the clock's own cost "
+               "in each repetition %.2fx; issue target >= %.0fx: %s)" % (
+                   name, speedup[name],
+                   " ".join("%.2f" % x for x in speedup_rounds.get(name, [])) or "-",
+                   speedup_raw.get(name, 0.0), target,
+                   "met" if speedup[name] >= target else "MISSED"))
 
     # The floor (ze2e "floor", once per round): an intercepted PCISTB that
     # QEMU answers with cc 3 before looking at anything, so no host call;
@@ -753,6 +767,7 @@ def main():
         "speedup_4k": speedup,
         "speedup_4k_targets": TARGETS,
         "speedup_4k_rounds": speedup_rounds,
+        "speedup_4k_raw": speedup_raw,
         "intercept_floor_ns": floor_ns,
         "ns_per_pcistb_4k": per_insn,
         "l2_boot": timing,
