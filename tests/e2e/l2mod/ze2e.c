@@ -859,8 +859,10 @@ struct ze2e_dop {
 	u64 val;		/* PCISTG */
 };
 
-/* the windows of BAR 2 the test stores to; the host compares them between
- * the two functions (tests/e2e/verify.py DIFF_WINDOWS) */
+/*
+ * the windows of BAR 2 the test stores to; the host compares them between
+ * the two functions (tests/e2e/verify.py DIFF_WINDOWS)
+ */
 #define ZE2E_DIFF_WIN	(8 * SZ_1M)
 #define ZE2E_DIFF_WINSZ	SZ_64K
 #define ZE2E_DIFF_TAIL	SZ_8K
@@ -1207,6 +1209,21 @@ static int ze2e_fault(struct ze2e_fn *f, unsigned int kind)
 	return ze2e_result(f, label, ok ? 0 : rc ? rc : -EIO);
 }
 
+/* "pair <fid> <fid2> <size>": f and another function, timed in turn */
+static int ze2e_pair(struct ze2e_fn *f, const char *cmd)
+{
+	struct ze2e_fn *fs[2] = { f };
+	unsigned int fid2;
+	size_t size;
+
+	if (sscanf(cmd, "%*s %*u %u %zu", &fid2, &size) != 2)
+		return -EINVAL;
+	fs[1] = ze2e_find(fid2);
+	if (!fs[1] || fs[1] == f)
+		return -EINVAL;
+	return ze2e_bench(fs, 2, size);
+}
+
 static ssize_t ze2e_write(struct file *file, const char __user *ubuf,
 			  size_t count, loff_t *ppos)
 {
@@ -1214,7 +1231,7 @@ static ssize_t ze2e_write(struct file *file, const char __user *ubuf,
 	unsigned int fid, fid2;
 	unsigned long long seed;
 	size_t size = 0;
-	struct ze2e_fn *f, *fs[2];
+	struct ze2e_fn *f;
 	int n, rc;
 
 	if (count >= sizeof(cmd))
@@ -1244,13 +1261,8 @@ static ssize_t ze2e_write(struct file *file, const char __user *ubuf,
 		rc = ze2e_relaxed(f) ? ze2e_verify_ism(f) : ze2e_verify_strict(f);
 	else if (!strcmp(op, "bench") && n == 3)
 		rc = ze2e_bench(&f, 1, size);
-	else if (!strcmp(op, "pair") &&
-		 sscanf(cmd, "%*s %*u %u %zu", &fid2, &size) == 2 &&
-		 ze2e_find(fid2) && ze2e_find(fid2) != f) {
-		fs[0] = f;
-		fs[1] = ze2e_find(fid2);
-		rc = ze2e_bench(fs, 2, size);
-	}
+	else if (!strcmp(op, "pair"))
+		rc = ze2e_pair(f, cmd);
 	else if (!strcmp(op, "msix"))
 		rc = ze2e_msix(f);
 	else if (!strcmp(op, "floor"))
