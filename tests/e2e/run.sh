@@ -15,9 +15,9 @@
 #                        (make e2e-san-check; outside make check)
 #      ZPCI_E2E_STOCK_ONLY=1  Debian bookworm's stock 7.2 in L1
 #                        (fetch-l1-qemu.sh): forwarded functions unused
-#      ZPCI_E2E_TIMEOUT  L0 deadline in s (default 2700: three L2 attempts)
+#      ZPCI_E2E_TIMEOUT  L0 deadline in s (default 2700: three slow L2 attempts)
 #      ZPCI_E2E_L2_TIMEOUT L2 deadline in s (default 900)
-#      ZPCI_E2E_KSTART_TIMEOUT  L2 boots again (3 attempts at most) if its
+#      ZPCI_E2E_KSTART_TIMEOUT  L2 boots again (5 attempts at most) if its
 #                        kernel printed nothing after this many s (default 300)
 #      ZPCI_E2E_L2_KERNEL=trimmed (default: tests/e2e/l2.config plus
 #                        tests/ism/l2.config built from Debian's

@@ -14,8 +14,11 @@
 # stats-*.json, l1-dmesg.txt.
 . /zpci/lib.sh
 . /ism2/config
-# no script 300 s after L2 started: boot again (up to 3 attempts)
+# no script 300 s after L2 started, or dead before it: boot again, up to
+# L2_ATTEMPTS times (most deaths are the exec of init failing with EFAULT
+# in the nested emulation, within seconds: tests/e2e/README.md)
 L2_START_TIMEOUT=${L2_START_TIMEOUT:-300}
+L2_ATTEMPTS=${L2_ATTEMPTS:-5}
 R=$ZPCI_RESULTS/l2
 mkdir -p "$R"
 BIN=/zpci/bin
@@ -200,7 +203,7 @@ if [ -z "$DEVARGS" ]; then
 else
 	: >"$R/l2-console.log"
 	attempt=1
-	while ! run_l2 $attempt && [ $attempt -lt 3 ]; do
+	while ! run_l2 $attempt && [ $attempt -lt "$L2_ATTEMPTS" ]; do
 		attempt=$((attempt + 1))
 	done
 	echo $attempt >"$R/l2-attempts.txt"
