@@ -166,6 +166,19 @@ def same_kernel(rows, text, bad):
     return sk, calls
 
 
+def print_calls(prefix, calls, hop_table, getppid=None):
+    """One boot's calls, then where the instructions of each go."""
+    for k, c in sorted(calls.items()):
+        print("cost: %s%-*s median %7g  min %7d  max %7d  n %d  iqr %.2f%%" % (
+            prefix, 22 - len(prefix), k, c["median"], c["min"], c["max"], c["n"], c["iqr_pct"]))
+    if getppid is not None:
+        print("cost: %sgetppid%s median %7s" % (prefix, " " * (15 - len(prefix)), getppid))
+    for name, h in sorted(hop_table.items()):
+        print("cost: %s%s, hop by hop (median of %d):" % (prefix, name, h["samples"]))
+        for x in h["hops"]:
+            print("cost:   %-20s -> %-20s %7g" % (x["from"], x["to"], x["median"]))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("log")
@@ -179,7 +192,6 @@ def main():
     rows = hops.load(a.log)
     bad = []
     cal = calibrate(rows, "main boot", bad)
-    sc = hops.windows(rows, {"getppid": (0x7a5a1020, 0x7a5a1021)})
     calls = measure(rows, CALLS, "main boot", bad)
     sk = None
     if a.peer:
@@ -195,7 +207,7 @@ def main():
         "calibration": cal,
         "calls": calls,
         "hops": hops_of(rows, CALLS),
-        "getppid_selftest": hops.stat(sc["getppid"]) if sc["getppid"] else None,
+        "getppid_selftest": getppid_of(rows, "main boot", bad),
         # the issue's names (the main boot's kernel, 6.12, except the
         # peers' ism_vfio_pci_*: 7.x); null = not measured by this run
         "emu_single_insn": median_of(calls, "emu_pcistg_8"),
@@ -248,21 +260,10 @@ def main():
     with open(a.out, "w") as f:
         json.dump(summary, f, indent=1, sort_keys=True)
     print("cost: main boot, kernel %s" % summary["kernel"])
-    for k, c in sorted(calls.items()):
-        print("cost: %-22s median %7g  min %7d  max %7d  n %d  iqr %.2f%%" % (k, c["median"], c["min"], c["max"], c["n"], c["iqr_pct"]))
-    for name, h in sorted(summary["hops"].items()):
-        print("cost: %s, hop by hop (median of %d):" % (name, h["samples"]))
-        for x in h["hops"]:
-            print("cost:   %-20s -> %-20s %7g" % (x["from"], x["to"], x["median"]))
+    print_calls("", calls, summary["hops"])
     if sk:
         print("cost: same kernel, one boot: %s" % sk["kernel"])
-        for k, c in sorted(sk["calls"].items()):
-            print("cost: 7x %-19s median %7g  min %7d  max %7d  n %d  iqr %.2f%%" % (k, c["median"], c["min"], c["max"], c["n"], c["iqr_pct"]))
-        print("cost: 7x getppid             median %7s" % sk["getppid"])
-        for name, h in sorted(sk["hops"].items()):
-            print("cost: 7x %s, hop by hop (median of %d):" % (name, h["samples"]))
-            for x in h["hops"]:
-                print("cost:   %-20s -> %-20s %7g" % (x["from"], x["to"], x["median"]))
+        print_calls("7x ", sk["calls"], sk["hops"], sk["getppid"])
         for k in ("raw_1op_4k_per_ism_vfio_pci_4k", "batch_64k_x3_per_ism_vfio_pci_64k"):
             print("cost: 7x %s %s" % (k, sk.get(k)))
     for b in bad:
